@@ -1,0 +1,112 @@
+//! `kad -t` (check the configuration) and `kad -d` (print the normalized configuration).
+
+use std::path::Path;
+
+use kad_core::config::{self, Config, ParseOptions, Parsed};
+
+/// Exit status for a configuration with errors (keepalived's value).
+pub const EXIT_CONFIG_ERROR: i32 = 5;
+
+/// Parses `path`, printing every diagnostic to stderr.
+pub fn load(path: &Path, config_id: &str) -> Parsed {
+    let options = ParseOptions {
+        config_id: config_id.to_string(),
+        interface_exists: Some(interface_exists),
+    };
+    let parsed = config::parse_file(path, &options);
+    for line in parsed.rendered() {
+        eprintln!("{line}");
+    }
+    parsed
+}
+
+/// True if the network interface exists in this network namespace.
+fn interface_exists(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('/')
+        && name != "."
+        && name != ".."
+        && Path::new("/sys/class/net").join(name).exists()
+}
+
+/// `kad -t`: diagnostics to stderr, a one-line summary to stdout; exit status 0 or 5.
+pub fn config_test(path: &Path, config_id: &str) -> i32 {
+    let parsed = load(path, config_id);
+    let warnings = parsed.diagnostics.len() - error_count(&parsed);
+    match &parsed.config {
+        Some(cfg) => {
+            println!(
+                "{}: configuration OK: {}; {} warning(s)",
+                path.display(),
+                summary(cfg),
+                warnings
+            );
+            0
+        }
+        None => {
+            println!(
+                "{}: configuration has {} error(s) and {} warning(s)",
+                path.display(),
+                error_count(&parsed),
+                warnings
+            );
+            EXIT_CONFIG_ERROR
+        }
+    }
+}
+
+/// `kad -d`: the normalized configuration as JSON on stdout.
+pub fn dump(path: &Path, config_id: &str) -> i32 {
+    let parsed = load(path, config_id);
+    match parsed.config {
+        Some(cfg) => match serde_json::to_string_pretty(&cfg) {
+            Ok(json) => {
+                println!("{json}");
+                0
+            }
+            Err(e) => {
+                eprintln!("kad: cannot serialize the configuration: {e}");
+                1
+            }
+        },
+        None => EXIT_CONFIG_ERROR,
+    }
+}
+
+fn error_count(parsed: &Parsed) -> usize {
+    parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == config::Severity::Error)
+        .count()
+}
+
+/// One line saying what the configuration holds.
+pub fn summary(cfg: &Config) -> String {
+    let vips: usize = cfg
+        .vrrp_instances
+        .iter()
+        .map(|i| i.virtual_ipaddress.len())
+        .sum();
+    let reals: usize = cfg
+        .virtual_servers
+        .iter()
+        .map(|v| v.real_servers.len())
+        .sum();
+    let checkers: usize = cfg
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.real_servers)
+        .map(|r| r.checkers.len())
+        .sum();
+    format!(
+        "{} vrrp_instance(s) with {} VIP(s), {} sync group(s), {} vrrp_script(s), {} virtual_server(s) with {} real_server(s) and {} checker(s)",
+        cfg.vrrp_instances.len(),
+        vips,
+        cfg.sync_groups.len(),
+        cfg.vrrp_scripts.len(),
+        cfg.virtual_servers.len(),
+        reals,
+        checkers
+    )
+}

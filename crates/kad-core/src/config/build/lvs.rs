@@ -1,0 +1,968 @@
+//! `virtual_server_group`, `virtual_server`, `real_server`, checker blocks and `SSL`.
+//!
+//! Timing keywords (delay_loop, connect_timeout, retry, delay_before_retry, warmup, alpha) may
+//! stand at virtual server, real server or checker level; [`Timing`] collects them at each level
+//! once and [`Timing::resolve`] applies keepalived's inheritance when the virtual server ends.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::global::set;
+use super::{Ctx, RefKind};
+use crate::config::diag::Pos;
+use crate::config::model::{
+    CheckKind, CheckTarget, CheckTiming, Checker, GroupEntry, LvsMethod, Protocol, RealServer,
+    Script, ServiceKey, SorryServer, SslContext, UrlCheck, VirtualServer, VirtualServerGroup,
+};
+use crate::config::reader::Stmt;
+use crate::config::values::{
+    parse_digest, parse_hex, parse_int_in, parse_ip, parse_port, parse_status_range,
+};
+
+/// IPVS schedulers the kernel ships.
+const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
+
+/// Scheduler flags accepted as bare keywords.
+const SCHED_FLAGS: &[&str] = &[
+    "ops",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+];
+
+/// Timing settings given at one level; `None` means inherit.
+#[derive(Debug, Clone, Default)]
+struct Timing {
+    delay_loop: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<u32>,
+    delay_before_retry: Option<Duration>,
+    warmup: Option<Duration>,
+    alpha: Option<bool>,
+}
+
+impl Timing {
+    /// Reads `s` if it is a timing keyword; false otherwise.
+    fn keyword(&mut self, ctx: &mut Ctx, s: &Stmt) -> bool {
+        match s.keyword() {
+            "delay_loop" => self.delay_loop = positive_timer(ctx, s).or(self.delay_loop),
+            "connect_timeout" => {
+                self.connect_timeout = positive_timer(ctx, s).or(self.connect_timeout)
+            }
+            "retry" | "nb_get_retry" => {
+                self.retry = ctx.int(s, 0, 1_000_000).map(|v| v as u32).or(self.retry)
+            }
+            "delay_before_retry" => {
+                self.delay_before_retry = ctx.timer(s).or(self.delay_before_retry)
+            }
+            "warmup" => self.warmup = ctx.timer(s).or(self.warmup),
+            "alpha" => self.alpha = Some(ctx.flag(s)),
+            _ => return false,
+        }
+        true
+    }
+
+    /// This level's settings over `outer`'s.
+    fn over(&self, outer: &Timing) -> Timing {
+        Timing {
+            delay_loop: self.delay_loop.or(outer.delay_loop),
+            connect_timeout: self.connect_timeout.or(outer.connect_timeout),
+            retry: self.retry.or(outer.retry),
+            delay_before_retry: self.delay_before_retry.or(outer.delay_before_retry),
+            warmup: self.warmup.or(outer.warmup),
+            alpha: self.alpha.or(outer.alpha),
+        }
+    }
+
+    /// Final values, with keepalived's defaults for anything never set.
+    fn resolve(&self) -> CheckTiming {
+        CheckTiming {
+            delay_loop: self.delay_loop.unwrap_or(Duration::from_secs(60)),
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(5)),
+            retry: self.retry.unwrap_or(1),
+            delay_before_retry: self.delay_before_retry.unwrap_or(Duration::from_secs(1)),
+            warmup: self.warmup,
+            alpha: self.alpha.unwrap_or(false),
+        }
+    }
+}
+
+fn positive_timer(ctx: &mut Ctx, s: &Stmt) -> Option<Duration> {
+    let d = ctx.timer(s)?;
+    if d.is_zero() {
+        ctx.error(s.pos(), format!("'{}' must be above 0", s.keyword()));
+        return None;
+    }
+    Some(d)
+}
+
+/// A checker as written, before the virtual server's settings are known.
+struct PendingChecker {
+    pos: Pos,
+    name: &'static str,
+    kind: CheckKind,
+    connect_ip: Option<IpAddr>,
+    connect_port: Option<u16>,
+    bind_addr: Option<IpAddr>,
+    bind_port: Option<u16>,
+    bind_if: Option<String>,
+    fwmark: Option<u32>,
+    log_all_failures: bool,
+    timing: Timing,
+}
+
+/// A real server as written, before resolution.
+struct PendingReal {
+    pos: Pos,
+    server: RealServer,
+    lvs_method: Option<LvsMethod>,
+    inhibit_on_failure: Option<bool>,
+    timing: Timing,
+    checkers: Vec<PendingChecker>,
+}
+
+/// `virtual_server_group NAME { … }`.
+pub(super) fn virtual_server_group(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    level: usize,
+) -> Option<VirtualServerGroup> {
+    ctx.max_args(head, 1);
+    let Some(name) = head.args().first().map(|w| w.text.clone()) else {
+        ctx.error(head.pos(), "'virtual_server_group' expects a group name");
+        return None;
+    };
+    if !ctx.need_block(head) {
+        return None;
+    }
+    let mut g = VirtualServerGroup {
+        name,
+        entries: Vec::new(),
+    };
+    while let Some(s) = ctx.reader.next(level) {
+        ctx.no_block(&s);
+        if s.keyword() == "fwmark" {
+            ctx.max_args(&s, 2);
+            let Some(mark) = ctx.value(&s, 0, "a firewall mark 1..4294967295", |v| {
+                parse_int_in(v, 1, u32::MAX as i64).map(|v| v as u32)
+            }) else {
+                continue;
+            };
+            let ipv6 = match s.args().get(1).map(|w| (w.text.as_str(), w.pos)) {
+                None | Some(("inet", _)) => false,
+                Some(("inet6", _)) => true,
+                Some((other, pos)) => {
+                    ctx.error(pos, format!("expected inet or inet6, found '{other}'"));
+                    false
+                }
+            };
+            g.entries.push(GroupEntry::Fwmark { mark, ipv6 });
+            continue;
+        }
+        if matches!(s.keyword(), "vip_group" | "fwmark_group") {
+            ctx.unsupported(&s);
+            continue;
+        }
+        ctx.max_args(&s, 1);
+        let Some((first, last)) = address_range(ctx, &s) else {
+            continue;
+        };
+        let port = match s.args().first() {
+            Some(w) => match ctx.parse_word(&s, w, parse_port) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            None => None,
+        };
+        g.entries.push(GroupEntry::Range { first, last, port });
+    }
+    Some(g)
+}
+
+/// `ADDR` or `ADDR-LAST` (LAST replaces the final byte of IPv4 or final group of IPv6).
+fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, u16)> {
+    let text = s.keyword();
+    let (addr_text, last_text) = match text.rsplit_once('-') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let addr = match parse_ip(addr_text) {
+        Ok(a) => a,
+        Err(msg) => {
+            ctx.error(s.pos(), format!("virtual_server_group: {msg}"));
+            return None;
+        }
+    };
+    let first_last = match addr {
+        IpAddr::V4(a) => u16::from(a.octets()[3]),
+        IpAddr::V6(a) => a.segments()[7],
+    };
+    let last = match last_text {
+        None => first_last,
+        Some(l) => {
+            let parsed = match addr {
+                IpAddr::V4(_) => l.parse::<u8>().ok().map(u16::from),
+                IpAddr::V6(_) => u16::from_str_radix(l, 16).ok(),
+            };
+            match parsed {
+                Some(v) if v >= first_last => v,
+                _ => {
+                    ctx.error(
+                        s.pos(),
+                        format!("virtual_server_group: bad range end '{l}' (expected a last byte/group not below the first address's)"),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    Some((addr, last))
+}
+
+/// `virtual_server … { … }`.
+pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<VirtualServer> {
+    let key = service_key(ctx, head)?;
+    if !ctx.need_block(head) {
+        return None;
+    }
+    let mut vs = VirtualServer {
+        key,
+        protocol: Protocol::Tcp,
+        scheduler: "wlc".into(),
+        lvs_method: LvsMethod::Nat,
+        persistence_timeout: None,
+        persistence_granularity: None,
+        persistence_engine: None,
+        flags: Vec::new(),
+        ha_suspend: false,
+        virtualhost: None,
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        smtp_alert: None,
+        omega: false,
+        ipv6: false,
+        real_servers: Vec::new(),
+    };
+    let mut timing = Timing::default();
+    let mut inhibit = None;
+    let mut sorry: Option<(IpAddr, Option<u16>)> = None;
+    let mut sorry_method = None;
+    let mut sorry_inhibit = false;
+    let mut family: Option<bool> = None;
+    let mut reals: Vec<PendingReal> = Vec::new();
+    while let Some(s) = ctx.reader.next(level) {
+        if timing.keyword(ctx, &s) {
+            continue;
+        }
+        match s.keyword() {
+            "lb_algo" | "lvs_sched" => {
+                ctx.max_args(&s, 1);
+                set(
+                    &mut vs.scheduler,
+                    ctx.value(&s, 0, "a scheduler name", |v| {
+                        if SCHEDULERS.contains(&v) {
+                            Ok(v.to_string())
+                        } else {
+                            Err(format!(
+                                "unknown scheduler '{v}' (expected one of {})",
+                                SCHEDULERS.join(", ")
+                            ))
+                        }
+                    }),
+                );
+            }
+            "lb_kind" | "lvs_method" => set(&mut vs.lvs_method, lvs_method(ctx, &s)),
+            "persistence_timeout" => {
+                ctx.max_args(&s, 1);
+                vs.persistence_timeout = match s.args().first() {
+                    None => Some(360),
+                    Some(w) => ctx.parse_word(&s, w, |v| {
+                        parse_int_in(v, 1, u32::MAX as i64).map(|v| v as u32)
+                    }),
+                };
+            }
+            "persistence_granularity" => {
+                ctx.max_args(&s, 1);
+                vs.persistence_granularity = ctx.value(&s, 0, "a netmask", parse_ip);
+            }
+            "persistence_engine" => vs.persistence_engine = ctx.string(&s, "an engine name"),
+            "protocol" => {
+                ctx.max_args(&s, 1);
+                set(
+                    &mut vs.protocol,
+                    ctx.value(&s, 0, "TCP, UDP or SCTP", |v| {
+                        match v.to_ascii_uppercase().as_str() {
+                            "TCP" => Ok(Protocol::Tcp),
+                            "UDP" => Ok(Protocol::Udp),
+                            "SCTP" => Ok(Protocol::Sctp),
+                            _ => Err(format!("expected TCP, UDP or SCTP, found '{v}'")),
+                        }
+                    }),
+                );
+            }
+            "ha_suspend" => vs.ha_suspend = ctx.bare(&s),
+            "virtualhost" => vs.virtualhost = ctx.string(&s, "a host name"),
+            "omega" => vs.omega = ctx.bare(&s),
+            "quorum" => set(
+                &mut vs.quorum,
+                ctx.int(&s, 1, u32::MAX as i64).map(|v| v as u32),
+            ),
+            "hysteresis" => set(
+                &mut vs.hysteresis,
+                ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32),
+            ),
+            "quorum_up" => vs.quorum_up = ctx.script(&s),
+            "quorum_down" => vs.quorum_down = ctx.script(&s),
+            "ip_family" => {
+                ctx.max_args(&s, 1);
+                family = ctx.value(&s, 0, "inet or inet6", |v| match v {
+                    "inet" => Ok(false),
+                    "inet6" => Ok(true),
+                    _ => Err(format!("expected inet or inet6, found '{v}'")),
+                });
+            }
+            "sorry_server" => {
+                ctx.max_args(&s, 2);
+                if let Some(addr) = ctx.value(&s, 0, "an address", parse_ip) {
+                    let port = s
+                        .args()
+                        .get(1)
+                        .and_then(|w| ctx.parse_word(&s, w, parse_port));
+                    sorry = Some((addr, port));
+                }
+            }
+            "sorry_server_inhibit" => sorry_inhibit = ctx.flag(&s),
+            "sorry_server_lvs_method" => sorry_method = lvs_method(ctx, &s),
+            "inhibit_on_failure" => inhibit = Some(ctx.flag(&s)),
+            "smtp_alert" => vs.smtp_alert = Some(ctx.flag(&s)),
+            "real_server" => {
+                if let Some(r) = real_server(ctx, &s, level + 1) {
+                    reals.push(r);
+                }
+            }
+            "snmp_name" => ctx.unsupported(&s),
+            kw if SCHED_FLAGS.contains(&kw) => {
+                ctx.bare(&s);
+                vs.flags.push(kw.to_string());
+            }
+            _ => ctx.unknown(&s, "in virtual_server"),
+        }
+    }
+    let vs_port = match &vs.key {
+        ServiceKey::Addr { port, .. } => *port,
+        _ => None,
+    };
+    vs.ipv6 = match (&vs.key, family) {
+        (_, Some(f)) => f,
+        (ServiceKey::Addr { addr, .. }, None) => addr.is_ipv6(),
+        _ => reals.first().is_some_and(|r| r.server.addr.is_ipv6()),
+    };
+    if let ServiceKey::Addr { port: None, .. } = vs.key {
+        if vs.persistence_timeout.is_none() {
+            ctx.error(
+                head.pos(),
+                "virtual_server without a port must be persistent (set persistence_timeout)",
+            );
+        }
+    }
+    if let ServiceKey::Group(name) = &vs.key {
+        let name = name.clone();
+        ctx.refer(RefKind::VirtualServerGroup, &name, head.pos());
+    }
+    vs.sorry_server = sorry.map(|(addr, port)| SorryServer {
+        addr,
+        port: port.or(vs_port),
+        lvs_method: sorry_method.unwrap_or(vs.lvs_method),
+        inhibit: sorry_inhibit,
+    });
+    for r in reals {
+        if let Some(server) = resolve_real(ctx, r, &vs, vs_port, &timing, inhibit) {
+            vs.real_servers.push(server);
+        }
+    }
+    Some(vs)
+}
+
+fn resolve_real(
+    ctx: &mut Ctx,
+    r: PendingReal,
+    vs: &VirtualServer,
+    vs_port: Option<u16>,
+    vs_timing: &Timing,
+    vs_inhibit: Option<bool>,
+) -> Option<RealServer> {
+    let mut server = r.server;
+    if server.addr.is_ipv6() != vs.ipv6 && r.lvs_method.unwrap_or(vs.lvs_method) != LvsMethod::Tun {
+        ctx.error(
+            r.pos,
+            format!("real_server {} is not of the virtual server's address family (only tunnelled real servers may differ)", server.addr),
+        );
+        return None;
+    }
+    server.port = server.port.or(vs_port);
+    server.lvs_method = r.lvs_method.unwrap_or(vs.lvs_method);
+    server.inhibit_on_failure = r.inhibit_on_failure.or(vs_inhibit).unwrap_or(false);
+    let rs_timing = r.timing.over(vs_timing);
+    for c in r.checkers {
+        let port = c.connect_port.or(server.port).or(match c.kind {
+            CheckKind::Smtp { .. } => Some(25),
+            CheckKind::Dns { .. } => Some(53),
+            _ => None,
+        });
+        let needs_port = matches!(
+            c.kind,
+            CheckKind::Tcp | CheckKind::Http { .. } | CheckKind::Udp { .. }
+        );
+        if needs_port && port.is_none() {
+            ctx.error(
+                c.pos,
+                format!(
+                    "{} needs a port: real_server {} has none and no connect_port is set",
+                    c.name, server.addr
+                ),
+            );
+            continue;
+        }
+        server.checkers.push(Checker {
+            kind: c.kind,
+            target: CheckTarget {
+                addr: c.connect_ip.unwrap_or(server.addr),
+                port,
+                bind_addr: c.bind_addr,
+                bind_port: c.bind_port,
+                bind_if: c.bind_if,
+                fwmark: c.fwmark,
+            },
+            timing: c.timing.over(&rs_timing).resolve(),
+            log_all_failures: c.log_all_failures,
+        });
+    }
+    Some(server)
+}
+
+fn service_key(ctx: &mut Ctx, head: &Stmt) -> Option<ServiceKey> {
+    let args = head.args();
+    let Some(first) = args.first() else {
+        ctx.error(
+            head.pos(),
+            "'virtual_server' expects ADDRESS [PORT], 'fwmark N' or 'group NAME'",
+        );
+        return None;
+    };
+    ctx.max_args(head, 2);
+    match first.text.as_str() {
+        "fwmark" => ctx
+            .head_value(head, 1, "a firewall mark 1..4294967295", |v| {
+                parse_int_in(v, 1, u32::MAX as i64).map(|v| v as u32)
+            })
+            .map(ServiceKey::Fwmark),
+        "group" => ctx
+            .head_value(
+                head,
+                1,
+                "a virtual_server_group name",
+                |v| Ok(v.to_string()),
+            )
+            .map(ServiceKey::Group),
+        _ => {
+            let addr = ctx.parse_word(head, first, parse_ip)?;
+            let port = match args.get(1) {
+                Some(w) => Some(ctx.parse_word(head, w, parse_port)?),
+                None => None,
+            };
+            Some(ServiceKey::Addr { addr, port })
+        }
+    }
+}
+
+fn lvs_method(ctx: &mut Ctx, s: &Stmt) -> Option<LvsMethod> {
+    let m = ctx.value(s, 0, "NAT, DR or TUN", |v| {
+        match v.to_ascii_uppercase().as_str() {
+            "NAT" => Ok(LvsMethod::Nat),
+            "DR" => Ok(LvsMethod::Dr),
+            "TUN" => Ok(LvsMethod::Tun),
+            _ => Err(format!(
+                "unknown forwarding method '{v}' (expected NAT, DR or TUN)"
+            )),
+        }
+    })?;
+    if m == LvsMethod::Tun {
+        if let Some(extra) = s.args().get(1) {
+            ctx.warning(
+                extra.pos,
+                "tunnel options (type ipip|gue|gre, csum) are not supported by kad; plain ipip is used",
+            );
+        }
+    } else {
+        ctx.max_args(s, 1);
+    }
+    Some(m)
+}
+
+fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> {
+    ctx.max_args(head, 2);
+    let addr = ctx.head_value(head, 0, "an address and optional port", parse_ip)?;
+    let port = match head.args().get(1) {
+        Some(w) => Some(ctx.parse_word(head, w, parse_port)?),
+        None => None,
+    };
+    if !ctx.need_block(head) {
+        // keepalived allows a real_server with no block: no checks, always up.
+        return Some(PendingReal {
+            pos: head.pos(),
+            server: new_real(addr, port),
+            lvs_method: None,
+            inhibit_on_failure: None,
+            timing: Timing::default(),
+            checkers: Vec::new(),
+        });
+    }
+    let mut r = PendingReal {
+        pos: head.pos(),
+        server: new_real(addr, port),
+        lvs_method: None,
+        inhibit_on_failure: None,
+        timing: Timing::default(),
+        checkers: Vec::new(),
+    };
+    while let Some(s) = ctx.reader.next(level) {
+        if r.timing.keyword(ctx, &s) {
+            continue;
+        }
+        match s.keyword() {
+            "weight" => set(
+                &mut r.server.weight,
+                ctx.int(&s, 0, i32::MAX as i64).map(|v| v as i32),
+            ),
+            "lvs_method" | "lb_kind" => r.lvs_method = lvs_method(ctx, &s),
+            "inhibit_on_failure" => r.inhibit_on_failure = Some(ctx.flag(&s)),
+            "notify_up" => r.server.notify_up = ctx.script(&s),
+            "notify_down" => r.server.notify_down = ctx.script(&s),
+            "uthreshold" => {
+                r.server.upper_threshold = ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32)
+            }
+            "lthreshold" => {
+                r.server.lower_threshold = ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32)
+            }
+            "smtp_alert" => r.server.smtp_alert = Some(ctx.flag(&s)),
+            "virtualhost" => r.server.virtualhost = ctx.string(&s, "a host name"),
+            "snmp_name" => ctx.unsupported(&s),
+            "BFD_CHECK" => ctx.unsupported(&s),
+            kw => match checker_name(kw) {
+                Some(name) => {
+                    if let Some(c) = checker(ctx, &s, name, level + 1) {
+                        r.checkers.push(c);
+                    }
+                }
+                None => ctx.unknown(&s, "in real_server"),
+            },
+        }
+    }
+    Some(r)
+}
+
+fn new_real(addr: IpAddr, port: Option<u16>) -> RealServer {
+    RealServer {
+        addr,
+        port,
+        weight: 1,
+        lvs_method: LvsMethod::Nat,
+        inhibit_on_failure: false,
+        notify_up: None,
+        notify_down: None,
+        upper_threshold: None,
+        lower_threshold: None,
+        smtp_alert: None,
+        virtualhost: None,
+        checkers: Vec::new(),
+    }
+}
+
+fn checker_name(kw: &str) -> Option<&'static str> {
+    Some(match kw {
+        "TCP_CHECK" => "TCP_CHECK",
+        "HTTP_GET" => "HTTP_GET",
+        "SSL_GET" => "SSL_GET",
+        "MISC_CHECK" => "MISC_CHECK",
+        "PING_CHECK" => "PING_CHECK",
+        "UDP_CHECK" => "UDP_CHECK",
+        "SMTP_CHECK" => "SMTP_CHECK",
+        "DNS_CHECK" => "DNS_CHECK",
+        "FILE_CHECK" => "FILE_CHECK",
+        _ => return None,
+    })
+}
+
+/// Mutable parts of a checker being read, per kind.
+enum KindBuilder {
+    Tcp,
+    Http {
+        tls: bool,
+        urls: Vec<UrlCheck>,
+        virtualhost: Option<String>,
+        http_protocol: String,
+        enable_sni: bool,
+        fast_recovery: bool,
+    },
+    Misc {
+        script: Option<Script>,
+        timeout: Option<Duration>,
+        dynamic: bool,
+        user: Option<(String, Option<String>)>,
+    },
+    Ping,
+    Udp {
+        payload: Vec<u8>,
+        require_reply: Option<Vec<u8>>,
+        min_reply_length: u32,
+        max_reply_length: u32,
+    },
+    Smtp {
+        helo_name: Option<String>,
+    },
+    Dns {
+        query_type: String,
+        name: String,
+    },
+    File {
+        track_file: Option<String>,
+        dynamic: bool,
+        weight: Option<i64>,
+        reverse: bool,
+    },
+}
+
+fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Option<PendingChecker> {
+    ctx.max_args(head, 0);
+    let mut kind = match name {
+        "TCP_CHECK" => KindBuilder::Tcp,
+        "HTTP_GET" | "SSL_GET" => KindBuilder::Http {
+            tls: name == "SSL_GET",
+            urls: Vec::new(),
+            virtualhost: None,
+            http_protocol: "1.0".into(),
+            enable_sni: false,
+            fast_recovery: false,
+        },
+        "MISC_CHECK" => KindBuilder::Misc {
+            script: None,
+            timeout: None,
+            dynamic: false,
+            user: None,
+        },
+        "PING_CHECK" => KindBuilder::Ping,
+        "UDP_CHECK" => KindBuilder::Udp {
+            payload: Vec::new(),
+            require_reply: None,
+            min_reply_length: 0,
+            max_reply_length: 255,
+        },
+        "SMTP_CHECK" => KindBuilder::Smtp { helo_name: None },
+        "DNS_CHECK" => KindBuilder::Dns {
+            query_type: "SOA".into(),
+            name: ".".into(),
+        },
+        _ => KindBuilder::File {
+            track_file: None,
+            dynamic: false,
+            weight: None,
+            reverse: false,
+        },
+    };
+    let mut c = PendingChecker {
+        pos: head.pos(),
+        name,
+        kind: CheckKind::Tcp,
+        connect_ip: None,
+        connect_port: None,
+        bind_addr: None,
+        bind_port: None,
+        bind_if: None,
+        fwmark: None,
+        log_all_failures: false,
+        timing: Timing::default(),
+    };
+    if head.block {
+        while let Some(s) = ctx.reader.next(level) {
+            if c.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut c) {
+                continue;
+            }
+            if !kind_keyword(ctx, &s, &mut kind, level + 1) {
+                ctx.unknown(&s, &format!("in {name}"));
+            }
+        }
+    }
+    c.kind = match kind {
+        KindBuilder::Tcp => CheckKind::Tcp,
+        KindBuilder::Http {
+            tls,
+            urls,
+            virtualhost,
+            http_protocol,
+            enable_sni,
+            fast_recovery,
+        } => {
+            if urls.is_empty() {
+                ctx.error(
+                    head.pos(),
+                    format!("{name} needs at least one 'url {{ path … }}' block"),
+                );
+                return None;
+            }
+            CheckKind::Http {
+                tls,
+                urls,
+                virtualhost,
+                http_protocol,
+                enable_sni,
+                fast_recovery,
+            }
+        }
+        KindBuilder::Misc {
+            script,
+            timeout,
+            dynamic,
+            user,
+        } => {
+            let Some(mut script) = script else {
+                ctx.error(head.pos(), "MISC_CHECK needs a 'misc_path'");
+                return None;
+            };
+            if let Some((u, g)) = user {
+                script.user = Some(u);
+                script.group = g;
+            }
+            CheckKind::Misc {
+                script,
+                timeout,
+                dynamic,
+            }
+        }
+        KindBuilder::Ping => CheckKind::Ping,
+        KindBuilder::Udp {
+            payload,
+            require_reply,
+            min_reply_length,
+            max_reply_length,
+        } => CheckKind::Udp {
+            payload,
+            require_reply,
+            min_reply_length,
+            max_reply_length,
+        },
+        KindBuilder::Smtp { helo_name } => CheckKind::Smtp { helo_name },
+        KindBuilder::Dns { query_type, name } => CheckKind::Dns { query_type, name },
+        KindBuilder::File {
+            track_file,
+            dynamic,
+            weight,
+            reverse,
+        } => {
+            let Some(track_file) = track_file else {
+                ctx.error(head.pos(), "FILE_CHECK needs a 'track_file'");
+                return None;
+            };
+            CheckKind::File {
+                track_file,
+                dynamic,
+                weight,
+                reverse,
+            }
+        }
+    };
+    Some(c)
+}
+
+/// Keywords every checker accepts; false if `s` is not one.
+fn common_keyword(ctx: &mut Ctx, s: &Stmt, c: &mut PendingChecker) -> bool {
+    match s.keyword() {
+        "connect_ip" => c.connect_ip = ctx.value(s, 0, "an IP address", parse_ip),
+        "connect_port" => c.connect_port = ctx.value(s, 0, "a port", parse_port),
+        "bindto" => c.bind_addr = ctx.value(s, 0, "an IP address", parse_ip),
+        "bind_port" => c.bind_port = ctx.value(s, 0, "a port", parse_port),
+        "bind_if" => c.bind_if = ctx.string(s, "an interface name"),
+        "fwmark" => c.fwmark = ctx.int(s, 0, u32::MAX as i64).map(|v| v as u32),
+        "log_all_failures" => c.log_all_failures = ctx.flag(s),
+        _ => return false,
+    }
+    true
+}
+
+/// Keywords of one checker kind; false if `s` is not one of them.
+fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -> bool {
+    match (kind, s.keyword()) {
+        (KindBuilder::Http { urls, .. }, "url") => {
+            if ctx.need_block(s) {
+                if let Some(u) = url(ctx, s, level) {
+                    urls.push(u);
+                }
+            }
+        }
+        (KindBuilder::Http { virtualhost, .. }, "virtualhost") => {
+            *virtualhost = ctx.string(s, "a host name")
+        }
+        (KindBuilder::Http { http_protocol, .. }, "http_protocol") => {
+            ctx.max_args(s, 1);
+            set(
+                http_protocol,
+                ctx.value(s, 0, "1.0, 1.0C or 1.1", |v| match v {
+                    "1.0" | "1.0C" | "1.0c" | "1.1" => Ok(v.to_string()),
+                    _ => Err(format!("expected 1.0, 1.0C or 1.1, found '{v}'")),
+                }),
+            );
+        }
+        (KindBuilder::Http { fast_recovery, .. }, "fast_recovery") => *fast_recovery = ctx.flag(s),
+        (
+            KindBuilder::Http {
+                tls: true,
+                enable_sni,
+                ..
+            },
+            "enable_sni",
+        ) => *enable_sni = ctx.flag(s),
+        (KindBuilder::Misc { script, .. }, "misc_path") => *script = ctx.script(s),
+        (KindBuilder::Misc { timeout, .. }, "misc_timeout") => {
+            *timeout = ctx.int(s, 1, 86_400).map(|v| Duration::from_secs(v as u64))
+        }
+        (KindBuilder::Misc { dynamic, .. }, "misc_dynamic") => *dynamic = ctx.bare(s),
+        (KindBuilder::Misc { user, .. }, "user") => {
+            ctx.max_args(s, 2);
+            if let Some(u) = ctx.value(s, 0, "a user name", |v| Ok(v.to_string())) {
+                *user = Some((u, s.args().get(1).map(|w| w.text.clone())));
+            }
+        }
+        (KindBuilder::Udp { payload, .. }, "payload") => {
+            ctx.max_args(s, 1);
+            set(payload, ctx.value(s, 0, "hex digits", parse_hex));
+        }
+        (KindBuilder::Udp { require_reply, .. }, "require_reply") => {
+            ctx.max_args(s, 1);
+            *require_reply = match s.args().first() {
+                None => Some(Vec::new()),
+                Some(w) => ctx.parse_word(s, w, parse_hex),
+            };
+        }
+        (
+            KindBuilder::Udp {
+                min_reply_length, ..
+            },
+            "min_reply_length",
+        ) => set(min_reply_length, ctx.int(s, 0, 65_535).map(|v| v as u32)),
+        (
+            KindBuilder::Udp {
+                max_reply_length, ..
+            },
+            "max_reply_length",
+        ) => set(max_reply_length, ctx.int(s, 0, 65_535).map(|v| v as u32)),
+        (KindBuilder::Smtp { helo_name }, "helo_name") => *helo_name = ctx.string(s, "a host name"),
+        (KindBuilder::Smtp { .. }, "host") => ctx.unsupported(s),
+        (KindBuilder::Dns { query_type, .. }, "type") => {
+            ctx.max_args(s, 1);
+            set(
+                query_type,
+                ctx.value(s, 0, "a DNS type", |v| {
+                    let up = v.to_ascii_uppercase();
+                    match up.as_str() {
+                        "A" | "NS" | "CNAME" | "SOA" | "MX" | "TXT" | "AAAA" => Ok(up),
+                        _ => Err(format!(
+                            "expected A, NS, CNAME, SOA, MX, TXT or AAAA, found '{v}'"
+                        )),
+                    }
+                }),
+            );
+        }
+        (KindBuilder::Dns { name, .. }, "name") => set(name, ctx.string(s, "a domain name")),
+        (KindBuilder::File { track_file, .. }, "track_file") => {
+            *track_file = ctx.string(s, "a track_file name")
+        }
+        (KindBuilder::File { dynamic, .. }, "dynamic") => *dynamic = ctx.bare(s),
+        (
+            KindBuilder::File {
+                weight, reverse, ..
+            },
+            "weight",
+        ) => {
+            ctx.max_args(s, 2);
+            *weight = ctx.value(s, 0, "an integer weight", |v| {
+                parse_int_in(v, -(i32::MAX as i64), i32::MAX as i64)
+            });
+            *reverse = s.args().get(1).is_some_and(|w| w.text == "reverse");
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
+    let mut u = UrlCheck {
+        path: String::new(),
+        digest: None,
+        status_codes: Vec::new(),
+        virtualhost: None,
+    };
+    let mut has_path = false;
+    while let Some(s) = ctx.reader.next(level) {
+        match s.keyword() {
+            "path" => {
+                if let Some(p) = ctx.string(&s, "a URL path") {
+                    u.path = p;
+                    has_path = true;
+                }
+            }
+            "digest" => {
+                ctx.max_args(&s, 1);
+                u.digest = ctx.value(&s, 0, "an MD5 digest", parse_digest);
+            }
+            "status_code" => {
+                ctx.no_block(&s);
+                if s.args().is_empty() {
+                    ctx.error(
+                        s.pos(),
+                        "'status_code' expects a code or range such as 200 or 200-299",
+                    );
+                }
+                for w in s.args() {
+                    if let Some(r) = ctx.parse_word(&s, w, parse_status_range) {
+                        u.status_codes.push(r);
+                    }
+                }
+            }
+            "virtualhost" => u.virtualhost = ctx.string(&s, "a host name"),
+            "regex" | "regex_no_match" | "regex_options" | "regex_stack" | "regex_min_offset"
+            | "regex_max_offset" => ctx.unsupported(&s),
+            _ => ctx.unknown(&s, "in url"),
+        }
+    }
+    if !has_path {
+        ctx.error(head.pos(), "url block needs a 'path'");
+        return None;
+    }
+    if u.status_codes.is_empty() && u.digest.is_none() {
+        u.status_codes.push((200, 299));
+    }
+    Some(u)
+}
+
+/// The top-level `SSL { … }` block.
+pub(super) fn ssl_context(ctx: &mut Ctx, level: usize) -> SslContext {
+    let mut ssl = SslContext::default();
+    while let Some(s) = ctx.reader.next(level) {
+        match s.keyword() {
+            "password" => ssl.password = ctx.string(&s, "a password"),
+            "ca" => ssl.ca = ctx.string(&s, "a CA file path"),
+            "certificate" => ssl.certificate = ctx.string(&s, "a certificate file path"),
+            "key" => ssl.key = ctx.string(&s, "a key file path"),
+            _ => ctx.unknown(&s, "in SSL"),
+        }
+    }
+    ssl
+}

@@ -1,0 +1,698 @@
+//! The typed configuration model: what a keepalived.conf means, after parsing and validation.
+//!
+//! Every value is resolved: defaults are filled in and inherited settings (virtual server →
+//! real server → checker) are copied down, so consumers never re-apply keepalived's rules.
+//! Durations are [`std::time::Duration`]; addresses are [`std::net::IpAddr`].
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Config {
+    /// `global_defs`.
+    pub global: GlobalDefs,
+    /// `vrrp_script` blocks, in file order.
+    pub vrrp_scripts: Vec<VrrpScript>,
+    /// `vrrp_sync_group` blocks.
+    pub sync_groups: Vec<SyncGroup>,
+    /// `vrrp_instance` blocks.
+    pub vrrp_instances: Vec<VrrpInstance>,
+    /// `virtual_server_group` blocks.
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `virtual_server` blocks.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// The top-level `SSL { … }` block used by SSL_GET.
+    pub ssl: Option<SslContext>,
+}
+
+/// A script to run with optional user and group (`notify_master "/x arg" user group`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    /// The command line as written (split into arguments when run, keepalived's rules).
+    pub command: String,
+    /// User to run as (default: global `script_user`).
+    pub user: Option<String>,
+    /// Group to run as (default: the user's group).
+    pub group: Option<String>,
+}
+
+/// `smtp_server HOST [PORT]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpServer {
+    /// Host name or address.
+    pub host: String,
+    /// Port (default 25).
+    pub port: u16,
+}
+
+/// `global_defs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalDefs {
+    /// `router_id` (default: the host name).
+    pub router_id: Option<String>,
+    /// `notification_email { … }`.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server`.
+    pub smtp_server: Option<SmtpServer>,
+    /// `smtp_helo_name`.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout` (default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_alert` default for everything.
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub smtp_alert_checker: Option<bool>,
+    /// `no_email_faults`.
+    pub no_email_faults: bool,
+    /// `checker_log_all_failures`.
+    pub checker_log_all_failures: bool,
+    /// `default_interface`.
+    pub default_interface: Option<String>,
+    /// `vrrp_mcast_group4` (default 224.0.0.18).
+    pub vrrp_mcast_group4: IpAddr,
+    /// `vrrp_mcast_group6` (default ff02::12).
+    pub vrrp_mcast_group6: IpAddr,
+    /// `vrrp_version` (default 2).
+    pub vrrp_version: u8,
+    /// `vrrp_strict`.
+    pub vrrp_strict: bool,
+    /// `vrrp_check_unicast_src`.
+    pub vrrp_check_unicast_src: bool,
+    /// `vrrp_skip_check_adv_addr`.
+    pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_garp_master_delay` (default 5 s).
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat` (default 5).
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_lower_prio_delay` (default: the master delay).
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat` (default: the master repeat).
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_garp_master_refresh` (default 0: no refresh).
+    pub vrrp_garp_master_refresh: Duration,
+    /// `vrrp_garp_master_refresh_repeat` (default 1).
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_interval` between GARPs on an interface (default 0).
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_gna_interval` between NAs on an interface (default 0).
+    pub vrrp_gna_interval: Duration,
+    /// `vrrp_min_garp`: one GARP/NA, no second burst.
+    pub vrrp_min_garp: bool,
+    /// `vrrp_startup_delay`.
+    pub vrrp_startup_delay: Duration,
+    /// `vrrp_lower_prio_no_advert`.
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`.
+    pub vrrp_higher_prio_send_advert: bool,
+    /// `script_user USER [GROUP]`.
+    pub script_user: Option<String>,
+    /// Group from `script_user`.
+    pub script_group: Option<String>,
+    /// `enable_script_security`.
+    pub enable_script_security: bool,
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop`.
+    pub lvs_flush_on_stop: bool,
+    /// `child_wait_time` (default 5 s).
+    pub child_wait_time: Duration,
+    /// `dynamic_interfaces`.
+    pub dynamic_interfaces: bool,
+    /// `max_auto_priority` (`None`: not set).
+    pub max_auto_priority: Option<i32>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
+            checker_log_all_failures: false,
+            default_interface: None,
+            vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
+            vrrp_mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
+            vrrp_version: 2,
+            vrrp_strict: false,
+            vrrp_check_unicast_src: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_master_refresh: Duration::ZERO,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_min_garp: false,
+            vrrp_startup_delay: Duration::ZERO,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            script_user: None,
+            script_group: None,
+            enable_script_security: false,
+            lvs_flush: false,
+            lvs_flush_on_stop: false,
+            child_wait_time: Duration::from_secs(5),
+            dynamic_interfaces: false,
+            max_auto_priority: None,
+        }
+    }
+}
+
+/// `vrrp_script NAME { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    /// The name instances refer to.
+    pub name: String,
+    /// `script`.
+    pub script: Script,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Duration,
+    /// `weight` (default 0: failure means FAULT).
+    pub weight: i32,
+    /// `weight … reverse`.
+    pub weight_reverse: bool,
+    /// `rise` (default 1).
+    pub rise: u32,
+    /// `fall` (default 1).
+    pub fall: u32,
+    /// `init_fail`: start in the failed state.
+    pub init_fail: bool,
+}
+
+/// An item of `track_interface`, `track_script` (name plus optional weight).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracked {
+    /// Interface or script name.
+    pub name: String,
+    /// `weight N` (`None`: the script's own weight, or FAULT for interfaces).
+    pub weight: Option<i32>,
+    /// `reverse`.
+    pub reverse: bool,
+}
+
+/// Notification scripts shared by instances and sync groups.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Notify {
+    /// `notify_master`.
+    pub master: Option<Script>,
+    /// `notify_backup`.
+    pub backup: Option<Script>,
+    /// `notify_fault`.
+    pub fault: Option<Script>,
+    /// `notify_stop`.
+    pub stop: Option<Script>,
+    /// `notify` (any transition; keepalived appends type, name, state, priority).
+    pub any: Option<Script>,
+    /// `notify_master_rx_lower_pri`.
+    pub master_rx_lower_pri: Option<Script>,
+}
+
+/// `vrrp_sync_group NAME { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    /// Group name.
+    pub name: String,
+    /// `group { … }`: member instance names.
+    pub members: Vec<String>,
+    /// `track_interface`.
+    pub track_interface: Vec<Tracked>,
+    /// `track_script`.
+    pub track_script: Vec<Tracked>,
+    /// Notification scripts.
+    pub notify: Notify,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+}
+
+/// Initial `state` of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialState {
+    /// `state MASTER`.
+    Master,
+    /// `state BACKUP` (or unset).
+    Backup,
+}
+
+/// `authentication { auth_type … }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthType {
+    /// `PASS`: simple password (VRRPv2 only).
+    Pass,
+    /// `AH`: IPsec AH (not supported by kad; parsed and reported).
+    Ah,
+}
+
+/// `authentication` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// `auth_type`.
+    pub auth_type: AuthType,
+    /// `auth_pass`, truncated to 8 bytes as keepalived does.
+    pub auth_pass: String,
+}
+
+/// An item of `virtual_ipaddress` / `virtual_ipaddress_excluded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualAddress {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (default /32 or /128).
+    pub prefix: u8,
+    /// `brd`.
+    pub broadcast: Option<IpAddr>,
+    /// `dev` (default: the instance's interface).
+    pub dev: Option<String>,
+    /// `scope` (host, link, site, global or a number).
+    pub scope: Option<String>,
+    /// `label`.
+    pub label: Option<String>,
+    /// `peer`.
+    pub peer: Option<IpAddr>,
+    /// `no_track`.
+    pub no_track: bool,
+    /// `home`, `-nodad`, `noprefixroute`, `mngtmpaddr`, `autojoin`: kept for netlink flags.
+    pub flags: Vec<String>,
+}
+
+/// An item of `unicast_peer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnicastPeer {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// `min_ttl`.
+    pub min_ttl: Option<u8>,
+    /// `max_ttl`.
+    pub max_ttl: Option<u8>,
+}
+
+/// `use_vmac [NAME] [MAC]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vmac {
+    /// Interface name (default `vrrp.VRID`).
+    pub name: Option<String>,
+    /// Explicit MAC address.
+    pub mac: Option<String>,
+}
+
+/// GARP / NA timing for an instance (resolved from the instance and the globals).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GarpTiming {
+    /// Delay before the second burst after becoming master (0: none).
+    pub master_delay: Duration,
+    /// GARPs per burst.
+    pub master_repeat: u32,
+    /// Delay of the burst after a lower-priority advert.
+    pub lower_prio_delay: Duration,
+    /// GARPs per lower-priority burst.
+    pub lower_prio_repeat: u32,
+    /// Periodic refresh while master (0: off).
+    pub master_refresh: Duration,
+    /// GARPs per refresh.
+    pub master_refresh_repeat: u32,
+}
+
+/// `vrrp_instance NAME { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    /// Instance name.
+    pub name: String,
+    /// `state`.
+    pub initial_state: InitialState,
+    /// `interface`.
+    pub interface: String,
+    /// `virtual_router_id` (1..=255).
+    pub vrid: u8,
+    /// `priority` (1..=255, default 100; 255 means address owner).
+    pub priority: u8,
+    /// `advert_int` (default 1 s; v3 resolution is centiseconds).
+    pub advert_int: Duration,
+    /// `version` (default the global `vrrp_version`).
+    pub version: u8,
+    /// True when the instance's addresses are IPv6.
+    pub ipv6: bool,
+    /// `nopreempt` (false by default: preempt).
+    pub nopreempt: bool,
+    /// `preempt_delay`.
+    pub preempt_delay: Duration,
+    /// `authentication`.
+    pub authentication: Option<Authentication>,
+    /// `virtual_ipaddress`.
+    pub virtual_ipaddress: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`.
+    pub virtual_ipaddress_excluded: Vec<VirtualAddress>,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer`.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// `unicast_ttl`.
+    pub unicast_ttl: Option<u8>,
+    /// `mcast_dst_ip` (default the global group of the family).
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// `use_vmac`.
+    pub use_vmac: Option<Vmac>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: bool,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
+    /// `track_interface`.
+    pub track_interface: Vec<Tracked>,
+    /// `track_script`.
+    pub track_script: Vec<Tracked>,
+    /// Notification scripts.
+    pub notify: Notify,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `accept` / `no_accept`.
+    pub accept: Option<bool>,
+    /// `strict_mode`.
+    pub strict_mode: Option<bool>,
+    /// `check_unicast_src`.
+    pub check_unicast_src: bool,
+    /// `skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// GARP timing.
+    pub garp: GarpTiming,
+    /// `lower_prio_no_advert`.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`.
+    pub higher_prio_send_advert: bool,
+    /// `down_timer_adverts` (default 3).
+    pub down_timer_adverts: u32,
+    /// `virtual_routes` lines (kept as written; not applied by kad yet).
+    pub virtual_routes: Vec<String>,
+    /// `virtual_rules` lines (kept as written; not applied by kad yet).
+    pub virtual_rules: Vec<String>,
+}
+
+/// An entry of a `virtual_server_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupEntry {
+    /// `ADDR[-LAST] [PORT]`: one address or a range in the last byte (IPv4) or group (IPv6).
+    Range {
+        /// First address.
+        first: IpAddr,
+        /// Last value of the final byte/group (equal to the first's for a single address).
+        last: u16,
+        /// Port (`None` for a persistent service on all ports).
+        port: Option<u16>,
+    },
+    /// `fwmark N [inet|inet6]`.
+    Fwmark {
+        /// Mark.
+        mark: u32,
+        /// True for `inet6`.
+        ipv6: bool,
+    },
+}
+
+/// `virtual_server_group NAME { … }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerGroup {
+    /// Group name.
+    pub name: String,
+    /// Entries in file order.
+    pub entries: Vec<GroupEntry>,
+}
+
+/// What a `virtual_server` line names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceKey {
+    /// `virtual_server ADDR [PORT]`.
+    Addr {
+        /// Address.
+        addr: IpAddr,
+        /// Port (`None`: all ports, persistent service).
+        port: Option<u16>,
+    },
+    /// `virtual_server fwmark N`.
+    Fwmark(u32),
+    /// `virtual_server group NAME`.
+    Group(String),
+}
+
+/// Transport protocol of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// TCP (default).
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+/// Forwarding method (`lb_kind` / `lvs_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsMethod {
+    /// Masquerading.
+    Nat,
+    /// Direct routing.
+    Dr,
+    /// IP-in-IP tunnelling.
+    Tun,
+}
+
+/// Timing of a checker, resolved through virtual server → real server → checker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckTiming {
+    /// `delay_loop` (default 60 s).
+    pub delay_loop: Duration,
+    /// `connect_timeout` (default 5 s).
+    pub connect_timeout: Duration,
+    /// `retry` / `nb_get_retry` (default 1).
+    pub retry: u32,
+    /// `delay_before_retry` (default 1 s).
+    pub delay_before_retry: Duration,
+    /// `warmup` (default: spread over delay_loop).
+    pub warmup: Option<Duration>,
+    /// `alpha`: start in the failed state.
+    pub alpha: bool,
+}
+
+/// Where a checker connects (resolved: defaults to the real server's address and port).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckTarget {
+    /// `connect_ip` or the real server's address.
+    pub addr: IpAddr,
+    /// `connect_port` or the real server's port.
+    pub port: Option<u16>,
+    /// `bindto`.
+    pub bind_addr: Option<IpAddr>,
+    /// `bind_port`.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark` on check packets.
+    pub fwmark: Option<u32>,
+}
+
+/// A `url { … }` of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlCheck {
+    /// `path`.
+    pub path: String,
+    /// `digest`: MD5 of the body in lower-case hex.
+    pub digest: Option<String>,
+    /// `status_code`: accepted ranges (default 200-299).
+    pub status_codes: Vec<(u16, u16)>,
+    /// `virtualhost` for this URL.
+    pub virtualhost: Option<String>,
+}
+
+/// What a checker does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckKind {
+    /// `TCP_CHECK`.
+    Tcp,
+    /// `HTTP_GET` (`tls` false) or `SSL_GET` (`tls` true).
+    Http {
+        /// True for SSL_GET.
+        tls: bool,
+        /// URLs, all of which must pass.
+        urls: Vec<UrlCheck>,
+        /// `virtualhost` (Host header / SNI); falls back to the real and virtual server's.
+        virtualhost: Option<String>,
+        /// `http_protocol` (default 1.0).
+        http_protocol: String,
+        /// `enable_sni`.
+        enable_sni: bool,
+        /// `fast_recovery`.
+        fast_recovery: bool,
+    },
+    /// `MISC_CHECK`.
+    Misc {
+        /// `misc_path` with user/group.
+        script: Script,
+        /// `misc_timeout` (default: delay_loop).
+        timeout: Option<Duration>,
+        /// `misc_dynamic`.
+        dynamic: bool,
+    },
+    /// `PING_CHECK`.
+    Ping,
+    /// `UDP_CHECK`.
+    Udp {
+        /// `payload` bytes.
+        payload: Vec<u8>,
+        /// `require_reply [HEX]`: `Some(empty)` means any reply.
+        require_reply: Option<Vec<u8>>,
+        /// `min_reply_length`.
+        min_reply_length: u32,
+        /// `max_reply_length` (default 255).
+        max_reply_length: u32,
+    },
+    /// `SMTP_CHECK`.
+    Smtp {
+        /// `helo_name` (default: the host name).
+        helo_name: Option<String>,
+    },
+    /// `DNS_CHECK`.
+    Dns {
+        /// `type` (default SOA).
+        query_type: String,
+        /// `name` (default `.`).
+        name: String,
+    },
+    /// `FILE_CHECK`.
+    File {
+        /// `track_file` name.
+        track_file: String,
+        /// `dynamic`.
+        dynamic: bool,
+        /// `weight`.
+        weight: Option<i64>,
+        /// `weight … reverse`.
+        reverse: bool,
+    },
+}
+
+/// One checker of a real server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checker {
+    /// What it checks.
+    pub kind: CheckKind,
+    /// Where it connects.
+    pub target: CheckTarget,
+    /// When it runs.
+    pub timing: CheckTiming,
+    /// `log_all_failures`.
+    pub log_all_failures: bool,
+}
+
+/// `real_server ADDR [PORT] { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealServer {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port (defaults to the virtual server's).
+    pub port: Option<u16>,
+    /// `weight` (default 1).
+    pub weight: i32,
+    /// `lvs_method` (default the virtual server's).
+    pub lvs_method: LvsMethod,
+    /// `inhibit_on_failure`.
+    pub inhibit_on_failure: bool,
+    /// `notify_up`.
+    pub notify_up: Option<Script>,
+    /// `notify_down`.
+    pub notify_down: Option<Script>,
+    /// `uthreshold`.
+    pub upper_threshold: Option<u32>,
+    /// `lthreshold`.
+    pub lower_threshold: Option<u32>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+    /// Checkers; none means always up.
+    pub checkers: Vec<Checker>,
+}
+
+/// `sorry_server ADDR [PORT]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SorryServer {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port.
+    pub port: Option<u16>,
+    /// `sorry_server_lvs_method` (default the virtual server's).
+    pub lvs_method: LvsMethod,
+    /// `sorry_server_inhibit`.
+    pub inhibit: bool,
+}
+
+/// `virtual_server … { … }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServer {
+    /// What the service is.
+    pub key: ServiceKey,
+    /// `protocol` (default TCP).
+    pub protocol: Protocol,
+    /// `lb_algo` / `lvs_sched` (default wlc).
+    pub scheduler: String,
+    /// `lb_kind` / `lvs_method` (default NAT).
+    pub lvs_method: LvsMethod,
+    /// `persistence_timeout` in seconds.
+    pub persistence_timeout: Option<u32>,
+    /// `persistence_granularity` netmask.
+    pub persistence_granularity: Option<IpAddr>,
+    /// `persistence_engine`.
+    pub persistence_engine: Option<String>,
+    /// Scheduler flags: `ops`, `sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`, `flag-1..3`.
+    pub flags: Vec<String>,
+    /// `ha_suspend`.
+    pub ha_suspend: bool,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `hysteresis` (default 0).
+    pub hysteresis: u32,
+    /// `quorum_up`.
+    pub quorum_up: Option<Script>,
+    /// `quorum_down`.
+    pub quorum_down: Option<Script>,
+    /// `sorry_server`.
+    pub sorry_server: Option<SorryServer>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `omega`.
+    pub omega: bool,
+    /// `ip_family inet6` (or inferred from the address).
+    pub ipv6: bool,
+    /// Real servers.
+    pub real_servers: Vec<RealServer>,
+}
+
+/// Top-level `SSL { … }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SslContext {
+    /// `password`.
+    pub password: Option<String>,
+    /// `ca`.
+    pub ca: Option<String>,
+    /// `certificate`.
+    pub certificate: Option<String>,
+    /// `key`.
+    pub key: Option<String>,
+}

@@ -1,0 +1,772 @@
+//! The line-level preprocessor: turns the configuration files into a stream of logical lines,
+//! each split into tokens, with its origin.
+//!
+//! It does what keepalived does before any keyword is looked at, in this order for each line:
+//! skip blank and comment lines; `@ID` / `@^ID` conditional lines (compared with the config id);
+//! `$NAME=value` definitions (a value ending in `\` continues on the next line, and a multi-line
+//! value expands to several lines); `$NAME` / `${NAME}` substitution (recursive, undefined names
+//! stay as written); `~SEQ(…)`, `~SEQx(…)` and `~LST(…)` line expansion; `include` (and
+//! `includer`, `includem`, `includew`, `includeb`, `includea`) with globs and brace lists, relative
+//! to the including file, nested, with cycles reported.
+//!
+//! Expansion is bounded (nesting depth, number of generated lines, line length), so no input can
+//! make it loop or grow without limit: going over a bound is a positioned error.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use super::diag::{Diagnostics, FileId, Files, Pos};
+use super::lexer::{tokenize, Token, TokenKind, BANG_PLACEHOLDER, HASH_PLACEHOLDER};
+use super::ParseOptions;
+
+/// Deepest nesting of expansions (substitution inside substitution, `~SEQ` inside `~SEQ`, …).
+const MAX_EXPANSION_DEPTH: u8 = 32;
+/// Most lines that expansions may generate in one parse.
+const MAX_GENERATED_LINES: u64 = 20_000_000;
+/// Longest logical line after substitution, in bytes.
+const MAX_LINE_BYTES: usize = 1 << 20;
+/// Most substitution passes over one line (a definition that refers to itself stops here).
+const MAX_SUBSTITUTION_PASSES: u32 = 64;
+/// Deepest include nesting.
+const MAX_INCLUDE_DEPTH: usize = 32;
+/// Largest configuration file read.
+const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// One open configuration file.
+struct Source {
+    id: FileId,
+    text: String,
+    offset: usize,
+    line: u32,
+    dir: PathBuf,
+    canonical: PathBuf,
+}
+
+/// A line produced by an expansion, waiting to be processed.
+struct Pending {
+    pos: Pos,
+    text: String,
+    depth: u8,
+}
+
+/// Produces tokenized logical lines from a root configuration file and everything it includes.
+pub struct Preprocessor {
+    files: Files,
+    stack: Vec<Source>,
+    pending: VecDeque<Pending>,
+    defs: HashMap<String, String>,
+    config_id: String,
+    generated: u64,
+    overflowed: bool,
+    rng: u64,
+    diags: Diagnostics,
+}
+
+impl Preprocessor {
+    /// Opens `path` as the root file. A root that cannot be read is reported as an error
+    /// diagnostic, and the stream is then empty.
+    pub fn open(path: &Path, options: &ParseOptions) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            ^ u64::from(std::process::id());
+        let mut pre = Preprocessor {
+            files: Files::default(),
+            stack: Vec::new(),
+            pending: VecDeque::new(),
+            defs: HashMap::new(),
+            config_id: options.config_id.clone(),
+            generated: 0,
+            overflowed: false,
+            rng: seed | 1,
+            diags: Diagnostics::default(),
+        };
+        let id = pre.files.add(path.to_path_buf());
+        let at = Pos {
+            file: id,
+            line: 1,
+            col: 1,
+        };
+        if let Err(e) = pre.push_file(id, path) {
+            pre.diags
+                .error(at, format!("cannot read configuration file: {e}"));
+        }
+        pre
+    }
+
+    /// The diagnostics found so far (the reader adds its own and the builder its own).
+    pub fn diagnostics_mut(&mut self) -> &mut Diagnostics {
+        &mut self.diags
+    }
+
+    /// Ends the stream, handing back the file table and the diagnostics.
+    pub fn finish(self) -> (Files, Diagnostics) {
+        (self.files, self.diags)
+    }
+
+    fn push_file(&mut self, id: FileId, path: &Path) -> Result<(), String> {
+        let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+        if meta.is_dir() {
+            return Err("is a directory".into());
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "file is {} bytes, more than the {} bytes kad reads",
+                meta.len(),
+                MAX_FILE_BYTES
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let dir = canonical
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        self.stack.push(Source {
+            id,
+            text,
+            offset: 0,
+            line: 0,
+            dir,
+            canonical,
+        });
+        Ok(())
+    }
+
+    /// Next raw line: a pending expansion first, else the next line of the innermost open file.
+    fn raw_line(&mut self, buf: &mut String) -> Option<(Pos, u8)> {
+        if let Some(p) = self.pending.pop_front() {
+            *buf = p.text;
+            return Some((p.pos, p.depth));
+        }
+        loop {
+            let src = self.stack.last_mut()?;
+            if src.offset >= src.text.len() {
+                self.stack.pop();
+                continue;
+            }
+            let rest = &src.text[src.offset..];
+            let len = rest.find('\n').unwrap_or(rest.len());
+            buf.clear();
+            buf.push_str(rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]));
+            src.offset += (len + 1).min(rest.len());
+            src.line += 1;
+            return Some((
+                Pos {
+                    file: src.id,
+                    line: src.line,
+                    col: 1,
+                },
+                0,
+            ));
+        }
+    }
+
+    /// Fills `tokens` with the next non-empty logical line and returns its position
+    /// (`None` at the end of the last file).
+    pub fn next_line(&mut self, tokens: &mut Vec<Token>) -> Option<Pos> {
+        let mut buf = String::new();
+        loop {
+            let (pos, depth) = self.raw_line(&mut buf)?;
+            let leading = buf.len() - buf.trim_start().len();
+            let mut line = buf.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('@') {
+                let negate = rest.starts_with('^');
+                let rest = if negate { &rest[1..] } else { rest };
+                let id_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let matches = rest[..id_len] == *self.config_id;
+                if matches == negate {
+                    continue;
+                }
+                line = rest[id_len..].trim_start();
+                if line.is_empty() {
+                    continue;
+                }
+            }
+            if let Some((name, value)) = definition(line) {
+                let (name, value) = (name.to_string(), value.to_string());
+                self.define(name, value);
+                continue;
+            }
+            if line.contains('$') {
+                match self.substitute(line) {
+                    Ok(Some(expanded)) => {
+                        let lines: Vec<&str> = expanded.split('\n').collect();
+                        self.queue_front(lines.iter().map(|l| l.to_string()), pos, depth);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(msg) => {
+                        self.diags.error(pos, msg);
+                        continue;
+                    }
+                }
+            }
+            if line.starts_with("~SEQ") || line.starts_with("~LST") {
+                let col = leading as u32 + 1;
+                match expand_sequence(line) {
+                    Ok(lines) => self.queue_front(lines.into_iter(), pos, depth),
+                    Err(msg) => self.diags.error(Pos { col, ..pos }, msg),
+                }
+                continue;
+            }
+            // `line` is a slice of `buf`: columns count from the start of the raw line.
+            let offset = line.as_ptr() as usize - buf.as_ptr() as usize;
+            let col_base = buf[..offset].chars().count() as u32;
+            let line = line.to_string();
+            if let Err(e) = tokenize(&line, tokens) {
+                self.diags.error(
+                    Pos {
+                        col: e.col + col_base,
+                        ..pos
+                    },
+                    e.message,
+                );
+                continue;
+            }
+            for t in tokens.iter_mut() {
+                t.col += col_base;
+            }
+            if let Some(TokenKind::Word(w)) = tokens.first().map(|t| &t.kind) {
+                if is_include(w) {
+                    self.include(tokens, pos);
+                    continue;
+                }
+            }
+            if tokens.is_empty() {
+                continue;
+            }
+            return Some(pos);
+        }
+    }
+
+    /// Records a definition, reading continuation lines for a value that ends in `\`.
+    fn define(&mut self, name: String, value: String) {
+        let mut value = value.trim().to_string();
+        if value.ends_with('\\') {
+            let mut lines: Vec<String> = Vec::new();
+            let first = value.trim_end_matches('\\').trim_end();
+            if !first.is_empty() {
+                lines.push(first.to_string());
+            }
+            let mut buf = String::new();
+            loop {
+                if self.raw_line(&mut buf).is_none() {
+                    break;
+                }
+                let trimmed = buf.trim_end();
+                match trimmed.strip_suffix('\\') {
+                    Some(cont) => {
+                        if !cont.trim().is_empty() {
+                            lines.push(cont.trim_end().to_string());
+                        }
+                    }
+                    None => {
+                        if !trimmed.trim().is_empty() {
+                            lines.push(trimmed.to_string());
+                        }
+                        break;
+                    }
+                }
+            }
+            value = lines.join("\n");
+        }
+        self.defs.insert(name, value);
+    }
+
+    /// Puts expanded lines at the front of the pending queue, keeping their order.
+    fn queue_front(&mut self, lines: impl Iterator<Item = String>, pos: Pos, depth: u8) {
+        if self.overflowed {
+            return;
+        }
+        if depth >= MAX_EXPANSION_DEPTH {
+            self.diags.error(
+                pos,
+                format!("expansion nested more than {MAX_EXPANSION_DEPTH} levels deep (does a definition refer to itself?)"),
+            );
+            return;
+        }
+        let lines: Vec<String> = lines.collect();
+        self.generated += lines.len() as u64;
+        if self.generated > MAX_GENERATED_LINES {
+            self.overflowed = true;
+            self.pending.clear();
+            self.diags.error(
+                pos,
+                format!("expansions generate more than {MAX_GENERATED_LINES} lines; giving up on further expansion"),
+            );
+            return;
+        }
+        for text in lines.into_iter().rev() {
+            self.pending.push_front(Pending {
+                pos,
+                text,
+                depth: depth + 1,
+            });
+        }
+    }
+
+    /// Replaces `$NAME ` and `${NAME}` until nothing changes. `Ok(None)`: nothing to replace.
+    fn substitute(&mut self, line: &str) -> Result<Option<String>, String> {
+        let mut current = line.to_string();
+        let mut changed_any = false;
+        for _ in 0..MAX_SUBSTITUTION_PASSES {
+            match self.substitute_once(&current) {
+                Some(next) => {
+                    if next.len() > MAX_LINE_BYTES {
+                        return Err(format!(
+                            "line grows past {MAX_LINE_BYTES} bytes after substitution"
+                        ));
+                    }
+                    current = next;
+                    changed_any = true;
+                }
+                None => return Ok(changed_any.then_some(current)),
+            }
+        }
+        Err(format!(
+            "substitution does not settle after {MAX_SUBSTITUTION_PASSES} passes (does a definition refer to itself?)"
+        ))
+    }
+
+    fn substitute_once(&mut self, s: &str) -> Option<String> {
+        let mut out = String::with_capacity(s.len());
+        let mut changed = false;
+        let mut rest = s;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(inner) = after.strip_prefix('{') {
+                if let Some(end) = inner.find('}') {
+                    if let Some(v) = self.lookup(&inner[..end]) {
+                        out.push_str(&v);
+                        rest = &inner[end + 1..];
+                        changed = true;
+                        continue;
+                    }
+                }
+            } else {
+                let len = name_len(after);
+                let ends_word = after[len..].chars().next().is_none_or(char::is_whitespace);
+                if len > 0 && ends_word {
+                    if let Some(v) = self.lookup(&after[..len]) {
+                        out.push_str(&v);
+                        rest = &after[len..];
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            out.push('$');
+            rest = after;
+        }
+        out.push_str(rest);
+        changed.then_some(out)
+    }
+
+    /// The value of a definition or of one of the pre-defined names.
+    fn lookup(&mut self, spec: &str) -> Option<String> {
+        let mut parts = spec.split_whitespace();
+        let name = parts.next()?;
+        match name {
+            "_PWD" => Some(
+                self.stack
+                    .last()
+                    .map(|s| s.dir.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            "_INSTANCE" => Some(self.config_id.clone()),
+            "_HASH" => Some(HASH_PLACEHOLDER.to_string()),
+            "_BANG" => Some(BANG_PLACEHOLDER.to_string()),
+            "_RANDOM" => {
+                let min: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let max: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(32767);
+                let (lo, hi) = (min.min(max), min.max(max));
+                Some((lo + self.next_random() % (hi - lo + 1).max(1)).to_string())
+            }
+            _ if spec.contains(char::is_whitespace) => None,
+            _ => self.defs.get(name).cloned(),
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64: good enough for ${_RANDOM}, which only spreads values.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    /// Handles an `include` line: brace lists, globs, missing files, cycles.
+    fn include(&mut self, tokens: &[Token], pos: Pos) {
+        let Some(TokenKind::Word(pattern)) = tokens.get(1).map(|t| &t.kind) else {
+            self.diags
+                .error(pos, "include needs a file name or pattern");
+            return;
+        };
+        let at = Pos {
+            col: tokens[1].col,
+            ..pos
+        };
+        if tokens.len() > 2 {
+            self.diags.warning(
+                Pos {
+                    col: tokens[2].col,
+                    ..pos
+                },
+                "extra words after the include file name are ignored",
+            );
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.diags.error(
+                at,
+                format!("includes nested more than {MAX_INCLUDE_DEPTH} deep"),
+            );
+            return;
+        }
+        let base = self
+            .stack
+            .last()
+            .map(|s| s.dir.clone())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut found: Vec<PathBuf> = Vec::new();
+        let has_wildcard = pattern.contains(['*', '?', '[']);
+        for alternative in expand_braces(pattern) {
+            let full = if Path::new(&alternative).is_absolute() {
+                PathBuf::from(&alternative)
+            } else {
+                base.join(&alternative)
+            };
+            if has_wildcard {
+                match glob::glob(&full.to_string_lossy()) {
+                    Ok(paths) => found.extend(paths.filter_map(Result::ok)),
+                    Err(e) => {
+                        self.diags
+                            .error(at, format!("bad include pattern '{pattern}': {e}"));
+                        return;
+                    }
+                }
+            } else if full.exists() {
+                found.push(full);
+            } else {
+                self.diags
+                    .error(at, format!("include file not found: {}", full.display()));
+            }
+        }
+        if found.is_empty() {
+            if has_wildcard {
+                self.diags
+                    .warning(at, format!("include pattern '{pattern}' matched no file"));
+            }
+            return;
+        }
+        // Files are read in reverse so that the first match ends up on top of the stack.
+        found.sort();
+        found.dedup();
+        for path in found.into_iter().rev() {
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if let Some(cycle_start) = self.stack.iter().position(|s| s.canonical == canonical) {
+                let chain: Vec<String> = self.stack[cycle_start..]
+                    .iter()
+                    .map(|s| s.canonical.display().to_string())
+                    .chain(std::iter::once(canonical.display().to_string()))
+                    .collect();
+                self.diags
+                    .error(at, format!("include cycle: {}", chain.join(" -> ")));
+                continue;
+            }
+            let id = self.files.add(path.clone());
+            if let Err(e) = self.push_file(id, &path) {
+                self.diags.error(
+                    at,
+                    format!("cannot read included file {}: {e}", path.display()),
+                );
+            }
+        }
+    }
+}
+
+/// True for `include` and its checking variants.
+fn is_include(word: &str) -> bool {
+    matches!(
+        word,
+        "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+    )
+}
+
+/// Length of a definition name at the start of `s`: `[A-Za-z_][A-Za-z0-9_]*`.
+fn name_len(s: &str) -> usize {
+    let mut len = 0;
+    for (i, c) in s.char_indices() {
+        let ok = c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit());
+        if !ok {
+            break;
+        }
+        len = i + 1;
+    }
+    len
+}
+
+/// `$NAME=value` → `(NAME, value)`.
+fn definition(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('$')?;
+    let len = name_len(rest);
+    if len == 0 {
+        return None;
+    }
+    let value = rest[len..].strip_prefix('=')?;
+    Some((&rest[..len], value))
+}
+
+/// Expands csh-style brace lists: `a{b,c}d` → `abd`, `acd`; nested braces work.
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, c) in pattern[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            ',' if depth == 1 => commas.push(open + i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
+    let (prefix, suffix) = (&pattern[..open], &pattern[close + 1..]);
+    let mut bounds = vec![open];
+    bounds.extend(&commas);
+    bounds.push(close);
+    let mut out = Vec::new();
+    for w in bounds.windows(2) {
+        let middle = &pattern[w[0] + 1..w[1]];
+        out.extend(expand_braces(&format!("{prefix}{middle}{suffix}")));
+    }
+    out
+}
+
+/// Expands a `~SEQ(…)`, `~SEQx(…)` or `~LST(…)` line into definition lines plus the rest of the
+/// line, once per value.
+fn expand_sequence(line: &str) -> Result<Vec<String>, String> {
+    let (hex, body) = if let Some(b) = line.strip_prefix("~SEQx(") {
+        (Some(true), b)
+    } else if let Some(b) = line.strip_prefix("~SEQ(") {
+        (Some(false), b)
+    } else if let Some(b) = line.strip_prefix("~LST(") {
+        (None, b)
+    } else {
+        return Err("unknown expansion: expected ~SEQ(…), ~SEQx(…) or ~LST(…)".into());
+    };
+    let close = matching_paren(body).ok_or("missing ')' closing the expansion's arguments")?;
+    let (args, rest) = (&body[..close], body[close + 1..].trim_start());
+    if rest.is_empty() {
+        return Err("nothing after the expansion to repeat".into());
+    }
+    let mut out = Vec::new();
+    match hex {
+        Some(hex) => {
+            let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+            let var = parts[0];
+            if name_len(var) != var.len() || var.is_empty() {
+                return Err(format!("'{var}' is not a valid variable name for ~SEQ"));
+            }
+            let nums: Result<Vec<i64>, String> = parts[1..].iter().map(|p| parse_int(p)).collect();
+            let nums = nums?;
+            let (start, step, end) = match nums.as_slice() {
+                [end] => {
+                    let start = if *end >= 0 { 1 } else { -1 };
+                    (start, if *end >= start { 1 } else { -1 }, *end)
+                }
+                [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
+                [start, step, end] => (*start, *step, *end),
+                _ => {
+                    return Err(
+                        "~SEQ takes (var, end), (var, start, end) or (var, start, step, end)"
+                            .into(),
+                    )
+                }
+            };
+            if step == 0 {
+                return Err("~SEQ step must not be 0".into());
+            }
+            let count = if (step > 0 && start > end) || (step < 0 && start < end) {
+                0
+            } else {
+                ((end - start) / step) as u64 + 1
+            };
+            if count > MAX_GENERATED_LINES {
+                return Err(format!(
+                    "~SEQ would repeat {count} times, more than {MAX_GENERATED_LINES}"
+                ));
+            }
+            let mut v = start;
+            for _ in 0..count {
+                let shown = if hex { format!("{v:x}") } else { v.to_string() };
+                out.push(format!("${var}={shown}"));
+                out.push(rest.to_string());
+                v += step;
+            }
+        }
+        None => {
+            let items = split_list(args)?;
+            let (vars, values) = items
+                .split_first()
+                .ok_or("~LST needs a variable and values")?;
+            if values.is_empty() {
+                return Err("~LST needs at least one value".into());
+            }
+            for var in vars {
+                if name_len(var) != var.len() || var.is_empty() {
+                    return Err(format!("'{var}' is not a valid variable name for ~LST"));
+                }
+            }
+            for value in values {
+                if value.len() != vars.len() {
+                    return Err(format!(
+                        "~LST value has {} part(s) but {} variable(s) were named",
+                        value.len(),
+                        vars.len()
+                    ));
+                }
+                for (var, v) in vars.iter().zip(value) {
+                    out.push(format!("${var}={v}"));
+                }
+                out.push(rest.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Index of the `)` that closes an argument list (braces may nest inside).
+fn matching_paren(s: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ')' if depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits `~LST` arguments: `a, b` → `[[a],[b]]`; `{a,b},{1,2}` → `[[a,b],[1,2]]`.
+fn split_list(args: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut items = Vec::new();
+    let mut rest = args.trim();
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('{') {
+            let end = inner.find('}').ok_or("missing '}' in ~LST group")?;
+            items.push(
+                inner[..end]
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect(),
+            );
+            rest = inner[end + 1..].trim_start();
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            items.push(vec![rest[..end].trim().to_string()]);
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    Ok(items)
+}
+
+/// Decimal or `0x` hexadecimal integer, optionally negative.
+fn parse_int(s: &str) -> Result<i64, String> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(h) => i64::from_str_radix(h, 16),
+        None => digits.parse(),
+    }
+    .map_err(|_| format!("'{s}' is not an integer"))?;
+    if v > 1 << 40 {
+        return Err(format!("'{s}' is too large"));
+    }
+    Ok(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn braces_expand_like_csh() {
+        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(
+            expand_braces("{foo/{,cat,dog},bar}"),
+            ["foo/", "foo/cat", "foo/dog", "bar"]
+        );
+        assert_eq!(expand_braces("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn seq_forms() {
+        let lines = expand_sequence("~SEQ(S, 0, 3) ip ${S}").expect("expands");
+        assert_eq!(lines.len(), 8);
+        assert_eq!(lines[0], "$S=0");
+        assert_eq!(lines[6], "$S=3");
+        let lines = expand_sequence("~SEQx(S, 0x90, 0x10, 0xc0) x").expect("expands");
+        let vals: Vec<&String> = lines.iter().step_by(2).collect();
+        assert_eq!(vals, ["$S=90", "$S=a0", "$S=b0", "$S=c0"]);
+        let lines = expand_sequence("~SEQ(S, 3) x").expect("expands");
+        assert_eq!(lines[0], "$S=1");
+        assert_eq!(lines.len(), 6);
+        let lines = expand_sequence("~SEQ(S, 0x12, -1, 0x0c) x").expect("expands");
+        assert_eq!(lines.len(), 14);
+        assert!(expand_sequence("~SEQ(S, 1, 0, 5) x").is_err());
+        assert!(expand_sequence("~SEQ(S, 1, 5 x").is_err());
+    }
+
+    #[test]
+    fn lst_forms() {
+        let lines = expand_sequence("~LST({IP, IP1}, {10,1},{20,4}) 192.168.${IP}.${IP1}")
+            .expect("expands");
+        assert_eq!(
+            lines,
+            [
+                "$IP=10",
+                "$IP1=1",
+                "192.168.${IP}.${IP1}",
+                "$IP=20",
+                "$IP1=4",
+                "192.168.${IP}.${IP1}"
+            ]
+        );
+        assert!(expand_sequence("~LST({A,B}, {1}) x").is_err());
+    }
+
+    #[test]
+    fn definitions_need_no_space_before_equals() {
+        assert_eq!(definition("$A=1"), Some(("A", "1")));
+        assert_eq!(definition("$A =1"), None);
+        assert_eq!(definition("$1A=1"), None);
+        assert_eq!(definition("$INSTANCE= \\"), Some(("INSTANCE", " \\")));
+    }
+}
