@@ -6,11 +6,8 @@
 //! `\a \b \E \f \n \r \t \v \nnn \xXX \cC` and `\C` are decoded. Unquoted braces are tokens of
 //! their own even when attached to a word.
 
-use nom::branch::alt;
-use nom::bytes::complete::{take_while, take_while1};
-use nom::character::complete::{char, one_of};
-use nom::combinator::{map, recognize};
-use nom::multi::many1;
+use compact_str::CompactString;
+use nom::character::complete::one_of;
 use nom::IResult;
 
 /// Placeholder characters used by the preprocessor for `${_HASH}` and `${_BANG}`, so that the
@@ -22,8 +19,9 @@ pub const BANG_PLACEHOLDER: char = '\u{E002}';
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenKind {
-    /// A word (quotes removed, escapes decoded).
-    Word(String),
+    /// A word (quotes removed, escapes decoded); short words are stored inline, without a heap
+    /// allocation.
+    Word(CompactString),
     /// `{`
     Open,
     /// `}`
@@ -49,22 +47,33 @@ pub struct LexError {
 }
 
 fn is_separator(c: char) -> bool {
-    c.is_whitespace()
+    c.is_ascii_whitespace()
 }
 
 fn is_bare(c: char) -> bool {
-    !(c.is_whitespace() || matches!(c, '"' | '\'' | '{' | '}' | '#' | '!'))
+    !(c.is_ascii_whitespace() || matches!(c, '"' | '\'' | '{' | '}' | '#' | '!'))
 }
 
 /// An unquoted run of characters.
-fn bare_part(input: &str) -> IResult<&str, String> {
-    map(take_while1(is_bare), restore_placeholders)(input)
+fn bare_part(input: &str) -> IResult<&str, CompactString> {
+    // Every delimiter is ASCII, so scanning bytes stops only on character boundaries.
+    let end = input
+        .bytes()
+        .position(|b| !is_bare(char::from(b)) && b.is_ascii())
+        .unwrap_or(input.len());
+    if end == 0 {
+        return Err(nom::Err::Error(nom::error::Error::new(
+            input,
+            nom::error::ErrorKind::TakeWhile1,
+        )));
+    }
+    Ok((&input[end..], restore_placeholders(&input[..end])))
 }
 
 /// A quoted run: `"…"` or `'…'`, with escapes decoded. Fails (as a nom error) if unterminated.
-fn quoted_part(input: &str) -> IResult<&str, String> {
+fn quoted_part(input: &str) -> IResult<&str, CompactString> {
     let (rest, quote) = one_of("\"'")(input)?;
-    let mut out = String::new();
+    let mut out = CompactString::default();
     let mut chars = rest.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c == quote {
@@ -138,40 +147,62 @@ fn restore_char(c: char) -> char {
     }
 }
 
-fn restore_placeholders(s: &str) -> String {
-    s.chars().map(restore_char).collect()
+fn restore_placeholders(s: &str) -> CompactString {
+    if s.contains([HASH_PLACEHOLDER, BANG_PLACEHOLDER]) {
+        s.chars().map(restore_char).collect()
+    } else {
+        CompactString::from(s)
+    }
+}
+
+/// One part of a word: quoted or bare, chosen by its first character.
+fn part(input: &str) -> IResult<&str, CompactString> {
+    if input.starts_with(['"', '\'']) {
+        quoted_part(input)
+    } else {
+        bare_part(input)
+    }
 }
 
 /// A word: one or more quoted or bare parts with nothing between them.
 fn word(input: &str) -> IResult<&str, TokenKind> {
-    map(many1(alt((quoted_part, bare_part))), |parts| {
-        TokenKind::Word(parts.concat())
-    })(input)
-}
-
-fn brace(input: &str) -> IResult<&str, TokenKind> {
-    alt((
-        map(char('{'), |_| TokenKind::Open),
-        map(char('}'), |_| TokenKind::Close),
-    ))(input)
-}
-
-fn whitespace(input: &str) -> IResult<&str, &str> {
-    recognize(take_while(is_separator))(input)
+    let (mut rest, mut text) = part(input)?;
+    while rest.starts_with(|c: char| c == '"' || c == '\'' || is_bare(c)) {
+        let (after, more) = part(rest)?;
+        text.push_str(&more);
+        rest = after;
+    }
+    Ok((rest, TokenKind::Word(text)))
 }
 
 /// Splits `line` into tokens, appending them to `out` (which is cleared first).
 pub fn tokenize(line: &str, out: &mut Vec<Token>) -> Result<(), LexError> {
     out.clear();
     let mut rest = line;
+    // Columns are counted incrementally: characters between the last token and this one.
+    let (mut seen_bytes, mut seen_chars) = (0usize, 0u32);
+    let ascii = line.is_ascii();
+    let mut column = |tail: &str| -> u32 {
+        let offset = line.len() - tail.len();
+        if ascii {
+            return offset as u32 + 1;
+        }
+        seen_chars += line[seen_bytes..offset].chars().count() as u32;
+        seen_bytes = offset;
+        seen_chars + 1
+    };
     loop {
-        let (after_ws, _) = whitespace(rest).unwrap_or((rest, ""));
-        rest = after_ws;
-        if rest.is_empty() || rest.starts_with('#') || rest.starts_with('!') {
+        rest = rest.trim_start_matches(is_separator);
+        if rest.is_empty() || rest.starts_with(['#', '!']) {
             return Ok(());
         }
-        let col = column(line, rest);
-        match alt((brace, word))(rest) {
+        let col = column(rest);
+        let token = match rest.as_bytes()[0] {
+            b'{' => Ok((&rest[1..], TokenKind::Open)),
+            b'}' => Ok((&rest[1..], TokenKind::Close)),
+            _ => word(rest),
+        };
+        match token {
             Ok((after, kind)) => {
                 out.push(Token { kind, col });
                 rest = after;
@@ -180,18 +211,12 @@ pub fn tokenize(line: &str, out: &mut Vec<Token>) -> Result<(), LexError> {
                 // The only way a word fails is an unterminated quote somewhere inside it.
                 let quote_at = rest.find(['"', '\'']).map(|i| &rest[i..]).unwrap_or(rest);
                 return Err(LexError {
-                    col: column(line, quote_at),
+                    col: column(quote_at),
                     message: "unterminated quoted string (expected a closing quote before the end of the line)".into(),
                 });
             }
         }
     }
-}
-
-/// 1-based character column of `tail` within `line` (`tail` must be a suffix of `line`).
-fn column(line: &str, tail: &str) -> u32 {
-    let offset = line.len() - tail.len();
-    line[..offset].chars().count() as u32 + 1
 }
 
 #[cfg(test)]
@@ -203,7 +228,7 @@ mod tests {
         tokenize(line, &mut toks).expect("lexes");
         toks.into_iter()
             .map(|t| match t.kind {
-                TokenKind::Word(w) => w,
+                TokenKind::Word(w) => w.to_string(),
                 TokenKind::Open => "{".into(),
                 TokenKind::Close => "}".into(),
             })

@@ -3,6 +3,10 @@
 //! Every value is resolved: defaults are filled in and inherited settings (virtual server →
 //! real server → checker) are copied down, so consumers never re-apply keepalived's rules.
 //! Durations are [`std::time::Duration`]; addresses are [`std::net::IpAddr`].
+//!
+//! The per-real-server types are kept compact (`Box<str>` for strings set once, rarely used
+//! payloads boxed) because a large director has tens of thousands of real servers and every
+//! process holds the model.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -501,7 +505,7 @@ pub struct CheckTarget {
     /// `bind_port`.
     pub bind_port: Option<u16>,
     /// `bind_if`.
-    pub bind_if: Option<String>,
+    pub bind_if: Option<Box<str>>,
     /// `fwmark` on check packets.
     pub fwmark: Option<u32>,
 }
@@ -510,13 +514,24 @@ pub struct CheckTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UrlCheck {
     /// `path`.
-    pub path: String,
+    pub path: Box<str>,
     /// `digest`: MD5 of the body in lower-case hex.
-    pub digest: Option<String>,
-    /// `status_code`: accepted ranges (default 200-299).
-    pub status_codes: Vec<(u16, u16)>,
+    pub digest: Option<Box<str>>,
+    /// `status_code`: accepted ranges (default 200-299 when no digest is given).
+    pub status_codes: Box<[(u16, u16)]>,
     /// `virtualhost` for this URL.
-    pub virtualhost: Option<String>,
+    pub virtualhost: Option<Box<str>>,
+}
+
+/// `http_protocol` of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpVersion {
+    /// HTTP/1.0 (keepalived's default).
+    Http10,
+    /// HTTP/1.0 with `Connection: close`.
+    Http10Close,
+    /// HTTP/1.1 (with `Connection: close`).
+    Http11,
 }
 
 /// What a checker does.
@@ -529,11 +544,11 @@ pub enum CheckKind {
         /// True for SSL_GET.
         tls: bool,
         /// URLs, all of which must pass.
-        urls: Vec<UrlCheck>,
+        urls: Box<[UrlCheck]>,
         /// `virtualhost` (Host header / SNI); falls back to the real and virtual server's.
-        virtualhost: Option<String>,
+        virtualhost: Option<Box<str>>,
         /// `http_protocol` (default 1.0).
-        http_protocol: String,
+        http_protocol: HttpVersion,
         /// `enable_sni`.
         enable_sni: bool,
         /// `fast_recovery`.
@@ -542,7 +557,7 @@ pub enum CheckKind {
     /// `MISC_CHECK`.
     Misc {
         /// `misc_path` with user/group.
-        script: Script,
+        script: Box<Script>,
         /// `misc_timeout` (default: delay_loop).
         timeout: Option<Duration>,
         /// `misc_dynamic`.
@@ -551,16 +566,7 @@ pub enum CheckKind {
     /// `PING_CHECK`.
     Ping,
     /// `UDP_CHECK`.
-    Udp {
-        /// `payload` bytes.
-        payload: Vec<u8>,
-        /// `require_reply [HEX]`: `Some(empty)` means any reply.
-        require_reply: Option<Vec<u8>>,
-        /// `min_reply_length`.
-        min_reply_length: u32,
-        /// `max_reply_length` (default 255).
-        max_reply_length: u32,
-    },
+    Udp(Box<UdpCheck>),
     /// `SMTP_CHECK`.
     Smtp {
         /// `helo_name` (default: the host name).
@@ -569,14 +575,14 @@ pub enum CheckKind {
     /// `DNS_CHECK`.
     Dns {
         /// `type` (default SOA).
-        query_type: String,
+        query_type: Box<str>,
         /// `name` (default `.`).
-        name: String,
+        name: Box<str>,
     },
     /// `FILE_CHECK`.
     File {
         /// `track_file` name.
-        track_file: String,
+        track_file: Box<str>,
         /// `dynamic`.
         dynamic: bool,
         /// `weight`.
@@ -584,6 +590,19 @@ pub enum CheckKind {
         /// `weight … reverse`.
         reverse: bool,
     },
+}
+
+/// `UDP_CHECK` settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpCheck {
+    /// `payload` bytes.
+    pub payload: Vec<u8>,
+    /// `require_reply [HEX]`: `Some(empty)` means any reply.
+    pub require_reply: Option<Vec<u8>>,
+    /// `min_reply_length`.
+    pub min_reply_length: u32,
+    /// `max_reply_length` (default 255).
+    pub max_reply_length: u32,
 }
 
 /// One checker of a real server.
@@ -612,10 +631,10 @@ pub struct RealServer {
     pub lvs_method: LvsMethod,
     /// `inhibit_on_failure`.
     pub inhibit_on_failure: bool,
-    /// `notify_up`.
-    pub notify_up: Option<Script>,
+    /// `notify_up` (boxed: most real servers have none, and there may be tens of thousands).
+    pub notify_up: Option<Box<Script>>,
     /// `notify_down`.
-    pub notify_down: Option<Script>,
+    pub notify_down: Option<Box<Script>>,
     /// `uthreshold`.
     pub upper_threshold: Option<u32>,
     /// `lthreshold`.
@@ -623,7 +642,7 @@ pub struct RealServer {
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
     /// `virtualhost`.
-    pub virtualhost: Option<String>,
+    pub virtualhost: Option<Box<str>>,
     /// Checkers; none means always up.
     pub checkers: Vec<Checker>,
 }
@@ -669,11 +688,11 @@ pub struct VirtualServer {
     /// `hysteresis` (default 0).
     pub hysteresis: u32,
     /// `quorum_up`.
-    pub quorum_up: Option<Script>,
+    pub quorum_up: Option<Box<Script>>,
     /// `quorum_down`.
-    pub quorum_down: Option<Script>,
+    pub quorum_down: Option<Box<Script>>,
     /// `sorry_server`.
-    pub sorry_server: Option<SorryServer>,
+    pub sorry_server: Option<Box<SorryServer>>,
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
     /// `omega`.

@@ -13,6 +13,8 @@
 //! make it loop or grow without limit: going over a bound is a positioned error.
 
 use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, FileId, Files, Pos};
@@ -30,13 +32,13 @@ const MAX_SUBSTITUTION_PASSES: u32 = 64;
 /// Deepest include nesting.
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Largest configuration file read.
-const MAX_FILE_BYTES: u64 = 256 << 20;
+const MAX_FILE_BYTES: u64 = 1 << 30;
 
-/// One open configuration file.
+/// One open configuration file, read line by line (a large file is never held whole).
 struct Source {
     id: FileId,
-    text: String,
-    offset: usize,
+    input: BufReader<File>,
+    bytes: Vec<u8>,
     line: u32,
     dir: PathBuf,
     canonical: PathBuf,
@@ -60,6 +62,7 @@ pub struct Preprocessor {
     overflowed: bool,
     rng: u64,
     diags: Diagnostics,
+    line_buf: String,
 }
 
 impl Preprocessor {
@@ -81,6 +84,7 @@ impl Preprocessor {
             overflowed: false,
             rng: seed | 1,
             diags: Diagnostics::default(),
+            line_buf: String::new(),
         };
         let id = pre.files.add(path.to_path_buf());
         let at = Pos {
@@ -117,9 +121,7 @@ impl Preprocessor {
                 MAX_FILE_BYTES
             ));
         }
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        let text = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let file = File::open(path).map_err(|e| e.to_string())?;
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let dir = canonical
             .parent()
@@ -127,8 +129,8 @@ impl Preprocessor {
             .unwrap_or_else(|| PathBuf::from("/"));
         self.stack.push(Source {
             id,
-            text,
-            offset: 0,
+            input: BufReader::with_capacity(64 * 1024, file),
+            bytes: Vec::new(),
             line: 0,
             dir,
             canonical,
@@ -144,15 +146,33 @@ impl Preprocessor {
         }
         loop {
             let src = self.stack.last_mut()?;
-            if src.offset >= src.text.len() {
-                self.stack.pop();
-                continue;
+            src.bytes.clear();
+            match src.input.read_until(b'\n', &mut src.bytes) {
+                Ok(0) => {
+                    self.stack.pop();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let at = Pos {
+                        file: src.id,
+                        line: src.line + 1,
+                        col: 1,
+                    };
+                    self.stack.pop();
+                    self.diags
+                        .error(at, format!("cannot read the rest of the file: {e}"));
+                    continue;
+                }
             }
-            let rest = &src.text[src.offset..];
-            let len = rest.find('\n').unwrap_or(rest.len());
-            buf.clear();
-            buf.push_str(rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]));
-            src.offset += (len + 1).min(rest.len());
+            while matches!(src.bytes.last(), Some(b'\n' | b'\r')) {
+                src.bytes.pop();
+            }
+            // Swap buffers instead of copying: the line's bytes become `buf`, and `buf`'s old
+            // allocation is reused for the next read.
+            let bytes = std::mem::replace(&mut src.bytes, std::mem::take(buf).into_bytes());
+            *buf = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             src.line += 1;
             return Some((
                 Pos {
@@ -168,11 +188,17 @@ impl Preprocessor {
     /// Fills `tokens` with the next non-empty logical line and returns its position
     /// (`None` at the end of the last file).
     pub fn next_line(&mut self, tokens: &mut Vec<Token>) -> Option<Pos> {
-        let mut buf = String::new();
+        let mut buf = std::mem::take(&mut self.line_buf);
+        let pos = self.next_line_in(&mut buf, tokens);
+        self.line_buf = buf;
+        pos
+    }
+
+    fn next_line_in(&mut self, buf: &mut String, tokens: &mut Vec<Token>) -> Option<Pos> {
         loop {
-            let (pos, depth) = self.raw_line(&mut buf)?;
-            let leading = buf.len() - buf.trim_start().len();
-            let mut line = buf.trim();
+            let (pos, depth) = self.raw_line(buf)?;
+            let leading = buf.len() - buf.trim_ascii_start().len();
+            let mut line = buf.trim_ascii();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
                 continue;
             }
@@ -219,8 +245,7 @@ impl Preprocessor {
             // `line` is a slice of `buf`: columns count from the start of the raw line.
             let offset = line.as_ptr() as usize - buf.as_ptr() as usize;
             let col_base = buf[..offset].chars().count() as u32;
-            let line = line.to_string();
-            if let Err(e) = tokenize(&line, tokens) {
+            if let Err(e) = tokenize(line, tokens) {
                 self.diags.error(
                     Pos {
                         col: e.col + col_base,

@@ -6,7 +6,8 @@
 //! closing brace). Anything a builder did not consume (an unknown block) is skipped on the next
 //! call. Unbalanced braces are reported with the place where the unclosed block opened.
 
-use std::collections::VecDeque;
+use compact_str::CompactString;
+use smallvec::{smallvec, SmallVec};
 
 use super::diag::{Diagnostics, Files, Pos};
 use super::lexer::{Token, TokenKind};
@@ -16,16 +17,19 @@ use super::preprocess::Preprocessor;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     /// The text (quotes removed).
-    pub text: String,
+    pub text: CompactString,
     /// Where it starts.
     pub pos: Pos,
 }
+
+/// Words of a statement: up to four stay inline (most statements have one to three).
+pub type Words = SmallVec<[Word; 4]>;
 
 /// One statement: `keyword arg… [{]`.
 #[derive(Debug, Clone)]
 pub struct Stmt {
     /// The keyword and its arguments; never empty.
-    pub words: Vec<Word>,
+    pub words: Words,
     /// True if a block follows; the caller reads it at `level + 1` or leaves it to be skipped.
     pub block: bool,
 }
@@ -58,12 +62,14 @@ enum Tok {
 /// Reads statements from the preprocessor, tracking block nesting.
 pub struct Reader {
     pre: Preprocessor,
-    line: VecDeque<(Pos, Token)>,
-    line_buf: Vec<Token>,
+    /// Tokens of the current line, consumed from `line_next` on.
+    line: Vec<Token>,
+    line_next: usize,
+    line_pos: Pos,
     pushed_back: Option<Tok>,
     line_ended: bool,
     /// Open blocks: where each `{` stands and the keyword it belongs to.
-    open: Vec<(Pos, String)>,
+    open: Vec<(Pos, CompactString)>,
     at_eof: bool,
     last_pos: Pos,
 }
@@ -73,8 +79,9 @@ impl Reader {
     pub fn new(pre: Preprocessor) -> Self {
         Reader {
             pre,
-            line: VecDeque::new(),
-            line_buf: Vec::new(),
+            line: Vec::new(),
+            line_next: 0,
+            line_pos: Pos::default(),
             pushed_back: None,
             line_ended: true,
             open: Vec::new(),
@@ -98,13 +105,14 @@ impl Reader {
             return t;
         }
         loop {
-            if let Some((line_pos, t)) = self.line.pop_front() {
+            if let Some(t) = self.line.get_mut(self.line_next) {
+                self.line_next += 1;
                 let pos = Pos {
                     col: t.col,
-                    ..line_pos
+                    ..self.line_pos
                 };
                 self.last_pos = pos;
-                return match t.kind {
+                return match std::mem::replace(&mut t.kind, TokenKind::Open) {
                     TokenKind::Word(text) => Tok::Word(Word { text, pos }),
                     TokenKind::Open => Tok::Open(pos),
                     TokenKind::Close => Tok::Close(pos),
@@ -117,9 +125,10 @@ impl Reader {
             if self.at_eof {
                 return Tok::EndOfFile;
             }
-            match self.pre.next_line(&mut self.line_buf) {
+            match self.pre.next_line(&mut self.line) {
                 Some(pos) => {
-                    self.line.extend(self.line_buf.drain(..).map(|t| (pos, t)));
+                    self.line_pos = pos;
+                    self.line_next = 0;
                     self.line_ended = false;
                 }
                 None => {
@@ -142,7 +151,7 @@ impl Reader {
             // Skip whatever is deeper than `level` (blocks nobody consumed).
             while self.open.len() > level {
                 match self.next_tok() {
-                    Tok::Open(pos) => self.open.push((pos, String::new())),
+                    Tok::Open(pos) => self.open.push((pos, CompactString::default())),
                     Tok::Close(_) => {
                         self.open.pop();
                     }
@@ -167,7 +176,7 @@ impl Reader {
                 Tok::Open(pos) => {
                     self.diags()
                         .error(pos, "'{' without a keyword before it; block ignored");
-                    self.open.push((pos, String::new()));
+                    self.open.push((pos, CompactString::default()));
                     continue;
                 }
                 Tok::Word(first) => return Some(self.statement(first)),
@@ -176,7 +185,7 @@ impl Reader {
     }
 
     fn statement(&mut self, first: Word) -> Stmt {
-        let mut words = vec![first];
+        let mut words: Words = smallvec![first];
         let mut block = false;
         loop {
             match self.next_tok() {

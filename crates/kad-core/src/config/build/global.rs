@@ -112,7 +112,7 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
                     g.notification_email = ctx
                         .word_list(level + 1)
                         .into_iter()
-                        .map(|w| w.text)
+                        .map(|w| w.text.into())
                         .collect();
                 }
             }
@@ -184,7 +184,7 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
             "script_user" => {
                 ctx.max_args(&s, 2);
                 g.script_user = ctx.value(&s, 0, "a user name", |v| Ok(v.to_string()));
-                g.script_group = s.args().get(1).map(|w| w.text.clone());
+                g.script_group = s.args().get(1).map(|w| w.text.to_string());
             }
             "enable_script_security" => g.enable_script_security = ctx.bare(&s),
             "lvs_flush" => g.lvs_flush = ctx.bare(&s),

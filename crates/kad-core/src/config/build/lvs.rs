@@ -11,8 +11,9 @@ use super::global::set;
 use super::{Ctx, RefKind};
 use crate::config::diag::Pos;
 use crate::config::model::{
-    CheckKind, CheckTarget, CheckTiming, Checker, GroupEntry, LvsMethod, Protocol, RealServer,
-    Script, ServiceKey, SorryServer, SslContext, UrlCheck, VirtualServer, VirtualServerGroup,
+    CheckKind, CheckTarget, CheckTiming, Checker, GroupEntry, HttpVersion, LvsMethod, Protocol,
+    RealServer, Script, ServiceKey, SorryServer, SslContext, UdpCheck, UrlCheck, VirtualServer,
+    VirtualServerGroup,
 };
 use crate::config::reader::Stmt;
 use crate::config::values::{
@@ -111,7 +112,7 @@ struct PendingChecker {
     connect_port: Option<u16>,
     bind_addr: Option<IpAddr>,
     bind_port: Option<u16>,
-    bind_if: Option<String>,
+    bind_if: Option<Box<str>>,
     fwmark: Option<u32>,
     log_all_failures: bool,
     timing: Timing,
@@ -134,7 +135,7 @@ pub(super) fn virtual_server_group(
     level: usize,
 ) -> Option<VirtualServerGroup> {
     ctx.max_args(head, 1);
-    let Some(name) = head.args().first().map(|w| w.text.clone()) else {
+    let Some(name) = head.args().first().map(|w| w.text.to_string()) else {
         ctx.error(head.pos(), "'virtual_server_group' expects a group name");
         return None;
     };
@@ -320,8 +321,8 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
                 &mut vs.hysteresis,
                 ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32),
             ),
-            "quorum_up" => vs.quorum_up = ctx.script(&s),
-            "quorum_down" => vs.quorum_down = ctx.script(&s),
+            "quorum_up" => vs.quorum_up = ctx.script(&s).map(Box::new),
+            "quorum_down" => vs.quorum_down = ctx.script(&s).map(Box::new),
             "ip_family" => {
                 ctx.max_args(&s, 1);
                 family = ctx.value(&s, 0, "inet or inet6", |v| match v {
@@ -378,12 +379,15 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
         let name = name.clone();
         ctx.refer(RefKind::VirtualServerGroup, &name, head.pos());
     }
-    vs.sorry_server = sorry.map(|(addr, port)| SorryServer {
-        addr,
-        port: port.or(vs_port),
-        lvs_method: sorry_method.unwrap_or(vs.lvs_method),
-        inhibit: sorry_inhibit,
+    vs.sorry_server = sorry.map(|(addr, port)| {
+        Box::new(SorryServer {
+            addr,
+            port: port.or(vs_port),
+            lvs_method: sorry_method.unwrap_or(vs.lvs_method),
+            inhibit: sorry_inhibit,
+        })
     });
+    vs.real_servers = Vec::with_capacity(reals.len());
     for r in reals {
         if let Some(server) = resolve_real(ctx, r, &vs, vs_port, &timing, inhibit) {
             vs.real_servers.push(server);
@@ -412,6 +416,7 @@ fn resolve_real(
     server.lvs_method = r.lvs_method.unwrap_or(vs.lvs_method);
     server.inhibit_on_failure = r.inhibit_on_failure.or(vs_inhibit).unwrap_or(false);
     let rs_timing = r.timing.over(vs_timing);
+    server.checkers = Vec::with_capacity(r.checkers.len());
     for c in r.checkers {
         let port = c.connect_port.or(server.port).or(match c.kind {
             CheckKind::Smtp { .. } => Some(25),
@@ -545,8 +550,8 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
             ),
             "lvs_method" | "lb_kind" => r.lvs_method = lvs_method(ctx, &s),
             "inhibit_on_failure" => r.inhibit_on_failure = Some(ctx.flag(&s)),
-            "notify_up" => r.server.notify_up = ctx.script(&s),
-            "notify_down" => r.server.notify_down = ctx.script(&s),
+            "notify_up" => r.server.notify_up = ctx.script(&s).map(Box::new),
+            "notify_down" => r.server.notify_down = ctx.script(&s).map(Box::new),
             "uthreshold" => {
                 r.server.upper_threshold = ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32)
             }
@@ -554,7 +559,7 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
                 r.server.lower_threshold = ctx.int(&s, 0, u32::MAX as i64).map(|v| v as u32)
             }
             "smtp_alert" => r.server.smtp_alert = Some(ctx.flag(&s)),
-            "virtualhost" => r.server.virtualhost = ctx.string(&s, "a host name"),
+            "virtualhost" => r.server.virtualhost = ctx.string(&s, "a host name").map(Into::into),
             "snmp_name" => ctx.unsupported(&s),
             "BFD_CHECK" => ctx.unsupported(&s),
             kw => match checker_name(kw) {
@@ -609,7 +614,7 @@ enum KindBuilder {
         tls: bool,
         urls: Vec<UrlCheck>,
         virtualhost: Option<String>,
-        http_protocol: String,
+        http_protocol: HttpVersion,
         enable_sni: bool,
         fast_recovery: bool,
     },
@@ -649,7 +654,7 @@ fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Opti
             tls: name == "SSL_GET",
             urls: Vec::new(),
             virtualhost: None,
-            http_protocol: "1.0".into(),
+            http_protocol: HttpVersion::Http10,
             enable_sni: false,
             fast_recovery: false,
         },
@@ -720,8 +725,8 @@ fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Opti
             }
             CheckKind::Http {
                 tls,
-                urls,
-                virtualhost,
+                urls: urls.into_boxed_slice(),
+                virtualhost: virtualhost.map(Into::into),
                 http_protocol,
                 enable_sni,
                 fast_recovery,
@@ -742,7 +747,7 @@ fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Opti
                 script.group = g;
             }
             CheckKind::Misc {
-                script,
+                script: Box::new(script),
                 timeout,
                 dynamic,
             }
@@ -753,14 +758,17 @@ fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Opti
             require_reply,
             min_reply_length,
             max_reply_length,
-        } => CheckKind::Udp {
+        } => CheckKind::Udp(Box::new(UdpCheck {
             payload,
             require_reply,
             min_reply_length,
             max_reply_length,
-        },
+        })),
         KindBuilder::Smtp { helo_name } => CheckKind::Smtp { helo_name },
-        KindBuilder::Dns { query_type, name } => CheckKind::Dns { query_type, name },
+        KindBuilder::Dns { query_type, name } => CheckKind::Dns {
+            query_type: query_type.into(),
+            name: name.into(),
+        },
         KindBuilder::File {
             track_file,
             dynamic,
@@ -772,7 +780,7 @@ fn checker(ctx: &mut Ctx, head: &Stmt, name: &'static str, level: usize) -> Opti
                 return None;
             };
             CheckKind::File {
-                track_file,
+                track_file: track_file.into(),
                 dynamic,
                 weight,
                 reverse,
@@ -789,7 +797,7 @@ fn common_keyword(ctx: &mut Ctx, s: &Stmt, c: &mut PendingChecker) -> bool {
         "connect_port" => c.connect_port = ctx.value(s, 0, "a port", parse_port),
         "bindto" => c.bind_addr = ctx.value(s, 0, "an IP address", parse_ip),
         "bind_port" => c.bind_port = ctx.value(s, 0, "a port", parse_port),
-        "bind_if" => c.bind_if = ctx.string(s, "an interface name"),
+        "bind_if" => c.bind_if = ctx.string(s, "an interface name").map(Into::into),
         "fwmark" => c.fwmark = ctx.int(s, 0, u32::MAX as i64).map(|v| v as u32),
         "log_all_failures" => c.log_all_failures = ctx.flag(s),
         _ => return false,
@@ -815,7 +823,9 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
             set(
                 http_protocol,
                 ctx.value(s, 0, "1.0, 1.0C or 1.1", |v| match v {
-                    "1.0" | "1.0C" | "1.0c" | "1.1" => Ok(v.to_string()),
+                    "1.0" => Ok(HttpVersion::Http10),
+                    "1.0C" | "1.0c" => Ok(HttpVersion::Http10Close),
+                    "1.1" => Ok(HttpVersion::Http11),
                     _ => Err(format!("expected 1.0, 1.0C or 1.1, found '{v}'")),
                 }),
             );
@@ -837,7 +847,7 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
         (KindBuilder::Misc { user, .. }, "user") => {
             ctx.max_args(s, 2);
             if let Some(u) = ctx.value(s, 0, "a user name", |v| Ok(v.to_string())) {
-                *user = Some((u, s.args().get(1).map(|w| w.text.clone())));
+                *user = Some((u, s.args().get(1).map(|w| w.text.to_string())));
             }
         }
         (KindBuilder::Udp { payload, .. }, "payload") => {
@@ -903,24 +913,16 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
 }
 
 fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
-    let mut u = UrlCheck {
-        path: String::new(),
-        digest: None,
-        status_codes: Vec::new(),
-        virtualhost: None,
-    };
-    let mut has_path = false;
+    let mut path: Option<String> = None;
+    let mut digest: Option<String> = None;
+    let mut status_codes: Vec<(u16, u16)> = Vec::new();
+    let mut virtualhost: Option<String> = None;
     while let Some(s) = ctx.reader.next(level) {
         match s.keyword() {
-            "path" => {
-                if let Some(p) = ctx.string(&s, "a URL path") {
-                    u.path = p;
-                    has_path = true;
-                }
-            }
+            "path" => path = ctx.string(&s, "a URL path").or(path),
             "digest" => {
                 ctx.max_args(&s, 1);
-                u.digest = ctx.value(&s, 0, "an MD5 digest", parse_digest);
+                digest = ctx.value(&s, 0, "an MD5 digest", parse_digest);
             }
             "status_code" => {
                 ctx.no_block(&s);
@@ -932,24 +934,29 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
                 }
                 for w in s.args() {
                     if let Some(r) = ctx.parse_word(&s, w, parse_status_range) {
-                        u.status_codes.push(r);
+                        status_codes.push(r);
                     }
                 }
             }
-            "virtualhost" => u.virtualhost = ctx.string(&s, "a host name"),
+            "virtualhost" => virtualhost = ctx.string(&s, "a host name"),
             "regex" | "regex_no_match" | "regex_options" | "regex_stack" | "regex_min_offset"
             | "regex_max_offset" => ctx.unsupported(&s),
             _ => ctx.unknown(&s, "in url"),
         }
     }
-    if !has_path {
+    let Some(path) = path else {
         ctx.error(head.pos(), "url block needs a 'path'");
         return None;
+    };
+    if status_codes.is_empty() && digest.is_none() {
+        status_codes.push((200, 299));
     }
-    if u.status_codes.is_empty() && u.digest.is_none() {
-        u.status_codes.push((200, 299));
-    }
-    Some(u)
+    Some(UrlCheck {
+        path: path.into(),
+        digest: digest.map(Into::into),
+        status_codes: status_codes.into_boxed_slice(),
+        virtualhost: virtualhost.map(Into::into),
+    })
 }
 
 /// The top-level `SSL { … }` block.

@@ -120,6 +120,8 @@ pub(crate) fn build(
         }
     }
     ctx.check_references(&mut cfg);
+    cfg.virtual_servers.shrink_to_fit();
+    cfg.vrrp_instances.shrink_to_fit();
     (cfg, ctx.reader)
 }
 
@@ -227,8 +229,8 @@ impl Ctx {
         })?;
         Some(super::model::Script {
             command,
-            user: s.args().get(1).map(|w| w.text.clone()),
-            group: s.args().get(2).map(|w| w.text.clone()),
+            user: s.args().get(1).map(|w| w.text.to_string()),
+            group: s.args().get(2).map(|w| w.text.to_string()),
         })
     }
 

@@ -79,7 +79,7 @@ pub(super) fn vrrp_script(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<Vr
             "user" => {
                 ctx.max_args(&s, 2);
                 if let Some(u) = ctx.value(&s, 0, "a user name", |v| Ok(v.to_string())) {
-                    user = Some((u, s.args().get(1).map(|w| w.text.clone())));
+                    user = Some((u, s.args().get(1).map(|w| w.text.to_string())));
                 }
             }
             "init_fail" => out.init_fail = ctx.bare(&s),
@@ -128,7 +128,7 @@ pub(super) fn sync_group(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<Syn
                     g.members = ctx
                         .word_list(level + 1)
                         .into_iter()
-                        .map(|w| w.text)
+                        .map(|w| w.text.into())
                         .collect();
                 }
             }
@@ -180,7 +180,7 @@ fn notify_keyword(ctx: &mut Ctx, s: &Stmt, n: &mut Notify) -> bool {
 fn block_name(ctx: &mut Ctx, head: &Stmt, expected: &str) -> Option<String> {
     ctx.max_args(head, 1);
     let name = match head.args().first() {
-        Some(w) => w.text.clone(),
+        Some(w) => w.text.to_string(),
         None => {
             ctx.error(
                 head.pos(),
@@ -306,14 +306,14 @@ fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress> {
         };
         match (word, value) {
             ("brd", Some(v)) => va.broadcast = ctx.parse_word(s, v, parse_ip),
-            ("dev", Some(v)) => va.dev = Some(v.text.clone()),
+            ("dev", Some(v)) => va.dev = Some(v.text.to_string()),
             ("scope", Some(v)) => {
                 let ok = matches!(
                     v.text.as_str(),
                     "host" | "link" | "site" | "global" | "nowhere"
                 ) || v.text.parse::<u8>().is_ok();
                 if ok {
-                    va.scope = Some(v.text.clone());
+                    va.scope = Some(v.text.to_string());
                 } else {
                     ctx.error(
                         v.pos,
@@ -324,7 +324,7 @@ fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress> {
                     );
                 }
             }
-            ("label", Some(v)) => va.label = Some(v.text.clone()),
+            ("label", Some(v)) => va.label = Some(v.text.to_string()),
             ("peer", Some(v)) => va.peer = ctx.parse_word(s, v, parse_ip),
             ("preferred_lft", Some(_)) => {}
             ("no_track", _) => va.no_track = true,
@@ -525,8 +525,8 @@ pub(super) fn instance(
                 ctx.max_args(&s, 2);
                 ctx.no_block(&s);
                 inst.use_vmac = Some(Vmac {
-                    name: s.args().first().map(|w| w.text.clone()),
-                    mac: s.args().get(1).map(|w| w.text.clone()),
+                    name: s.args().first().map(|w| w.text.to_string()),
+                    mac: s.args().get(1).map(|w| w.text.to_string()),
                 });
             }
             "vmac_xmit_base" => inst.vmac_xmit_base = ctx.bare(&s),
