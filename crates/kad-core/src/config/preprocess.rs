@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, FileId, Files, Pos};
-use super::lexer::{tokenize, Token, TokenKind, BANG_PLACEHOLDER, HASH_PLACEHOLDER};
+use super::lexer::{tokenize, Token, BANG_PLACEHOLDER, HASH_PLACEHOLDER};
 use super::ParseOptions;
 
 /// Deepest nesting of expansions (substitution inside substitution, `~SEQ` inside `~SEQ`, …).
@@ -220,6 +220,19 @@ impl Preprocessor {
                 self.define(name, value);
                 continue;
             }
+            if line.starts_with("~SEQ") || line.starts_with("~LST") {
+                // Expanded before the body is substituted, so a nested sequence's variable
+                // takes its new value on every round (only the arguments are substituted now).
+                let col = leading as u32 + 1;
+                let expanded = self
+                    .substitute_sequence_args(line)
+                    .and_then(|l| expand_sequence(&l));
+                match expanded {
+                    Ok(lines) => self.queue_front(lines.into_iter(), pos, depth),
+                    Err(msg) => self.diags.error(Pos { col, ..pos }, msg),
+                }
+                continue;
+            }
             if line.contains('$') {
                 match self.substitute(line) {
                     Ok(Some(expanded)) => {
@@ -234,12 +247,11 @@ impl Preprocessor {
                     }
                 }
             }
-            if line.starts_with("~SEQ") || line.starts_with("~LST") {
-                let col = leading as u32 + 1;
-                match expand_sequence(line) {
-                    Ok(lines) => self.queue_front(lines.into_iter(), pos, depth),
-                    Err(msg) => self.diags.error(Pos { col, ..pos }, msg),
-                }
+            if let Some((pattern, _keyword)) = include_line(line) {
+                // Before tokenizing: a brace list in the pattern is not a block.
+                let offset = pattern.as_ptr() as usize - buf.as_ptr() as usize;
+                let col = buf[..offset].chars().count() as u32 + 1;
+                self.include(pattern, Pos { col, ..pos });
                 continue;
             }
             // `line` is a slice of `buf`: columns count from the start of the raw line.
@@ -257,12 +269,6 @@ impl Preprocessor {
             }
             for t in tokens.iter_mut() {
                 t.col += col_base;
-            }
-            if let Some(TokenKind::Word(w)) = tokens.first().map(|t| &t.kind) {
-                if is_include(w) {
-                    self.include(tokens, pos);
-                    continue;
-                }
             }
             if tokens.is_empty() {
                 continue;
@@ -335,6 +341,18 @@ impl Preprocessor {
                 depth: depth + 1,
             });
         }
+    }
+
+    /// Substitutes definitions inside the `(…)` of a `~SEQ`/`~LST` line, leaving its body as is.
+    fn substitute_sequence_args(&mut self, line: &str) -> Result<String, String> {
+        let open = line.find('(').ok_or("expected '(' after ~SEQ or ~LST")?;
+        let close = open
+            + 1
+            + matching_paren(&line[open + 1..])
+                .ok_or("missing ')' closing the expansion's arguments")?;
+        let args = &line[open + 1..close];
+        let args = self.substitute(args)?.unwrap_or_else(|| args.to_string());
+        Ok(format!("{}({args}){}", &line[..open], &line[close + 1..]))
     }
 
     /// Replaces `$NAME ` and `${NAME}` until nothing changes. `Ok(None)`: nothing to replace.
@@ -429,24 +447,10 @@ impl Preprocessor {
     }
 
     /// Handles an `include` line: brace lists, globs, missing files, cycles.
-    fn include(&mut self, tokens: &[Token], pos: Pos) {
-        let Some(TokenKind::Word(pattern)) = tokens.get(1).map(|t| &t.kind) else {
-            self.diags
-                .error(pos, "include needs a file name or pattern");
+    fn include(&mut self, pattern: &str, at: Pos) {
+        if pattern.is_empty() {
+            self.diags.error(at, "include needs a file name or pattern");
             return;
-        };
-        let at = Pos {
-            col: tokens[1].col,
-            ..pos
-        };
-        if tokens.len() > 2 {
-            self.diags.warning(
-                Pos {
-                    col: tokens[2].col,
-                    ..pos
-                },
-                "extra words after the include file name are ignored",
-            );
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             self.diags.error(
@@ -517,12 +521,29 @@ impl Preprocessor {
     }
 }
 
-/// True for `include` and its checking variants.
-fn is_include(word: &str) -> bool {
-    matches!(
-        word,
+/// `include PATTERN` (or a checking variant) → the pattern, without quotes or a trailing
+/// comment, and the keyword.
+fn include_line(line: &str) -> Option<(&str, &str)> {
+    let kw_len = line
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let keyword = &line[..kw_len];
+    if !matches!(
+        keyword,
         "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
-    )
+    ) {
+        return None;
+    }
+    let mut rest = line[kw_len..].trim_ascii_start();
+    if let Some(quoted) = rest.strip_prefix('"') {
+        rest = quoted.split('"').next().unwrap_or(quoted);
+    } else {
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace() || c == '#' || c == '!')
+            .unwrap_or(rest.len());
+        rest = &rest[..end];
+    }
+    Some((rest, keyword))
 }
 
 /// Length of a definition name at the start of `s`: `[A-Za-z_][A-Za-z0-9_]*`.

@@ -1,0 +1,179 @@
+//! `kad -t` run as a user runs it, on the bad-config corpus, keepalived's samples and conf/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace dir")
+}
+
+/// Runs `kad -t -f FILE` (with `extra` flags); returns (exit code, stderr).
+fn kad_t(file: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kad"))
+        .args(extra)
+        .arg("-t")
+        .arg("-f")
+        .arg(file)
+        .output()
+        .expect("run kad");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Each broken file ends with `# expect: LINE:COL: SEVERITY: MESSAGE`; kad must print exactly
+/// that diagnostic for the file, and exit 5 for an error or 0 for a warning-only case.
+#[test]
+fn bad_config_corpus_gives_each_expected_diagnostic() {
+    let dir = workspace().join("tests/bad-configs");
+    let files: Vec<PathBuf> = files_in(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    assert!(files.len() >= 30, "corpus has only {} files", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read corpus file");
+        let expect = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no '# expect:' line", file.display()))
+            .replace("{DIR}", &dir.display().to_string());
+        let (code, stderr) = kad_t(&file, &[]);
+        let wanted = format!("{}:{}", file.display(), expect);
+        assert!(
+            stderr.lines().any(|l| l == wanted),
+            "{}: expected the diagnostic\n  {wanted}\ngot:\n{stderr}",
+            file.display()
+        );
+        let want_code = if expect.contains(": error: ") { 5 } else { 0 };
+        assert_eq!(
+            code,
+            want_code,
+            "{}: exit status; stderr:\n{stderr}",
+            file.display()
+        );
+    }
+}
+
+/// Warnings allowed on keepalived's own samples: features kad documents as unsupported, facts
+/// of this machine (interfaces), and the warnings keepalived itself gives on the same files.
+fn allowed_warning(line: &str) -> bool {
+    [
+        "is not supported by kad",
+        "not yet applied by kad",
+        "does not exist on this machine",
+        "auth_type AH is not supported by kad",
+        "has no 'script' to run; removed",
+        "is not a defined vrrp_script; ignored",
+    ]
+    .iter()
+    .any(|a| line.contains(a))
+}
+
+#[test]
+fn keepalived_samples_pass() {
+    let dir = match std::env::var_os("KAD_SAMPLES_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => workspace().join("../shared/keepalived-samples"),
+    };
+    if !dir.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KAD_SAMPLES_DIR {} is not a directory",
+            dir.display()
+        );
+        eprintln!("no samples at {}; set KAD_SAMPLES_DIR", dir.display());
+        return;
+    }
+    let samples: Vec<PathBuf> = files_in(&dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("keepalived.conf"))
+        })
+        .collect();
+    assert!(
+        !samples.is_empty(),
+        "no keepalived.conf* in {}",
+        dir.display()
+    );
+    for file in samples {
+        let (code, stderr) = kad_t(&file, &[]);
+        assert_eq!(code, 0, "{} fails kad -t:\n{stderr}", file.display());
+        for line in stderr.lines() {
+            assert!(
+                allowed_warning(line),
+                "{}: unexpected diagnostic: {line}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn conditional_sample_follows_the_config_id() {
+    let dir = workspace().join("tests/configs");
+    let file = dir.join("conditional.conf");
+    let run = |id: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kad"))
+            .args(["-d", "-i", id, "-f"])
+            .arg(&file)
+            .output()
+            .expect("run kad -d");
+        assert!(out.status.success(), "kad -d -i {id} failed");
+        let cfg: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("kad -d prints JSON");
+        cfg["vrrp_instances"][0]["priority"]
+            .as_u64()
+            .expect("priority")
+    };
+    assert_eq!(run("high"), 170);
+    assert_eq!(run("low"), 85);
+    assert_eq!(run("other"), 100);
+}
+
+#[test]
+fn project_examples_pass_without_warnings() {
+    let dir = workspace().join("conf");
+    let examples: Vec<PathBuf> = files_in(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    assert!(examples.len() >= 7, "conf/ has {} examples", examples.len());
+    for file in examples {
+        let (code, stderr) = kad_t(&file, &["-i", "node1"]);
+        assert_eq!(code, 0, "{} fails kad -t:\n{stderr}", file.display());
+        for line in stderr.lines() {
+            assert!(
+                line.contains("does not exist on this machine"),
+                "{}: unexpected diagnostic: {line}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_config_file_is_a_clear_error() {
+    let (code, stderr) = kad_t(Path::new("/nonexistent/kad.conf"), &[]);
+    assert_eq!(code, 5);
+    assert!(
+        stderr.contains("/nonexistent/kad.conf:1:1: error: cannot read configuration file"),
+        "{stderr}"
+    );
+}

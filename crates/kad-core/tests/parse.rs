@@ -1,0 +1,345 @@
+//! keepalived.conf features, each parsed from real files in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use kad_core::config::model::{CheckKind, InitialState, LvsMethod, ServiceKey};
+use kad_core::config::{parse_file, ParseOptions, Parsed, Severity};
+
+/// A fresh temporary directory for one test.
+fn temp_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kad-core-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn parse_with_id(text: &str, id: &str) -> Parsed {
+    let dir = temp_dir();
+    let path = write(&dir, "keepalived.conf", text);
+    parse_file(
+        &path,
+        &ParseOptions {
+            config_id: id.into(),
+            interface_exists: None,
+        },
+    )
+}
+
+fn parse(text: &str) -> Parsed {
+    parse_with_id(text, "node")
+}
+
+fn ok(text: &str) -> kad_core::config::Config {
+    let p = parse(text);
+    match p.config {
+        Some(c) => c,
+        None => panic!("unexpected errors: {:#?}", p.rendered()),
+    }
+}
+
+const INSTANCE: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.100/24\n }\n}\n";
+
+#[test]
+fn braces_on_the_next_line_and_one_line_blocks() {
+    let cfg = ok("vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress { 192.0.2.100 }\n track_interface {eth1 weight 5}\n}\n");
+    let inst = &cfg.vrrp_instances[0];
+    assert_eq!(inst.virtual_ipaddress[0].addr.to_string(), "192.0.2.100");
+    assert_eq!(inst.virtual_ipaddress[0].prefix, 32);
+    assert_eq!(inst.track_interface[0].name, "eth1");
+    assert_eq!(inst.track_interface[0].weight, Some(5));
+}
+
+#[test]
+fn instance_defaults_and_values() {
+    let cfg = ok("vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 150\n advert_int 2\n nopreempt\n preempt_delay 30\n authentication {\n  auth_type PASS\n  auth_pass 123456789\n }\n virtual_ipaddress {\n  192.0.2.100/24 dev eth0 label eth0:1 scope global\n }\n unicast_peer {\n  192.0.2.12 min_ttl 250\n }\n}\n");
+    let i = &cfg.vrrp_instances[0];
+    assert_eq!(i.initial_state, InitialState::Master);
+    assert_eq!((i.vrid, i.priority, i.version), (51, 150, 2));
+    assert_eq!(i.advert_int, Duration::from_secs(2));
+    assert!(i.nopreempt);
+    assert_eq!(i.preempt_delay, Duration::from_secs(30));
+    let auth = i.authentication.as_ref().expect("auth");
+    assert_eq!(auth.auth_pass, "12345678", "truncated to 8 like keepalived");
+    assert_eq!(i.virtual_ipaddress[0].label.as_deref(), Some("eth0:1"));
+    assert_eq!(i.unicast_peers[0].min_ttl, Some(250));
+    assert_eq!(i.garp.master_delay, Duration::from_secs(5));
+    assert_eq!(i.garp.master_repeat, 5);
+}
+
+#[test]
+fn ipv6_instance_uses_version_3_and_centisecond_adverts() {
+    let cfg = ok("vrrp_instance V6 {\n interface eth0\n virtual_router_id 5\n advert_int 0.123\n virtual_ipaddress {\n  2001:db8::1/64\n }\n}\n");
+    let i = &cfg.vrrp_instances[0];
+    assert!(i.ipv6);
+    assert_eq!(i.version, 3);
+    assert_eq!(i.advert_int, Duration::from_millis(120));
+}
+
+#[test]
+fn v2_fractional_advert_int_is_rounded_with_a_warning() {
+    let p = parse("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n advert_int 0.4\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n");
+    let cfg = p.config.as_ref().expect("valid");
+    assert_eq!(cfg.vrrp_instances[0].advert_int, Duration::from_secs(1));
+    assert!(p
+        .rendered()
+        .iter()
+        .any(|l| l.contains(":4:2: warning: VRRPv2 advert_int")));
+}
+
+#[test]
+fn includes_are_relative_nested_and_globbed() {
+    let dir = temp_dir();
+    write(&dir, "conf.d/b.conf", "include ../inner/c.conf\n");
+    write(
+        &dir,
+        "conf.d/a.conf",
+        "global_defs {\n router_id from_a\n}\n",
+    );
+    write(&dir, "inner/c.conf", INSTANCE);
+    let main = write(&dir, "main.conf", "include conf.d/*.conf\n");
+    let p = parse_file(&main, &ParseOptions::default());
+    let cfg = p.config.expect("valid");
+    assert_eq!(cfg.global.router_id.as_deref(), Some("from_a"));
+    assert_eq!(cfg.vrrp_instances.len(), 1);
+    assert_eq!(p.files.all().len(), 4);
+}
+
+#[test]
+fn include_inside_a_block_and_brace_lists() {
+    let dir = temp_dir();
+    write(&dir, "vip1.inc", "192.0.2.101\n");
+    write(&dir, "vip2.inc", "192.0.2.102\n");
+    let main = write(
+        &dir,
+        "main.conf",
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  include vip{1,2}.inc\n }\n}\n",
+    );
+    let cfg = parse_file(&main, &ParseOptions::default())
+        .config
+        .expect("valid");
+    let vips: Vec<String> = cfg.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["192.0.2.101", "192.0.2.102"]);
+}
+
+#[test]
+fn include_cycle_through_two_files_is_reported() {
+    let dir = temp_dir();
+    write(&dir, "b.conf", "include a.conf\n");
+    let a = write(&dir, "a.conf", "include b.conf\n");
+    let p = parse_file(&a, &ParseOptions::default());
+    assert!(p.config.is_none());
+    let msgs = p.rendered();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("b.conf:1:9: error: include cycle:") && m.contains("a.conf -> ")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn definitions_substitute_recursively_at_use_time() {
+    let cfg = ok("$BASE=192.0.2.${SUB}\n$SUB=1\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ${BASE}0/24\n  $SUB=2\n  ${BASE}0/24\n }\n}\n");
+    let vips: Vec<String> = cfg.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["192.0.2.10", "192.0.2.20"]);
+}
+
+#[test]
+fn multi_line_definitions_expand_to_blocks() {
+    let cfg = ok("$INST= \\\nvrrp_instance VI_${N} { \\\n interface eth0 \\\n virtual_router_id ${N} \\\n virtual_ipaddress { \\\n  192.0.2.${N} \\\n } \\\n}\n$N=1\n$INST\n$N=2\n$INST\n");
+    let names: Vec<&str> = cfg.vrrp_instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["VI_1", "VI_2"]);
+    assert_eq!(cfg.vrrp_instances[1].vrid, 2);
+}
+
+#[test]
+fn conditionals_follow_the_config_id() {
+    let text = "global_defs {\n@main router_id main_router\n@^main router_id other_router\n}\n";
+    let main = parse_with_id(text, "main").config.expect("valid");
+    let other = parse_with_id(text, "backup").config.expect("valid");
+    assert_eq!(main.global.router_id.as_deref(), Some("main_router"));
+    assert_eq!(other.global.router_id.as_deref(), Some("other_router"));
+}
+
+#[test]
+fn seq_and_lst_expand_lines() {
+    let cfg = ok("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ~SEQ(N, 1, 3) 192.0.2.${N}\n  ~LST({A,B}, {9,1},{9,2}) 198.51.100.${A}${B}\n }\n}\n");
+    let vips: Vec<String> = cfg.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            "192.0.2.1",
+            "192.0.2.2",
+            "192.0.2.3",
+            "198.51.100.91",
+            "198.51.100.92"
+        ]
+    );
+    let cfg = ok("vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ~SEQx(H, 0x9, 0xb) ~SEQ(L, 2, -1, 1) 2001:db8::${H}:${L}\n }\n}\n");
+    let vips: Vec<String> = cfg.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            "2001:db8::9:2",
+            "2001:db8::9:1",
+            "2001:db8::a:2",
+            "2001:db8::a:1",
+            "2001:db8::b:2",
+            "2001:db8::b:1"
+        ]
+    );
+}
+
+#[test]
+fn predefined_definitions() {
+    let dir = temp_dir();
+    let path = write(
+        &dir,
+        "k.conf",
+        "global_defs {\n router_id id_${_INSTANCE}${_HASH}${_BANG}\n notification_email_from ${_PWD}\n}\n",
+    );
+    let cfg = parse_file(
+        &path,
+        &ParseOptions {
+            config_id: "n1".into(),
+            interface_exists: None,
+        },
+    )
+    .config
+    .expect("valid");
+    assert_eq!(cfg.global.router_id.as_deref(), Some("id_n1#!"));
+    assert_eq!(
+        cfg.global.notification_email_from.as_deref(),
+        Some(dir.canonicalize().expect("canon").to_str().expect("utf8"))
+    );
+}
+
+#[test]
+fn checker_timing_inherits_virtual_then_real_server() {
+    let cfg = ok("virtual_server 192.0.2.1 80 {\n delay_loop 7\n connect_timeout 4\n lb_kind DR\n real_server 198.51.100.1 {\n  retry 5\n  TCP_CHECK {\n   delay_before_retry 2\n  }\n }\n real_server 198.51.100.2 8080 {\n  HTTP_GET {\n   url {\n    path /x\n    digest 0123456789ABCDEF0123456789abcdef\n   }\n   connect_port 81\n  }\n }\n}\n");
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(
+        vs.key,
+        ServiceKey::Addr {
+            addr: "192.0.2.1".parse().expect("ip"),
+            port: Some(80)
+        }
+    );
+    let tcp = &vs.real_servers[0];
+    assert_eq!(
+        tcp.port,
+        Some(80),
+        "real server port defaults to the virtual server's"
+    );
+    assert_eq!(tcp.lvs_method, LvsMethod::Dr);
+    let t = &tcp.checkers[0].timing;
+    assert_eq!(
+        (
+            t.delay_loop,
+            t.connect_timeout,
+            t.retry,
+            t.delay_before_retry
+        ),
+        (
+            Duration::from_secs(7),
+            Duration::from_secs(4),
+            5,
+            Duration::from_secs(2)
+        )
+    );
+    let http = &vs.real_servers[1].checkers[0];
+    assert_eq!(http.target.port, Some(81));
+    match &http.kind {
+        CheckKind::Http { urls, tls, .. } => {
+            assert!(!tls);
+            assert_eq!(
+                urls[0].digest.as_deref(),
+                Some("0123456789abcdef0123456789abcdef")
+            );
+            assert!(urls[0].status_codes.is_empty());
+        }
+        other => panic!("expected HTTP_GET, got {other:?}"),
+    }
+    assert_eq!(http.timing.retry, 1, "keepalived's default retry");
+}
+
+#[test]
+fn unknown_keywords_warn_and_skip_their_blocks() {
+    let p = parse("global_defs {\n bogus_block {\n  router_id nope\n }\n router_id yes\n}\n");
+    let cfg = p.config.as_ref().expect("warnings only");
+    assert_eq!(cfg.global.router_id.as_deref(), Some("yes"));
+    assert_eq!(p.diagnostics.len(), 1);
+    assert_eq!(p.diagnostics[0].severity, Severity::Warning);
+    assert_eq!(
+        (p.diagnostics[0].pos.line, p.diagnostics[0].pos.col),
+        (2, 2)
+    );
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let p = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 999\n priority 0\n}\nvirtual_server 192.0.2.1 80 {\n lb_algo nope\n}\n");
+    let errors: Vec<(u32, u32)> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.pos.line, d.pos.col))
+        .collect();
+    assert_eq!(errors, [(3, 20), (4, 11), (7, 10)]);
+}
+
+#[test]
+fn interface_probe_gives_positioned_warnings() {
+    fn none_exist(_: &str) -> bool {
+        false
+    }
+    let dir = temp_dir();
+    let path = write(&dir, "k.conf", INSTANCE);
+    let p = parse_file(
+        &path,
+        &ParseOptions {
+            config_id: String::new(),
+            interface_exists: Some(none_exist),
+        },
+    );
+    assert!(p.config.is_some(), "a missing interface is not an error");
+    assert!(p.rendered()[0].ends_with(":2:12: warning: interface 'eth0' does not exist on this machine (the instance waits in FAULT until it appears)"));
+}
+
+#[test]
+fn model_round_trips_through_json() {
+    let cfg = ok(&format!("{INSTANCE}virtual_server 192.0.2.1 80 {{\n real_server 198.51.100.1 80 {{\n  MISC_CHECK {{\n   misc_path \"/bin/check a b\"\n   misc_dynamic\n  }}\n }}\n}}\n"));
+    let json = serde_json::to_string(&cfg).expect("serialize");
+    let back: kad_core::config::Config = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, cfg);
+}
