@@ -77,7 +77,7 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
 /// Hex digits (optionally `0x`-prefixed) into bytes.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
             "expected an even number of hex digits, found '{s}'"
         ));

@@ -144,9 +144,8 @@ pub(super) fn sync_group(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<Syn
             | "track_bfd"
             | "notify_deleted"
             | "notify_priority_changes" => ctx.unsupported(&s),
-            kw => {
+            _ => {
                 if !notify_keyword(ctx, &s, &mut g.notify) {
-                    let _ = kw;
                     ctx.unknown(&s, "in vrrp_sync_group");
                 }
             }
@@ -439,18 +438,16 @@ pub(super) fn instance(
         match s.keyword() {
             "state" => {
                 ctx.max_args(&s, 1);
-                match ctx.value(&s, 0, "MASTER or BACKUP", |v| match v {
+                let state = ctx.value(&s, 0, "MASTER or BACKUP", |v| match v {
                     "MASTER" => Ok(InitialState::Master),
                     "BACKUP" => Ok(InitialState::Backup),
                     _ => Err(format!("expected MASTER or BACKUP, found '{v}'")),
-                }) {
-                    Some(st) => {
-                        inst.initial_state = st;
-                        if st == InitialState::Master {
-                            state_master_pos = Some(s.pos());
-                        }
+                });
+                if let Some(st) = state {
+                    inst.initial_state = st;
+                    if st == InitialState::Master {
+                        state_master_pos = Some(s.pos());
                     }
-                    None => {}
                 }
             }
             "interface" => {

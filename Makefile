@@ -1,0 +1,44 @@
+# kad — common tasks. `make test` is what CI runs (after `make lint`).
+CARGO ?= cargo
+SAMPLES ?= $(abspath ../shared/keepalived-samples)
+export KAD_SAMPLES_DIR ?= $(SAMPLES)
+
+.PHONY: build release test lint fmt bench bench-config fuzz demo clean
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+release:
+	$(CARGO) build --release -p kad
+
+## Unit, parser, corpus and property tests (property tests bounded: 256 cases each).
+test:
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
+bench: bench-config
+
+bench-config: release
+	tests/bench/bench-config.sh
+
+## Long property-test run of the config parser (set FUZZ_CASES to change it).
+FUZZ_CASES ?= 200000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-core --test fuzz -- --nocapture
+
+## For now: check every example in conf/ and summarize it (a later issue makes this a live failover).
+demo: release
+	@for f in conf/*.conf; do \
+	  echo "== $$f"; \
+	  ./target/release/kad -t -i node1 -f $$f 2>&1 | sed 's/^/   /'; \
+	done
+
+clean:
+	$(CARGO) clean
