@@ -343,3 +343,12 @@ fn model_round_trips_through_json() {
     let back: kad_core::config::Config = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, cfg);
 }
+
+#[test]
+fn real_server_without_a_block_has_no_checkers() {
+    let cfg = ok("virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80\n real_server 198.51.100.2 80 {\n  weight 3\n }\n}\n");
+    let reals = &cfg.virtual_servers[0].real_servers;
+    assert_eq!(reals.len(), 2);
+    assert!(reals[0].checkers.is_empty());
+    assert_eq!((reals[0].weight, reals[1].weight), (1, 3));
+}

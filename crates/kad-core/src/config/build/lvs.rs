@@ -520,17 +520,6 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
         Some(w) => Some(ctx.parse_word(head, w, parse_port)?),
         None => None,
     };
-    if !ctx.need_block(head) {
-        // keepalived allows a real_server with no block: no checks, always up.
-        return Some(PendingReal {
-            pos: head.pos(),
-            server: new_real(addr, port),
-            lvs_method: None,
-            inhibit_on_failure: None,
-            timing: Timing::default(),
-            checkers: Vec::new(),
-        });
-    }
     let mut r = PendingReal {
         pos: head.pos(),
         server: new_real(addr, port),
@@ -539,6 +528,10 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
         timing: Timing::default(),
         checkers: Vec::new(),
     };
+    if !head.block {
+        // keepalived accepts a real_server with no block: no checks, always up.
+        return Some(r);
+    }
     while let Some(s) = ctx.reader.next(level) {
         if r.timing.keyword(ctx, &s) {
             continue;
