@@ -53,7 +53,7 @@ fn ok(text: &str) -> kad_core::config::Config {
 }
 
 /// The first instance's VIPs as strings.
-fn vips(cfg: &kad_core::config::Config) -> Vec<String> {
+fn vip_list(cfg: &kad_core::config::Config) -> Vec<String> {
     cfg.vrrp_instances[0]
         .virtual_ipaddress
         .iter()
@@ -141,7 +141,7 @@ fn include_inside_a_block_and_brace_lists() {
     let cfg = parse_file(&main, &ParseOptions::default())
         .config
         .expect("valid");
-    let vips = vips(&cfg);
+    let vips = vip_list(&cfg);
     assert_eq!(vips, ["192.0.2.101", "192.0.2.102"]);
 }
 
@@ -163,7 +163,7 @@ fn include_cycle_through_two_files_is_reported() {
 #[test]
 fn definitions_substitute_recursively_at_use_time() {
     let cfg = ok("$BASE=192.0.2.${SUB}\n$SUB=1\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ${BASE}0/24\n  $SUB=2\n  ${BASE}0/24\n }\n}\n");
-    let vips = vips(&cfg);
+    let vips = vip_list(&cfg);
     assert_eq!(vips, ["192.0.2.10", "192.0.2.20"]);
 }
 
@@ -187,7 +187,7 @@ fn conditionals_follow_the_config_id() {
 #[test]
 fn seq_and_lst_expand_lines() {
     let cfg = ok("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ~SEQ(N, 1, 3) 192.0.2.${N}\n  ~LST({A,B}, {9,1},{9,2}) 198.51.100.${A}${B}\n }\n}\n");
-    let vips = vips(&cfg);
+    let vips = vip_list(&cfg);
     assert_eq!(
         vips,
         [
@@ -199,7 +199,7 @@ fn seq_and_lst_expand_lines() {
         ]
     );
     let cfg = ok("vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ~SEQx(H, 0x9, 0xb) ~SEQ(L, 2, -1, 1) 2001:db8::${H}:${L}\n }\n}\n");
-    let vips = vips(&cfg);
+    let vips = vip_list(&cfg);
     assert_eq!(
         vips,
         [
