@@ -1,5 +1,19 @@
-//! kad-ipc: socketpair framing between kad's processes: length-prefixed bincode frames, bounded (issue: the daemon).
+//! kad-ipc: the channel between kad's parent and each child.
 //!
-//! This crate is laid down with the workspace; its contents arrive with the issue named above.
-//! See docs/ARCHITECTURE.md for what it will own and which process runs it.
+//! One `socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)` per child. A message is a typed enum
+//! ([`message`]) encoded with bincode and cut into datagrams by [`frame`]: each datagram has a
+//! header (magic, protocol version, flags, total length) so the receiver checks the length
+//! against its bound before allocating anything. [`channel::Channel`] is the non-blocking end,
+//! registered in a mio `Poll`.
+//!
+//! Error policy: every decoding problem is an [`IpcError`] returned to the caller, who treats
+//! the connection as broken (the parent restarts the child); nothing here panics or logs.
 #![deny(missing_docs)]
+
+pub mod channel;
+pub mod frame;
+pub mod message;
+
+pub use channel::Channel;
+pub use frame::IpcError;
+pub use message::{FromChild, ToChild};

@@ -1,0 +1,363 @@
+//! [`Channel`]: one end of a `SOCK_SEQPACKET` socketpair, non-blocking, typed by direction.
+//!
+//! `send` queues a message's datagrams and writes what the socket takes; the rest waits for
+//! [`Channel::flush`] (register WRITABLE interest while [`Channel::wants_write`] is true).
+//! `recv` returns whole messages. Any [`IpcError`] means the connection is broken.
+
+use std::collections::VecDeque;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use bincode::Options;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::frame::{split, IpcError, Reassembler, CHUNK, DEFAULT_MAX_MESSAGE, HEADER};
+
+/// A typed, non-blocking end of a parent/child socketpair: receives `In`, sends `Out`.
+pub struct Channel<In, Out> {
+    fd: OwnedFd,
+    reassembler: Reassembler,
+    max: usize,
+    out: VecDeque<Vec<u8>>,
+    recv_buf: Vec<u8>,
+    _types: PhantomData<fn(Out) -> In>,
+}
+
+/// Creates a connected pair: `(a, b)` where `a` sends `A2B` and `b` sends `B2A`.
+pub fn pair<A2B, B2A>() -> io::Result<(Channel<B2A, A2B>, Channel<A2B, B2A>)>
+where
+    A2B: Serialize + DeserializeOwned,
+    B2A: Serialize + DeserializeOwned,
+{
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: socketpair writes two descriptors into the array we own; we check the result.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    Ok((Channel::from_fd(a), Channel::from_fd(b)))
+}
+
+fn codec(max: usize) -> impl Options {
+    bincode::DefaultOptions::new().with_limit(max as u64)
+}
+
+impl<In, Out> Channel<In, Out>
+where
+    In: DeserializeOwned,
+    Out: Serialize,
+{
+    /// Wraps a connected, non-blocking SEQPACKET socket.
+    pub fn from_fd(fd: OwnedFd) -> Self {
+        Channel {
+            fd,
+            reassembler: Reassembler::new(DEFAULT_MAX_MESSAGE),
+            max: DEFAULT_MAX_MESSAGE,
+            out: VecDeque::new(),
+            recv_buf: vec![0; HEADER + CHUNK + 1],
+            _types: PhantomData,
+        }
+    }
+
+    /// Sets the largest message accepted or sent.
+    pub fn with_max_message(mut self, max: usize) -> Self {
+        self.max = max;
+        self.reassembler = Reassembler::new(max);
+        self
+    }
+
+    /// Queues `msg` and writes as much as the socket takes now.
+    pub fn send(&mut self, msg: &Out) -> Result<(), IpcError> {
+        let payload = codec(self.max)
+            .serialize(msg)
+            .map_err(|e| IpcError::Encode(e.to_string()))?;
+        self.out.extend(split(&payload));
+        self.flush().map(|_| ())
+    }
+
+    /// Writes queued datagrams; `Ok(true)` when nothing is left queued.
+    pub fn flush(&mut self) -> Result<bool, IpcError> {
+        while let Some(d) = self.out.front() {
+            // SAFETY: sending from a live buffer of the given length on our own descriptor.
+            let n = unsafe {
+                libc::send(
+                    self.fd.as_raw_fd(),
+                    d.as_ptr().cast(),
+                    d.len(),
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock => Ok(false),
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                        Err(IpcError::Closed)
+                    }
+                    _ => Err(IpcError::Io(e)),
+                };
+            }
+            self.out.pop_front();
+        }
+        Ok(true)
+    }
+
+    /// True while datagrams wait for the socket to become writable.
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The next whole message, `Ok(None)` if none is complete yet.
+    pub fn recv(&mut self) -> Result<Option<In>, IpcError> {
+        loop {
+            // SAFETY: receiving into our own buffer of the given length.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.recv_buf.as_mut_ptr().cast(),
+                    self.recv_buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock => Ok(None),
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::ConnectionReset => Err(IpcError::Closed),
+                    _ => Err(IpcError::Io(e)),
+                };
+            }
+            if n == 0 {
+                return Err(IpcError::Closed);
+            }
+            let n = n as usize;
+            if n > HEADER + CHUNK {
+                return Err(IpcError::Sequence("datagram larger than any sender makes"));
+            }
+            if let Some(payload) = self.reassembler.push(&self.recv_buf[..n])? {
+                return codec(payload.len().max(1))
+                    .deserialize(&payload)
+                    .map(Some)
+                    .map_err(|e| IpcError::Decode(e.to_string()));
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for a whole message (for start-up and shutdown handshakes).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<In>, IpcError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.recv()? {
+                return Ok(Some(m));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: polling one pollfd we own.
+            unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        }
+    }
+}
+
+impl<In, Out> AsRawFd for Channel<In, Out> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl<In, Out> mio::event::Source for Channel<In, Out> {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.fd.as_raw_fd()).register(r, t, i)
+    }
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.fd.as_raw_fd()).reregister(r, t, i)
+    }
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.fd.as_raw_fd()).deregister(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{FromChild, ToChild};
+    use kad_core::config::Config;
+
+    type ParentEnd = Channel<FromChild, ToChild>;
+    type ChildEnd = Channel<ToChild, FromChild>;
+
+    fn channels() -> (ParentEnd, ChildEnd) {
+        pair::<ToChild, FromChild>().expect("socketpair")
+    }
+
+    /// Sends everything, draining the other end as needed (for messages over the socket buffer).
+    fn deliver<I: DeserializeOwned, O: Serialize, I2: DeserializeOwned, O2: Serialize>(
+        tx: &mut Channel<I, O>,
+        rx: &mut Channel<I2, O2>,
+        msg: &O,
+    ) -> I2 {
+        tx.send(msg).expect("send");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(m) = rx.recv().expect("recv") {
+                assert!(!tx.wants_write());
+                return m;
+            }
+            tx.flush().expect("flush");
+            assert!(Instant::now() < deadline, "message never arrived");
+        }
+    }
+
+    fn big_config(n: usize) -> Config {
+        let dir = std::env::temp_dir().join(format!("kad-ipc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!(
+                "virtual_server 192.0.2.{} {} {{\n real_server 198.51.100.1 {} {{\n  HTTP_GET {{\n   url {{\n    path /h\n   }}\n  }}\n }}\n}}\n",
+                1 + i / 250,
+                1024 + i % 250,
+                2000 + i % 1000
+            ));
+        }
+        let path = dir.join("big.conf");
+        std::fs::write(&path, text).expect("write");
+        let parsed = kad_core::config::parse_file(&path, &Default::default());
+        parsed.config.expect("valid big config")
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let (mut parent, mut child) = channels();
+        let to_child = [
+            ToChild::Reload(Box::new(Config::default())),
+            ToChild::Dump,
+            ToChild::DumpStats,
+            ToChild::DumpJson,
+            ToChild::Shutdown,
+            ToChild::ScriptStatus {
+                name: "chk".into(),
+                ok: true,
+            },
+            ToChild::InstanceState {
+                name: "VI_1".into(),
+                state: "MASTER".into(),
+            },
+        ];
+        for m in &to_child {
+            assert_eq!(&deliver(&mut parent, &mut child, m), m);
+        }
+        let from_child = [
+            FromChild::Ready { pid: 42 },
+            FromChild::Reloaded,
+            FromChild::Fatal("no".into()),
+            FromChild::ScriptStatus {
+                name: "chk".into(),
+                ok: false,
+            },
+            FromChild::InstanceState {
+                name: "VI_1".into(),
+                state: "BACKUP".into(),
+            },
+        ];
+        for m in &from_child {
+            assert_eq!(&deliver(&mut child, &mut parent, m), m);
+        }
+    }
+
+    #[test]
+    fn a_ten_thousand_server_reload_gets_through() {
+        let cfg = big_config(10_000);
+        let (mut parent, mut child) = channels();
+        let got = deliver(
+            &mut parent,
+            &mut child,
+            &ToChild::Reload(Box::new(cfg.clone())),
+        );
+        assert_eq!(got, ToChild::Reload(Box::new(cfg)));
+    }
+
+    fn raw_send(ch: &impl AsRawFd, bytes: &[u8]) {
+        // SAFETY: sending from a live slice on a descriptor the test owns.
+        let n = unsafe { libc::send(ch.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) };
+        assert_eq!(n as usize, bytes.len());
+    }
+
+    #[test]
+    fn bad_frames_are_errors_not_panics() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![1, 2, 3], "Truncated"),
+            (
+                [b"XXXX".as_slice(), &[1, 0, 3, 0, 0, 0, 0, 0]].concat(),
+                "BadMagic",
+            ),
+            (
+                [b"KAD1".as_slice(), &[2, 0, 3, 0, 0, 0, 0, 0]].concat(),
+                "BadVersion",
+            ),
+            (
+                [b"KAD1".as_slice(), &[1, 0, 3, 0, 0xff, 0xff, 0xff, 0x7f]].concat(),
+                "TooLarge",
+            ),
+            (
+                [b"KAD1".as_slice(), &[1, 0, 2, 0, 4, 0, 0, 0, 1, 2, 3, 4]].concat(),
+                "Sequence",
+            ),
+            (
+                [
+                    b"KAD1".as_slice(),
+                    &[1, 0, 3, 0, 4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
+                ]
+                .concat(),
+                "Decode",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let (parent, mut child) = channels();
+            raw_send(&parent, &bytes);
+            let err = child.recv().expect_err("must be rejected");
+            assert!(format!("{err:?}").starts_with(want), "{want}: got {err:?}");
+        }
+    }
+
+    #[test]
+    fn closed_peer_is_reported() {
+        let (parent, mut child) = channels();
+        drop(parent);
+        assert!(matches!(child.recv(), Err(IpcError::Closed)));
+        let (mut parent, child) = channels();
+        drop(child);
+        assert!(matches!(parent.send(&ToChild::Dump), Err(IpcError::Closed)));
+    }
+
+    #[test]
+    fn sender_respects_its_own_bound() {
+        let (parent, _child) = channels();
+        let mut parent = parent.with_max_message(64);
+        let cfg = big_config(5);
+        assert!(matches!(
+            parent.send(&ToChild::Reload(Box::new(cfg))),
+            Err(IpcError::Encode(_))
+        ));
+    }
+}

@@ -1,0 +1,61 @@
+//! The messages, one enum per direction. The parent routes child-to-child traffic.
+
+use kad_core::config::Config;
+use serde::{Deserialize, Serialize};
+
+/// Parent → child.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToChild {
+    /// A new, validated configuration (SIGHUP).
+    Reload(Box<Config>),
+    /// Write the state dump (SIGUSR1).
+    Dump,
+    /// Write the statistics dump (SIGUSR2).
+    DumpStats,
+    /// Write the JSON dump (SIGRTMIN+2).
+    DumpJson,
+    /// Stop cleanly and exit 0.
+    Shutdown,
+    /// A vrrp_script result, routed from the checker to the VRRP child.
+    ScriptStatus {
+        /// Script name.
+        name: String,
+        /// True if the script now counts as succeeding.
+        ok: bool,
+    },
+    /// A VRRP instance changed state, routed from the VRRP child to the checker (notify, mail).
+    InstanceState {
+        /// Instance name.
+        name: String,
+        /// New state (MASTER, BACKUP, FAULT, STOP).
+        state: String,
+    },
+}
+
+/// Child → parent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromChild {
+    /// The child is up and serving; carries its pid.
+    Ready {
+        /// The child's process id.
+        pid: u32,
+    },
+    /// The child applied a reload (its dumps now show the new configuration).
+    Reloaded,
+    /// The child cannot ever run (it exits after sending this); the parent stops.
+    Fatal(String),
+    /// A vrrp_script result for the VRRP child.
+    ScriptStatus {
+        /// Script name.
+        name: String,
+        /// True if the script now counts as succeeding.
+        ok: bool,
+    },
+    /// A VRRP instance state for the checker child.
+    InstanceState {
+        /// Instance name.
+        name: String,
+        /// New state.
+        state: String,
+    },
+}
