@@ -250,7 +250,7 @@ mod tests {
     fn every_message_round_trips() {
         let (mut parent, mut child) = channels();
         let to_child = [
-            ToChild::Reload(Box::new(Config::default())),
+            ToChild::Reload(Box::default()),
             ToChild::Dump,
             ToChild::DumpStats,
             ToChild::DumpJson,
