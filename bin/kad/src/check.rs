@@ -21,7 +21,7 @@ pub fn load(path: &Path, config_id: &str) -> Parsed {
 }
 
 /// True if the network interface exists in this network namespace.
-fn interface_exists(name: &str) -> bool {
+pub fn interface_exists(name: &str) -> bool {
     !name.is_empty()
         && !name.contains('/')
         && name != "."

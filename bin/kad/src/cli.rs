@@ -53,6 +53,16 @@ pub struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// kad extension: a child that dies after running less than this many seconds is respawned
+    /// with keepalived's growing delay (0 s, then 1 s doubling to 60 s); default 60.
+    #[arg(long = "respawn-window", value_name = "SECS", default_value_t = crate::daemon::respawn::DEFAULT_WINDOW.as_secs_f64())]
+    pub respawn_window: f64,
+    /// Internal: run as the given child (set by the parent when it starts a child).
+    #[arg(long = "child", hide = true, value_name = "vrrp|checker")]
+    pub child: Option<String>,
+    /// Internal: the child's pidfile.
+    #[arg(long = "child-pidfile", hide = true)]
+    pub child_pidfile: Option<PathBuf>,
 }
 
 impl Cli {

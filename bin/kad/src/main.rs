@@ -1,8 +1,10 @@
-//! kad: the binary. Parses flags and hands over to the config checker or, later, the daemon.
+//! kad: the binary. Parses flags and hands over to the config checker, the parent watchdog or,
+//! when the parent re-executes it, a child.
 #![deny(missing_docs)]
 
 mod check;
 mod cli;
+mod daemon;
 
 use clap::Parser;
 
@@ -17,15 +19,16 @@ fn main() {
         .config_id
         .clone()
         .unwrap_or_else(kad_core::config::default_config_id);
-    let status = if cli.config_test {
-        check::config_test(&path, &config_id)
-    } else if cli.dump_conf {
-        check::dump(&path, &config_id)
-    } else {
-        eprintln!(
-            "kad: the daemon is not built yet; use -t to check a configuration or -d to print it"
-        );
-        2
+    let status = match cli.child.as_deref() {
+        Some("vrrp") => daemon::run_child(&cli, daemon::ChildKind::Vrrp),
+        Some("checker") => daemon::run_child(&cli, daemon::ChildKind::Checker),
+        Some(other) => {
+            eprintln!("kad: unknown child kind '{other}'");
+            2
+        }
+        None if cli.config_test => check::config_test(&path, &config_id),
+        None if cli.dump_conf => check::dump(&path, &config_id),
+        None => daemon::run_parent(&cli, config_id),
     };
     std::process::exit(status);
 }

@@ -1,5 +1,12 @@
-//! kad-check: health checkers as non-blocking state machines, run by the checker child (issue: health checkers).
+//! kad-check: the checker child's work.
 //!
-//! This crate is laid down with the workspace; its contents arrive with the issue named above.
-//! See docs/ARCHITECTURE.md for what it will own and which process runs it.
+//! Today: the child's service (configuration, reloads, instance states reported by the VRRP
+//! child, the `/tmp/keepalived_check.data` dump). The checkers themselves, scheduling, the
+//! script runner and IPVS arrive with their issues; until then every real server is shown as
+//! configured, with no check result.
 #![deny(missing_docs)]
+
+pub mod dump;
+pub mod service;
+
+pub use service::CheckService;

@@ -2,8 +2,11 @@
 //!
 //! It owns the typed configuration model ([`config::model`]), the keepalived.conf parser
 //! ([`config::parse_file`]) with its preprocessor (includes, definitions, conditionals, sequences)
-//! and positioned diagnostics ([`config::Diagnostic`]). It does no I/O beyond reading configuration
-//! files.
+//! and positioned diagnostics ([`config::Diagnostic`]), the logging setup shared by every
+//! process ([`logging`]) and the symlink-safe writer for dump files ([`dumpfile`]).
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod dump;
+pub mod dumpfile;
+pub mod logging;

@@ -11,9 +11,11 @@
 #![deny(missing_docs)]
 
 pub mod channel;
+pub mod child;
 pub mod frame;
 pub mod message;
 
 pub use channel::Channel;
+pub use child::{serve, ChildService, EXIT_IPC};
 pub use frame::IpcError;
 pub use message::{FromChild, ToChild};

@@ -1,5 +1,12 @@
-//! kad-vrrp: VRRP v2/v3 codec, RFC 5798 state machine, VIPs and GARP/NA, run by the VRRP child (issue: VRRP on the wire).
+//! kad-vrrp: VRRP, run by the VRRP child.
 //!
-//! This crate is laid down with the workspace; its contents arrive with the issue named above.
-//! See docs/ARCHITECTURE.md for what it will own and which process runs it.
+//! Today it holds the child's service: the configuration it was given (and reloads), the last
+//! known vrrp_script results, and the dump files (`/tmp/keepalived.data`, `.stats`, `.json`) in
+//! keepalived's layout. The codec, the RFC 5798 state machine, VIPs and GARP/NA arrive with the
+//! VRRP issue; until then every instance is in state INIT with zero counters.
 #![deny(missing_docs)]
+
+pub mod dump;
+pub mod service;
+
+pub use service::VrrpService;

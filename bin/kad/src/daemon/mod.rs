@@ -1,0 +1,246 @@
+//! The daemon: the parent watchdog ([`watchdog`]) and the child entry point ([`run_child`]).
+//!
+//! The parent re-executes its own binary for each child (`kad --child vrrp|checker`), with the
+//! child's end of a socketpair on descriptor 3. A fresh image means a child inherits no signal
+//! handlers, no poll state and no allocations from the parent; its configuration arrives as the
+//! first message on the channel. Error policy: problems are logged where they happen; only the
+//! exit status leaves this module.
+
+pub mod pidfile;
+pub mod respawn;
+pub mod sys;
+pub mod watchdog;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kad_core::config::{ParseOptions, Parsed};
+use kad_core::logging::LogOptions;
+use kad_ipc::{Channel, FromChild, ToChild};
+
+use crate::cli::Cli;
+
+/// Exit status of a child that can never run (the parent stops instead of respawning).
+pub const EXIT_CHILD_FATAL: i32 = 78;
+
+/// Which child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// VRRP.
+    Vrrp,
+    /// Checkers.
+    Checker,
+}
+
+impl ChildKind {
+    /// Process title (argv[0] and comm).
+    pub fn title(self) -> &'static str {
+        match self {
+            ChildKind::Vrrp => "kad: vrrp",
+            ChildKind::Checker => "kad: checker",
+        }
+    }
+
+    /// Name in log lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChildKind::Vrrp => "VRRP child",
+            ChildKind::Checker => "checker child",
+        }
+    }
+
+    fn ident(self) -> &'static str {
+        match self {
+            ChildKind::Vrrp => "kad_vrrp",
+            ChildKind::Checker => "kad_checker",
+        }
+    }
+
+    /// Capabilities the child keeps.
+    fn capabilities(self) -> &'static [u32] {
+        use sys::cap::*;
+        match self {
+            ChildKind::Vrrp => &[NET_ADMIN, NET_RAW],
+            ChildKind::Checker => &[NET_ADMIN, NET_RAW, SETUID, SETGID, KILL],
+        }
+    }
+}
+
+/// What the parent needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This binary, re-executed for each child.
+    pub exe: PathBuf,
+    /// The configuration file.
+    pub config_path: PathBuf,
+    /// `-i`.
+    pub config_id: String,
+    /// `-P`.
+    pub vrrp_only: bool,
+    /// `-C`.
+    pub check_only: bool,
+    /// `-R`.
+    pub dont_respawn: bool,
+    /// `--respawn-window`.
+    pub respawn_window: Duration,
+    /// Logging flags passed on to children.
+    pub log: LogOptions,
+    /// Pidfile paths.
+    pub pidfiles: watchdog::Pidfiles,
+}
+
+impl Settings {
+    fn parse_options(&self) -> ParseOptions {
+        ParseOptions {
+            config_id: self.config_id.clone(),
+            interface_exists: Some(crate::check::interface_exists),
+        }
+    }
+
+    fn child_args(&self, kind: ChildKind) -> Vec<String> {
+        let mut a = vec![
+            "--child".to_string(),
+            match kind {
+                ChildKind::Vrrp => "vrrp".into(),
+                ChildKind::Checker => "checker".into(),
+            },
+        ];
+        let pidfile = match kind {
+            ChildKind::Vrrp => &self.pidfiles.vrrp,
+            ChildKind::Checker => &self.pidfiles.checker,
+        };
+        a.push(format!("--child-pidfile={}", pidfile.display()));
+        if self.log.console {
+            a.push("-l".into());
+        }
+        if self.log.detail {
+            a.push("-D".into());
+        }
+        if let Some(f) = self.log.facility {
+            a.push(format!("-S{f}"));
+        }
+        a
+    }
+}
+
+fn log_options(cli: &Cli) -> LogOptions {
+    LogOptions {
+        console: cli.log_console,
+        detail: cli.log_detail,
+        facility: cli.log_facility,
+    }
+}
+
+/// Starts the parent: validates the config, takes the pidfile, detaches, runs the watchdog.
+pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
+    let config_path = cli.config_path();
+    let settings = Settings {
+        exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe")),
+        config_path: config_path.clone(),
+        config_id,
+        vrrp_only: cli.vrrp_only,
+        check_only: cli.check_only,
+        dont_respawn: cli.dont_respawn,
+        respawn_window: Duration::from_secs_f64(cli.respawn_window.max(0.0)),
+        log: log_options(cli),
+        pidfiles: watchdog::Pidfiles {
+            parent: cli.pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad.pid")),
+            vrrp: cli.vrrp_pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad_vrrp.pid")),
+            checker: cli.checkers_pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad_checker.pid")),
+        },
+    };
+    let parsed: Parsed = kad_core::config::parse_file(&config_path, &settings.parse_options());
+    for line in parsed.rendered() {
+        eprintln!("{line}");
+    }
+    let Some(config) = parsed.config else {
+        eprintln!("kad: {} has errors; not starting", config_path.display());
+        return 1;
+    };
+    if let Some(pid) = pidfile::live_owner(&settings.pidfiles.parent) {
+        eprintln!(
+            "kad: already running with pid {pid} (pidfile {}); not starting a second one",
+            settings.pidfiles.parent.display()
+        );
+        return 1;
+    }
+    if !cli.dont_fork {
+        if let Err(e) = sys::daemonize() {
+            eprintln!("kad: cannot detach: {e}");
+            return 1;
+        }
+    }
+    kad_core::logging::init("kad", settings.log.clone());
+    sys::set_process_name("kad");
+    if let Err(e) = pidfile::take(&settings.pidfiles.parent) {
+        log::error!("cannot take pidfile {}: {e}", settings.pidfiles.parent.display());
+        return 1;
+    }
+    log::info!("kad {} starting with {}", env!("CARGO_PKG_VERSION"), config_path.display());
+    let pidfiles = settings.pidfiles.clone();
+    let status = match watchdog::Watchdog::new(settings, config) {
+        Ok(w) => w.run(),
+        Err(e) => {
+            log::error!("cannot set up the event loop: {e}");
+            1
+        }
+    };
+    let me = std::process::id();
+    pidfile::remove_if_ours(&pidfiles.parent, me);
+    for p in [&pidfiles.vrrp, &pidfiles.checker] {
+        let _ = std::fs::remove_file(p);
+    }
+    log::info!("kad stopped (exit status {status})");
+    status
+}
+
+/// A child's life: title, logging, capabilities, configuration, pidfile, service loop.
+pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
+    sys::set_process_name(kind.title());
+    kad_core::logging::init(kind.ident(), log_options(cli));
+    if let Err(e) = sys::set_parent_death_signal(libc::SIGTERM) {
+        log::warn!("cannot set the parent-death signal: {e}");
+    }
+    if let Err(e) = sys::keep_only_capabilities(kind.capabilities()) {
+        log::error!("cannot drop capabilities: {e}");
+        return EXIT_CHILD_FATAL;
+    }
+    // SAFETY: the parent put our end of the socketpair on this descriptor before exec, and
+    // nothing else in this process owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(watchdog::CHILD_IPC_FD) };
+    let mut channel: Channel<ToChild, FromChild> = Channel::from_fd(fd);
+    let config = match channel.recv_timeout(Duration::from_secs(30)) {
+        Ok(Some(ToChild::Reload(cfg))) => *cfg,
+        Ok(other) => {
+            log::error!("expected the configuration from the parent, got {other:?}");
+            return kad_ipc::EXIT_IPC;
+        }
+        Err(e) => {
+            log::error!("no configuration from the parent: {e}");
+            return kad_ipc::EXIT_IPC;
+        }
+    };
+    let pidfile = cli.child_pidfile.clone();
+    if let Some(p) = &pidfile {
+        if let Err(e) = pidfile::write(p, std::process::id()) {
+            log::warn!("cannot write pidfile {}: {e}", p.display());
+        }
+    }
+    log::info!("{} started", kind.label());
+    let status = match kind {
+        ChildKind::Vrrp => {
+            let mut service = kad_vrrp::VrrpService::new(config, Default::default());
+            kad_ipc::serve(channel, &mut service)
+        }
+        ChildKind::Checker => {
+            let mut service =
+                kad_check::CheckService::new(config, PathBuf::from("/tmp/keepalived_check.data"));
+            kad_ipc::serve(channel, &mut service)
+        }
+    };
+    if let Some(p) = &pidfile {
+        pidfile::remove_if_ours(p, std::process::id());
+    }
+    status
+}

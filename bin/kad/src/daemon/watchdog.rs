@@ -1,0 +1,409 @@
+//! The parent's loop: starts the children, reaps and respawns them, routes messages between
+//! them, and turns signals into messages (SIGHUP reload, SIGUSR1/SIGUSR2/SIGRTMIN+2 dumps,
+//! SIGTERM/SIGINT stop).
+
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kad_core::config::Config;
+use kad_ipc::channel::pair;
+use kad_ipc::{Channel, FromChild, ToChild};
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook_mio::v1_0::Signals;
+
+use super::respawn::{Backoff, Decision};
+use super::{ChildKind, Settings};
+
+const SIGNALS: Token = Token(100);
+
+/// The descriptor number a child finds its channel on.
+pub const CHILD_IPC_FD: i32 = 3;
+
+struct Slot {
+    kind: ChildKind,
+    wanted: bool,
+    pid: Option<u32>,
+    channel: Option<Channel<FromChild, ToChild>>,
+    started: Instant,
+    killed_at: Option<Instant>,
+    backoff: Backoff,
+    respawn_at: Option<Instant>,
+    fatal: bool,
+}
+
+/// The parent's state.
+pub struct Watchdog {
+    settings: Settings,
+    config: Config,
+    slots: Vec<Slot>,
+    poll: Poll,
+    signals: Signals,
+    stopping: Option<Instant>,
+    killed_remaining: bool,
+    exit_status: i32,
+}
+
+fn sigrtmin2() -> i32 {
+    libc::SIGRTMIN() + 2
+}
+
+impl Watchdog {
+    /// Sets up the loop and its signals (before any child exists).
+    pub fn new(settings: Settings, config: Config) -> std::io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, sigrtmin2()])?;
+        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let slots = [ChildKind::Vrrp, ChildKind::Checker]
+            .into_iter()
+            .map(|kind| Slot {
+                kind,
+                wanted: false,
+                pid: None,
+                channel: None,
+                started: Instant::now(),
+                killed_at: None,
+                backoff: Backoff::new(settings.respawn_window),
+                respawn_at: None,
+                fatal: false,
+            })
+            .collect();
+        Ok(Watchdog {
+            settings,
+            config,
+            slots,
+            poll,
+            signals,
+            stopping: None,
+            killed_remaining: false,
+            exit_status: 0,
+        })
+    }
+
+    /// Runs until the children are stopped; returns the exit status.
+    pub fn run(mut self) -> i32 {
+        self.update_wanted();
+        for i in 0..self.slots.len() {
+            if self.slots[i].wanted {
+                self.spawn(i);
+            }
+        }
+        let mut events = Events::with_capacity(32);
+        loop {
+            if self.stopping.is_some() && self.slots.iter().all(|s| s.pid.is_none()) {
+                return self.exit_status;
+            }
+            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::error!("poll failed: {e}; stopping");
+                    self.begin_stop(1);
+                }
+                continue;
+            }
+            let tokens: Vec<(Token, bool)> = events.iter().map(|e| (e.token(), e.is_writable())).collect();
+            for (token, writable) in tokens {
+                if token == SIGNALS {
+                    self.on_signals();
+                } else if token.0 < self.slots.len() {
+                    self.on_channel(token.0, writable);
+                }
+            }
+            self.on_timers();
+        }
+    }
+
+    fn update_wanted(&mut self) {
+        let s = &self.settings;
+        let cfg = &self.config;
+        let vrrp = !s.check_only && (s.vrrp_only || !cfg.vrrp_instances.is_empty());
+        let checker = !s.vrrp_only
+            && (s.check_only || !cfg.virtual_servers.is_empty() || !cfg.vrrp_scripts.is_empty());
+        self.slots[0].wanted = vrrp;
+        self.slots[1].wanted = checker;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let respawn = self.slots.iter().filter_map(|s| s.respawn_at).min();
+        let stop = self.stopping.filter(|_| !self.killed_remaining);
+        match (respawn, stop) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let kind = self.slots[i].kind;
+        let (mut parent_end, child_end) = match pair::<ToChild, FromChild>() {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("cannot create the {} channel: {e}; retrying in 1 s", kind.label());
+                self.slots[i].respawn_at = Some(Instant::now() + Duration::from_secs(1));
+                return;
+            }
+        };
+        let child_fd = child_end.as_raw_fd();
+        let mut cmd = Command::new(&self.settings.exe);
+        cmd.arg0(kind.title())
+            .args(self.settings.child_args(kind))
+            .stdin(Stdio::null());
+        // SAFETY: the closure runs in the forked child before exec and only makes
+        // async-signal-safe calls (dup2, fcntl, prctl, getppid, kill).
+        unsafe {
+            let parent = std::process::id() as libc::pid_t;
+            cmd.pre_exec(move || {
+                if child_fd == CHILD_IPC_FD {
+                    libc::fcntl(child_fd, libc::F_SETFD, 0);
+                } else if libc::dup2(child_fd, CHILD_IPC_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0);
+                if libc::getppid() != parent {
+                    libc::kill(libc::getpid(), libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("cannot start the {}: {e}; retrying in 1 s", kind.label());
+                self.slots[i].respawn_at = Some(Instant::now() + Duration::from_secs(1));
+                return;
+            }
+        };
+        drop(child_end);
+        let pid = child.id();
+        if let Err(e) = parent_end.send(&ToChild::Reload(Box::new(self.config.clone()))) {
+            log::error!("cannot send the configuration to the {} (pid {pid}): {e}", kind.label());
+        }
+        if let Err(e) = self.poll.registry().register(&mut parent_end, Token(i), Interest::READABLE | Interest::WRITABLE) {
+            log::error!("cannot watch the {} channel: {e}", kind.label());
+        }
+        let slot = &mut self.slots[i];
+        slot.pid = Some(pid);
+        slot.channel = Some(parent_end);
+        slot.started = Instant::now();
+        slot.respawn_at = None;
+        slot.fatal = false;
+        log::info!("started {} (pid {pid})", kind.label());
+    }
+
+    fn send(&mut self, i: usize, msg: ToChild) {
+        let slot = &mut self.slots[i];
+        let Some(ch) = slot.channel.as_mut() else { return };
+        if let Err(e) = ch.send(&msg) {
+            log::error!("channel to {} broken ({e}); killing it", slot.kind.label());
+            self.kill(i);
+        }
+    }
+
+    fn kill(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if let Some(mut ch) = slot.channel.take() {
+            let _ = self.poll.registry().deregister(&mut ch);
+        }
+        if let Some(pid) = slot.pid {
+            // SAFETY: sending a signal to our own child's pid.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+
+    fn on_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for sig in pending {
+            match sig {
+                SIGCHLD => self.reap(),
+                SIGHUP => self.reload(),
+                SIGTERM | SIGINT => {
+                    log::info!("stopping on signal {sig}");
+                    self.begin_stop(0);
+                }
+                SIGUSR1 => {
+                    for i in 0..self.slots.len() {
+                        self.send(i, ToChild::Dump);
+                    }
+                }
+                SIGUSR2 => self.send(0, ToChild::DumpStats),
+                s if s == sigrtmin2() => self.send(0, ToChild::DumpJson),
+                _ => {}
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        log::info!("reloading configuration from {}", self.settings.config_path.display());
+        let parsed = kad_core::config::parse_file(&self.settings.config_path, &self.settings.parse_options());
+        let lines = parsed.rendered();
+        let Some(config) = parsed.config else {
+            let errors = lines.iter().filter(|l| l.contains(": error: ")).count();
+            let first = lines.iter().find(|l| l.contains(": error: ")).cloned().unwrap_or_default();
+            log::error!("reload refused, the running configuration stays: {errors} error(s); first: {first}");
+            return;
+        };
+        for l in &lines {
+            log::warn!("{l}");
+        }
+        self.config = config;
+        self.update_wanted();
+        for i in 0..self.slots.len() {
+            if self.slots[i].pid.is_some() {
+                self.send(i, ToChild::Reload(Box::new(self.config.clone())));
+            } else if self.slots[i].wanted && self.slots[i].respawn_at.is_none() && self.stopping.is_none() {
+                self.spawn(i);
+            }
+        }
+    }
+
+    fn begin_stop(&mut self, status: i32) {
+        if self.stopping.is_some() {
+            return;
+        }
+        self.exit_status = status;
+        self.stopping = Some(Instant::now() + self.config.global.child_wait_time);
+        for i in 0..self.slots.len() {
+            self.slots[i].respawn_at = None;
+            self.send(i, ToChild::Shutdown);
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on any child, non-blocking, into a local status word.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                return;
+            }
+            let Some(i) = self.slots.iter().position(|s| s.pid == Some(pid as u32)) else {
+                continue;
+            };
+            let how = if libc::WIFSIGNALED(status) {
+                format!("killed by signal {}", libc::WTERMSIG(status))
+            } else {
+                format!("exited with status {}", libc::WEXITSTATUS(status))
+            };
+            let config_exit = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == super::EXIT_CHILD_FATAL;
+            let slot = &mut self.slots[i];
+            if let Some(mut ch) = slot.channel.take() {
+                let _ = self.poll.registry().deregister(&mut ch);
+            }
+            slot.pid = None;
+            let lived = slot.started.elapsed();
+            let label = slot.kind.label();
+            log::info!("{label} (pid {pid}) {how} after {:.1} s", lived.as_secs_f64());
+            if self.stopping.is_some() {
+                continue;
+            }
+            if self.settings.dont_respawn {
+                log::error!("{label} died and -R forbids respawning; stopping");
+                self.begin_stop(1);
+                continue;
+            }
+            let fatal = slot.fatal || config_exit;
+            match slot.backoff.on_death(lived, fatal) {
+                Decision::Stop => {
+                    log::error!("{label} cannot run; stopping kad");
+                    self.begin_stop(1);
+                }
+                Decision::Now => {
+                    slot.killed_at = Some(Instant::now());
+                    self.spawn(i);
+                }
+                Decision::After(d) => {
+                    log::warn!("{label} died young; respawning in {} s", d.as_secs());
+                    slot.respawn_at = Some(Instant::now() + d);
+                }
+            }
+        }
+    }
+
+    fn on_channel(&mut self, i: usize, writable: bool) {
+        let mut inbox = Vec::new();
+        let mut broken = None;
+        if let Some(ch) = self.slots[i].channel.as_mut() {
+            if writable {
+                if let Err(e) = ch.flush() {
+                    broken = Some(e);
+                }
+            }
+            while broken.is_none() {
+                match ch.recv() {
+                    Ok(Some(m)) => inbox.push(m),
+                    Ok(None) => break,
+                    Err(e) => broken = Some(e),
+                }
+            }
+        }
+        for msg in inbox {
+            self.on_message(i, msg);
+        }
+        match broken {
+            None => {}
+            // The child is exiting (its SIGCHLD follows): stop watching the channel.
+            Some(kad_ipc::IpcError::Closed) => {
+                if let Some(mut ch) = self.slots[i].channel.take() {
+                    let _ = self.poll.registry().deregister(&mut ch);
+                }
+            }
+            Some(e) => {
+                log::warn!("channel to {} broken ({e}); killing it", self.slots[i].kind.label());
+                self.kill(i);
+            }
+        }
+    }
+
+    fn on_message(&mut self, i: usize, msg: FromChild) {
+        let label = self.slots[i].kind.label();
+        match msg {
+            FromChild::Ready { pid } => {
+                match self.slots[i].killed_at.take() {
+                    Some(t) => log::info!("{label} (pid {pid}) ready, {:.1} ms after its predecessor died", t.elapsed().as_secs_f64() * 1000.0),
+                    None => log::info!("{label} (pid {pid}) ready"),
+                }
+            }
+            FromChild::Reloaded => log::info!("{label} applied the new configuration"),
+            FromChild::Fatal(reason) => {
+                log::error!("{label} cannot run: {reason}");
+                self.slots[i].fatal = true;
+            }
+            FromChild::ScriptStatus { name, ok } => self.send(0, ToChild::ScriptStatus { name, ok }),
+            FromChild::InstanceState { name, state } => self.send(1, ToChild::InstanceState { name, state }),
+        }
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.slots.len() {
+            if self.slots[i].respawn_at.is_some_and(|t| t <= now) && self.stopping.is_none() {
+                self.slots[i].killed_at = Some(now);
+                self.spawn(i);
+            }
+        }
+        if let Some(deadline) = self.stopping {
+            if now >= deadline && !self.killed_remaining {
+                self.killed_remaining = true;
+                for i in 0..self.slots.len() {
+                    if let Some(pid) = self.slots[i].pid {
+                        log::warn!("{} (pid {pid}) did not stop in time; killing it", self.slots[i].kind.label());
+                        self.kill(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Paths of the three pidfiles.
+#[derive(Debug, Clone)]
+pub struct Pidfiles {
+    /// The parent's.
+    pub parent: PathBuf,
+    /// The VRRP child's.
+    pub vrrp: PathBuf,
+    /// The checker child's.
+    pub checker: PathBuf,
+}

@@ -1,0 +1,100 @@
+//! The event loop shared by kad's children: one mio `Poll` over the parent channel and the
+//! child's signals. A child plugs in its work as a [`ChildService`].
+//!
+//! The parent handles SIGHUP, SIGUSR1, SIGUSR2 and SIGRTMIN+2 and sends messages, so a child
+//! ignores those signals; SIGTERM and SIGINT (or a `Shutdown` message, or the parent closing
+//! the channel) stop it cleanly with exit status 0.
+
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::channel::Channel;
+use crate::frame::IpcError;
+use crate::message::{FromChild, ToChild};
+
+/// Exit status of a child whose channel to the parent broke (the parent respawns it).
+pub const EXIT_IPC: i32 = 70;
+
+const CHANNEL: Token = Token(0);
+const SIGNALS: Token = Token(1);
+
+/// What a child does with the parent's messages.
+pub trait ChildService {
+    /// Handles one message (never `Shutdown`, which the loop handles); returns the replies.
+    fn handle(&mut self, msg: ToChild) -> Vec<FromChild>;
+    /// Graceful stop work before the child exits.
+    fn stop(&mut self);
+}
+
+/// Runs the child's loop until it must stop; returns the exit status.
+pub fn serve(mut channel: Channel<ToChild, FromChild>, service: &mut dyn ChildService) -> i32 {
+    match run(&mut channel, service) {
+        Ok(()) => {
+            service.stop();
+            0
+        }
+        Err(e) => {
+            log::error!("channel to the parent failed: {e}; exiting");
+            EXIT_IPC
+        }
+    }
+}
+
+fn run(channel: &mut Channel<ToChild, FromChild>, service: &mut dyn ChildService) -> Result<(), IpcError> {
+    for sig in [SIGHUP, SIGUSR1, SIGUSR2, libc::SIGRTMIN() + 2] {
+        // SAFETY: setting a signal's disposition to "ignore" has no handler to be unsafe about.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
+    let mut poll = Poll::new().map_err(IpcError::Io)?;
+    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(IpcError::Io)?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)
+        .map_err(IpcError::Io)?;
+    poll.registry()
+        .register(channel, CHANNEL, Interest::READABLE | Interest::WRITABLE)
+        .map_err(IpcError::Io)?;
+    channel.send(&FromChild::Ready { pid: std::process::id() })?;
+    let mut events = Events::with_capacity(16);
+    loop {
+        match poll.poll(&mut events, Some(Duration::from_secs(60))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(IpcError::Io(e)),
+        }
+        for event in events.iter() {
+            match event.token() {
+                SIGNALS => {
+                    if signals.pending().next().is_some() {
+                        log::info!("stopping on signal");
+                        return Ok(());
+                    }
+                }
+                CHANNEL => {
+                    if event.is_writable() {
+                        channel.flush()?;
+                    }
+                    loop {
+                        match channel.recv() {
+                            Ok(Some(ToChild::Shutdown)) => return Ok(()),
+                            Ok(Some(msg)) => {
+                                for reply in service.handle(msg) {
+                                    channel.send(&reply)?;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(IpcError::Closed) => {
+                                log::info!("parent closed the channel; stopping");
+                                return Ok(());
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}

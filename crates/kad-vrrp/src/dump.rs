@@ -1,0 +1,230 @@
+//! The VRRP child's dump files in keepalived's layouts (docs/DUMPS.md has the JSON schema).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use kad_core::config::model::{AuthType, Config, VrrpInstance};
+use serde::Serialize;
+
+/// State shown for every instance until the VRRP engine runs (issue: VRRP on the wire).
+const STATE: &str = "INIT";
+
+fn vip_line(v: &kad_core::config::model::VirtualAddress, inst: &VrrpInstance) -> String {
+    let mut s = format!("{}/{} dev {}", v.addr, v.prefix, v.dev.as_deref().unwrap_or(&inst.interface));
+    s.push_str(&format!(" scope {}", v.scope.as_deref().unwrap_or("global")));
+    if let Some(l) = &v.label {
+        s.push_str(&format!(" label {l}"));
+    }
+    s
+}
+
+/// `/tmp/keepalived.data`.
+pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
+    let mut s = kad_core::dump::global_section(&cfg.global);
+    let _ = writeln!(s, "------< VRRP Topology >------");
+    for i in &cfg.vrrp_instances {
+        let _ = writeln!(s, " VRRP Instance = {}", i.name);
+        let _ = writeln!(s, "   VRRP Version = {}", i.version);
+        let _ = writeln!(s, "   State = {STATE}");
+        let _ = writeln!(s, "   Wantstate = {}", if i.initial_state == kad_core::config::model::InitialState::Master { "MASTER" } else { "BACKUP" });
+        let _ = writeln!(s, "   Interface = {}", i.interface);
+        if let Some(src) = i.unicast_src_ip.or(i.mcast_src_ip) {
+            let _ = writeln!(s, "   Using src_ip = {src}");
+        }
+        if i.unicast_peers.is_empty() {
+            let group = i.mcast_dst_ip.unwrap_or(if i.ipv6 { cfg.global.vrrp_mcast_group6 } else { cfg.global.vrrp_mcast_group4 });
+            let _ = writeln!(s, "   Multicast address {group}");
+        } else {
+            let _ = writeln!(s, "   Unicast Peer :");
+            for p in &i.unicast_peers {
+                let _ = writeln!(s, "     {}", p.addr);
+            }
+        }
+        let _ = writeln!(s, "   Gratuitous ARP delay = {}", i.garp.master_delay.as_secs());
+        let _ = writeln!(s, "   Gratuitous ARP repeat = {}", i.garp.master_repeat);
+        let _ = writeln!(s, "   Gratuitous ARP refresh = {}", i.garp.master_refresh.as_secs());
+        let _ = writeln!(s, "   Gratuitous ARP refresh repeat = {}", i.garp.master_refresh_repeat);
+        let _ = writeln!(s, "   Gratuitous ARP lower priority delay = {}", i.garp.lower_prio_delay.as_secs());
+        let _ = writeln!(s, "   Gratuitous ARP lower priority repeat = {}", i.garp.lower_prio_repeat);
+        let _ = writeln!(s, "   Down timer adverts = {}", i.down_timer_adverts);
+        let _ = writeln!(s, "   Virtual Router ID = {}", i.vrid);
+        let _ = writeln!(s, "   Priority = {}", i.priority);
+        let _ = writeln!(s, "   Effective priority = {}", i.priority);
+        let _ = writeln!(s, "   Advert interval = {}", advert(i));
+        let _ = writeln!(s, "   Accept = {}", if i.accept.unwrap_or(true) { "enabled" } else { "disabled" });
+        let _ = writeln!(s, "   Preempt = {}", if i.nopreempt { "disabled" } else { "enabled" });
+        if !i.preempt_delay.is_zero() {
+            let _ = writeln!(s, "   Preempt delay = {} secs", i.preempt_delay.as_secs());
+        }
+        let auth = match i.authentication.as_ref().map(|a| a.auth_type) {
+            None => "none",
+            Some(AuthType::Pass) => "SIMPLE_PASSWORD",
+            Some(AuthType::Ah) => "IPSEC_AH",
+        };
+        let _ = writeln!(s, "   Authentication type = {auth}");
+        let _ = writeln!(s, "   Virtual IP ({}):", i.virtual_ipaddress.len());
+        for v in &i.virtual_ipaddress {
+            let _ = writeln!(s, "     {}", vip_line(v, i));
+        }
+        if !i.virtual_ipaddress_excluded.is_empty() {
+            let _ = writeln!(s, "   Virtual IP Excluded ({}):", i.virtual_ipaddress_excluded.len());
+            for v in &i.virtual_ipaddress_excluded {
+                let _ = writeln!(s, "     {}", vip_line(v, i));
+            }
+        }
+        if !i.track_interface.is_empty() {
+            let _ = writeln!(s, "   Tracked interfaces :");
+            for t in &i.track_interface {
+                let _ = writeln!(s, "     {} weight {}", t.name, t.weight.unwrap_or(0));
+            }
+        }
+        if !i.track_script.is_empty() {
+            let _ = writeln!(s, "   Tracked scripts :");
+            for t in &i.track_script {
+                let _ = writeln!(s, "     {} weight {}", t.name, t.weight.unwrap_or(0));
+            }
+        }
+        let _ = writeln!(s, "   Using smtp notification = {}", if i.smtp_alert.unwrap_or(false) { "yes" } else { "no" });
+    }
+    if !cfg.sync_groups.is_empty() {
+        let _ = writeln!(s, "------< VRRP Sync groups >------");
+        for g in &cfg.sync_groups {
+            let _ = writeln!(s, " VRRP Sync Group = {}, {}", g.name, STATE);
+            let _ = writeln!(s, "   VRRP member instances = {}", g.members.len());
+            for m in &g.members {
+                let _ = writeln!(s, "     {m}");
+            }
+        }
+    }
+    if !cfg.vrrp_scripts.is_empty() {
+        let _ = writeln!(s, "------< VRRP Scripts >------");
+        for sc in &cfg.vrrp_scripts {
+            let _ = writeln!(s, " VRRP Script = {}", sc.name);
+            let _ = writeln!(s, "   Command = {}", kad_core::dump::script(&sc.script));
+            let _ = writeln!(s, "   Interval = {} sec", sc.interval.as_secs());
+            let _ = writeln!(s, "   Timeout = {} sec", sc.timeout.as_secs());
+            let _ = writeln!(s, "   Weight = {}", sc.weight);
+            let _ = writeln!(s, "   Rise = {}", sc.rise);
+            let _ = writeln!(s, "   Fall = {}", sc.fall);
+            let status = match scripts.get(&sc.name) {
+                None => "INIT",
+                Some(true) => "GOOD",
+                Some(false) => "BAD",
+            };
+            let _ = writeln!(s, "   Status = {status}");
+        }
+    }
+    s
+}
+
+fn advert(i: &VrrpInstance) -> String {
+    if i.advert_int.subsec_millis() == 0 {
+        format!("{} sec", i.advert_int.as_secs())
+    } else {
+        format!("{} milli-sec", i.advert_int.as_millis())
+    }
+}
+
+/// `/tmp/keepalived.stats` (all counters are zero until the VRRP engine runs).
+pub fn stats(cfg: &Config) -> String {
+    let mut s = String::new();
+    for i in &cfg.vrrp_instances {
+        let c = Stats::default();
+        let _ = writeln!(s, "VRRP Instance: {}", i.name);
+        let _ = writeln!(s, "  Advertisements:\n    Received: {}\n    Sent: {}", c.advert_rcvd, c.advert_sent);
+        let _ = writeln!(s, "  Became master: {}\n  Released master: {}", c.become_master, c.release_master);
+        let _ = writeln!(s, "  Packet Errors:\n    Length: {}\n    TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}",
+            c.packet_len_err, c.ip_ttl_err, c.invalid_type_rcvd, c.advert_interval_err, c.addr_list_err);
+        let _ = writeln!(s, "  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}",
+            c.invalid_authtype, c.authtype_mismatch, c.auth_failure);
+        let _ = writeln!(s, "  Priority Zero:\n    Received: {}\n    Sent: {}", c.pri_zero_rcvd, c.pri_zero_sent);
+    }
+    s
+}
+
+/// Per-instance counters, named as keepalived's JSON names them.
+#[derive(Debug, Default, Serialize)]
+pub struct Stats {
+    /// Adverts received.
+    pub advert_rcvd: u64,
+    /// Adverts sent.
+    pub advert_sent: u64,
+    /// Transitions to MASTER.
+    pub become_master: u64,
+    /// Transitions out of MASTER.
+    pub release_master: u64,
+    /// Packets of a bad length.
+    pub packet_len_err: u64,
+    /// Adverts with another interval.
+    pub advert_interval_err: u64,
+    /// Packets with TTL other than 255.
+    pub ip_ttl_err: u64,
+    /// Packets of an unknown type.
+    pub invalid_type_rcvd: u64,
+    /// Adverts with another address list.
+    pub addr_list_err: u64,
+    /// Unknown authentication type.
+    pub invalid_authtype: u64,
+    /// Authentication type differs.
+    pub authtype_mismatch: u64,
+    /// Wrong password.
+    pub auth_failure: u64,
+    /// Priority-0 adverts received.
+    pub pri_zero_rcvd: u64,
+    /// Priority-0 adverts sent.
+    pub pri_zero_sent: u64,
+}
+
+#[derive(Serialize)]
+struct JsonInstance<'a> {
+    data: JsonData<'a>,
+    stats: Stats,
+}
+
+#[derive(Serialize)]
+struct JsonData<'a> {
+    iname: &'a str,
+    ifp_ifname: &'a str,
+    vrid: u8,
+    version: u8,
+    state: &'static str,
+    base_priority: u8,
+    effective_priority: u8,
+    adver_int: f64,
+    nopreempt: bool,
+    preempt_delay: u64,
+    vips: Vec<String>,
+    track_script: Vec<&'a str>,
+    auth_type: u8,
+}
+
+/// `/tmp/keepalived.json`: an array with `data` and `stats` per instance (keepalived's names).
+pub fn json(cfg: &Config) -> String {
+    let list: Vec<JsonInstance> = cfg
+        .vrrp_instances
+        .iter()
+        .map(|i| JsonInstance {
+            data: JsonData {
+                iname: &i.name,
+                ifp_ifname: &i.interface,
+                vrid: i.vrid,
+                version: i.version,
+                state: STATE,
+                base_priority: i.priority,
+                effective_priority: i.priority,
+                adver_int: i.advert_int.as_secs_f64(),
+                nopreempt: i.nopreempt,
+                preempt_delay: i.preempt_delay.as_secs(),
+                vips: i.virtual_ipaddress.iter().map(|v| vip_line(v, i)).collect(),
+                track_script: i.track_script.iter().map(|t| t.name.as_str()).collect(),
+                auth_type: match i.authentication.as_ref().map(|a| a.auth_type) {
+                    None => 0,
+                    Some(AuthType::Pass) => 1,
+                    Some(AuthType::Ah) => 2,
+                },
+            },
+            stats: Stats::default(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())
+}
