@@ -48,7 +48,10 @@ impl ChildService for CheckService {
                 self.instances.insert(name, state);
                 vec![]
             }
-            ToChild::DumpStats | ToChild::DumpJson | ToChild::ScriptStatus { .. } | ToChild::Shutdown => vec![],
+            ToChild::DumpStats
+            | ToChild::DumpJson
+            | ToChild::ScriptStatus { .. }
+            | ToChild::Shutdown => vec![],
         }
     }
 

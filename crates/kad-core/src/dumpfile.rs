@@ -53,7 +53,10 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &target).expect("plant symlink");
         write_atomic(&target, b"dump\n").expect("write");
         assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
-        assert!(!std::fs::symlink_metadata(&target).expect("meta").file_type().is_symlink());
+        assert!(!std::fs::symlink_metadata(&target)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read(&target).expect("dump"), b"dump\n");
         write_atomic(&target, b"again\n").expect("overwrite");
         assert_eq!(std::fs::read(&target).expect("dump"), b"again\n");

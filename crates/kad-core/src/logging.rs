@@ -47,7 +47,10 @@ fn facility(n: Option<u8>) -> Facility {
     }
 }
 
-fn connect(ident: &str, options: &LogOptions) -> Option<syslog::Logger<LoggerBackend, Formatter3164>> {
+fn connect(
+    ident: &str,
+    options: &LogOptions,
+) -> Option<syslog::Logger<LoggerBackend, Formatter3164>> {
     syslog::unix(Formatter3164 {
         facility: facility(options.facility),
         hostname: None,

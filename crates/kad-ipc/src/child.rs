@@ -43,7 +43,10 @@ pub fn serve(mut channel: Channel<ToChild, FromChild>, service: &mut dyn ChildSe
     }
 }
 
-fn run(channel: &mut Channel<ToChild, FromChild>, service: &mut dyn ChildService) -> Result<(), IpcError> {
+fn run(
+    channel: &mut Channel<ToChild, FromChild>,
+    service: &mut dyn ChildService,
+) -> Result<(), IpcError> {
     for sig in [SIGHUP, SIGUSR1, SIGUSR2, libc::SIGRTMIN() + 2] {
         // SAFETY: setting a signal's disposition to "ignore" has no handler to be unsafe about.
         unsafe { libc::signal(sig, libc::SIG_IGN) };
@@ -56,7 +59,9 @@ fn run(channel: &mut Channel<ToChild, FromChild>, service: &mut dyn ChildService
     poll.registry()
         .register(channel, CHANNEL, Interest::READABLE | Interest::WRITABLE)
         .map_err(IpcError::Io)?;
-    channel.send(&FromChild::Ready { pid: std::process::id() })?;
+    channel.send(&FromChild::Ready {
+        pid: std::process::id(),
+    })?;
     let mut events = Events::with_capacity(16);
     loop {
         match poll.poll(&mut events, Some(Duration::from_secs(60))) {
@@ -66,11 +71,9 @@ fn run(channel: &mut Channel<ToChild, FromChild>, service: &mut dyn ChildService
         }
         for event in events.iter() {
             match event.token() {
-                SIGNALS => {
-                    if signals.pending().next().is_some() {
-                        log::info!("stopping on signal");
-                        return Ok(());
-                    }
+                SIGNALS if signals.pending().next().is_some() => {
+                    log::info!("stopping on signal");
+                    return Ok(());
                 }
                 CHANNEL => {
                     if event.is_writable() {

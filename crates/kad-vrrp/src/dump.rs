@@ -10,8 +10,16 @@ use serde::Serialize;
 const STATE: &str = "INIT";
 
 fn vip_line(v: &kad_core::config::model::VirtualAddress, inst: &VrrpInstance) -> String {
-    let mut s = format!("{}/{} dev {}", v.addr, v.prefix, v.dev.as_deref().unwrap_or(&inst.interface));
-    s.push_str(&format!(" scope {}", v.scope.as_deref().unwrap_or("global")));
+    let mut s = format!(
+        "{}/{} dev {}",
+        v.addr,
+        v.prefix,
+        v.dev.as_deref().unwrap_or(&inst.interface)
+    );
+    s.push_str(&format!(
+        " scope {}",
+        v.scope.as_deref().unwrap_or("global")
+    ));
     if let Some(l) = &v.label {
         s.push_str(&format!(" label {l}"));
     }
@@ -26,13 +34,25 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
         let _ = writeln!(s, " VRRP Instance = {}", i.name);
         let _ = writeln!(s, "   VRRP Version = {}", i.version);
         let _ = writeln!(s, "   State = {STATE}");
-        let _ = writeln!(s, "   Wantstate = {}", if i.initial_state == kad_core::config::model::InitialState::Master { "MASTER" } else { "BACKUP" });
+        let _ = writeln!(
+            s,
+            "   Wantstate = {}",
+            if i.initial_state == kad_core::config::model::InitialState::Master {
+                "MASTER"
+            } else {
+                "BACKUP"
+            }
+        );
         let _ = writeln!(s, "   Interface = {}", i.interface);
         if let Some(src) = i.unicast_src_ip.or(i.mcast_src_ip) {
             let _ = writeln!(s, "   Using src_ip = {src}");
         }
         if i.unicast_peers.is_empty() {
-            let group = i.mcast_dst_ip.unwrap_or(if i.ipv6 { cfg.global.vrrp_mcast_group6 } else { cfg.global.vrrp_mcast_group4 });
+            let group = i.mcast_dst_ip.unwrap_or(if i.ipv6 {
+                cfg.global.vrrp_mcast_group6
+            } else {
+                cfg.global.vrrp_mcast_group4
+            });
             let _ = writeln!(s, "   Multicast address {group}");
         } else {
             let _ = writeln!(s, "   Unicast Peer :");
@@ -40,19 +60,51 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
                 let _ = writeln!(s, "     {}", p.addr);
             }
         }
-        let _ = writeln!(s, "   Gratuitous ARP delay = {}", i.garp.master_delay.as_secs());
+        let _ = writeln!(
+            s,
+            "   Gratuitous ARP delay = {}",
+            i.garp.master_delay.as_secs()
+        );
         let _ = writeln!(s, "   Gratuitous ARP repeat = {}", i.garp.master_repeat);
-        let _ = writeln!(s, "   Gratuitous ARP refresh = {}", i.garp.master_refresh.as_secs());
-        let _ = writeln!(s, "   Gratuitous ARP refresh repeat = {}", i.garp.master_refresh_repeat);
-        let _ = writeln!(s, "   Gratuitous ARP lower priority delay = {}", i.garp.lower_prio_delay.as_secs());
-        let _ = writeln!(s, "   Gratuitous ARP lower priority repeat = {}", i.garp.lower_prio_repeat);
+        let _ = writeln!(
+            s,
+            "   Gratuitous ARP refresh = {}",
+            i.garp.master_refresh.as_secs()
+        );
+        let _ = writeln!(
+            s,
+            "   Gratuitous ARP refresh repeat = {}",
+            i.garp.master_refresh_repeat
+        );
+        let _ = writeln!(
+            s,
+            "   Gratuitous ARP lower priority delay = {}",
+            i.garp.lower_prio_delay.as_secs()
+        );
+        let _ = writeln!(
+            s,
+            "   Gratuitous ARP lower priority repeat = {}",
+            i.garp.lower_prio_repeat
+        );
         let _ = writeln!(s, "   Down timer adverts = {}", i.down_timer_adverts);
         let _ = writeln!(s, "   Virtual Router ID = {}", i.vrid);
         let _ = writeln!(s, "   Priority = {}", i.priority);
         let _ = writeln!(s, "   Effective priority = {}", i.priority);
         let _ = writeln!(s, "   Advert interval = {}", advert(i));
-        let _ = writeln!(s, "   Accept = {}", if i.accept.unwrap_or(true) { "enabled" } else { "disabled" });
-        let _ = writeln!(s, "   Preempt = {}", if i.nopreempt { "disabled" } else { "enabled" });
+        let _ = writeln!(
+            s,
+            "   Accept = {}",
+            if i.accept.unwrap_or(true) {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+        let _ = writeln!(
+            s,
+            "   Preempt = {}",
+            if i.nopreempt { "disabled" } else { "enabled" }
+        );
         if !i.preempt_delay.is_zero() {
             let _ = writeln!(s, "   Preempt delay = {} secs", i.preempt_delay.as_secs());
         }
@@ -67,7 +119,11 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
             let _ = writeln!(s, "     {}", vip_line(v, i));
         }
         if !i.virtual_ipaddress_excluded.is_empty() {
-            let _ = writeln!(s, "   Virtual IP Excluded ({}):", i.virtual_ipaddress_excluded.len());
+            let _ = writeln!(
+                s,
+                "   Virtual IP Excluded ({}):",
+                i.virtual_ipaddress_excluded.len()
+            );
             for v in &i.virtual_ipaddress_excluded {
                 let _ = writeln!(s, "     {}", vip_line(v, i));
             }
@@ -84,7 +140,15 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
                 let _ = writeln!(s, "     {} weight {}", t.name, t.weight.unwrap_or(0));
             }
         }
-        let _ = writeln!(s, "   Using smtp notification = {}", if i.smtp_alert.unwrap_or(false) { "yes" } else { "no" });
+        let _ = writeln!(
+            s,
+            "   Using smtp notification = {}",
+            if i.smtp_alert.unwrap_or(false) {
+                "yes"
+            } else {
+                "no"
+            }
+        );
     }
     if !cfg.sync_groups.is_empty() {
         let _ = writeln!(s, "------< VRRP Sync groups >------");
@@ -131,13 +195,25 @@ pub fn stats(cfg: &Config) -> String {
     for i in &cfg.vrrp_instances {
         let c = Stats::default();
         let _ = writeln!(s, "VRRP Instance: {}", i.name);
-        let _ = writeln!(s, "  Advertisements:\n    Received: {}\n    Sent: {}", c.advert_rcvd, c.advert_sent);
-        let _ = writeln!(s, "  Became master: {}\n  Released master: {}", c.become_master, c.release_master);
+        let _ = writeln!(
+            s,
+            "  Advertisements:\n    Received: {}\n    Sent: {}",
+            c.advert_rcvd, c.advert_sent
+        );
+        let _ = writeln!(
+            s,
+            "  Became master: {}\n  Released master: {}",
+            c.become_master, c.release_master
+        );
         let _ = writeln!(s, "  Packet Errors:\n    Length: {}\n    TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}",
             c.packet_len_err, c.ip_ttl_err, c.invalid_type_rcvd, c.advert_interval_err, c.addr_list_err);
         let _ = writeln!(s, "  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}",
             c.invalid_authtype, c.authtype_mismatch, c.auth_failure);
-        let _ = writeln!(s, "  Priority Zero:\n    Received: {}\n    Sent: {}", c.pri_zero_rcvd, c.pri_zero_sent);
+        let _ = writeln!(
+            s,
+            "  Priority Zero:\n    Received: {}\n    Sent: {}",
+            c.pri_zero_rcvd, c.pri_zero_sent
+        );
     }
     s
 }

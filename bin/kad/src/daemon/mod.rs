@@ -145,9 +145,18 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         respawn_window: Duration::from_secs_f64(cli.respawn_window.max(0.0)),
         log: log_options(cli),
         pidfiles: watchdog::Pidfiles {
-            parent: cli.pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad.pid")),
-            vrrp: cli.vrrp_pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad_vrrp.pid")),
-            checker: cli.checkers_pid_file.clone().unwrap_or_else(|| PathBuf::from("/run/kad_checker.pid")),
+            parent: cli
+                .pid_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/run/kad.pid")),
+            vrrp: cli
+                .vrrp_pid_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/run/kad_vrrp.pid")),
+            checker: cli
+                .checkers_pid_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/run/kad_checker.pid")),
         },
     };
     let parsed: Parsed = kad_core::config::parse_file(&config_path, &settings.parse_options());
@@ -174,10 +183,17 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     kad_core::logging::init("kad", settings.log.clone());
     sys::set_process_name("kad");
     if let Err(e) = pidfile::take(&settings.pidfiles.parent) {
-        log::error!("cannot take pidfile {}: {e}", settings.pidfiles.parent.display());
+        log::error!(
+            "cannot take pidfile {}: {e}",
+            settings.pidfiles.parent.display()
+        );
         return 1;
     }
-    log::info!("kad {} starting with {}", env!("CARGO_PKG_VERSION"), config_path.display());
+    log::info!(
+        "kad {} starting with {}",
+        env!("CARGO_PKG_VERSION"),
+        config_path.display()
+    );
     let pidfiles = settings.pidfiles.clone();
     let status = match watchdog::Watchdog::new(settings, config) {
         Ok(w) => w.run(),

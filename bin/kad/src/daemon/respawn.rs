@@ -74,7 +74,17 @@ mod tests {
         let secs = |s| Decision::After(Duration::from_secs(s));
         assert_eq!(
             seen,
-            [Decision::Now, secs(1), secs(2), secs(4), secs(8), secs(16), secs(32), secs(60), secs(60)]
+            [
+                Decision::Now,
+                secs(1),
+                secs(2),
+                secs(4),
+                secs(8),
+                secs(16),
+                secs(32),
+                secs(60),
+                secs(60)
+            ]
         );
     }
 
@@ -84,7 +94,10 @@ mod tests {
         b.on_death(QUICK, false);
         b.on_death(QUICK, false);
         assert_eq!(b.on_death(Duration::from_secs(61), false), Decision::Now);
-        assert_eq!(b.on_death(QUICK, false), Decision::After(Duration::from_secs(1)));
+        assert_eq!(
+            b.on_death(QUICK, false),
+            Decision::After(Duration::from_secs(1))
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ pub fn set_process_name(name: &str) {
 /// Asks the kernel to send `sig` to this process when its parent dies.
 pub fn set_parent_death_signal(sig: libc::c_int) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; no memory is passed.
-    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } as libc::c_long)
+    check(
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) }
+            as libc::c_long,
+    )
 }
 
 #[repr(C)]
@@ -105,7 +108,10 @@ pub fn keep_only_capabilities(keep: &[u32]) -> io::Result<()> {
         data[word].effective |= bit;
         data[word].permitted |= bit;
     }
-    let header = CapHeader { version: CAP_V3, pid: 0 };
+    let header = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
     // SAFETY: capset reads one header and two data structs that we own, laid out as the
     // kernel's _LINUX_CAPABILITY_VERSION_3 expects.
     check(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) })

@@ -55,8 +55,17 @@ impl Watchdog {
     /// Sets up the loop and its signals (before any child exists).
     pub fn new(settings: Settings, config: Config) -> std::io::Result<Self> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, sigrtmin2()])?;
-        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let mut signals = Signals::new([
+            SIGCHLD,
+            SIGHUP,
+            SIGTERM,
+            SIGINT,
+            SIGUSR1,
+            SIGUSR2,
+            sigrtmin2(),
+        ])?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let slots = [ChildKind::Vrrp, ChildKind::Checker]
             .into_iter()
             .map(|kind| Slot {
@@ -96,7 +105,9 @@ impl Watchdog {
             if self.stopping.is_some() && self.slots.iter().all(|s| s.pid.is_none()) {
                 return self.exit_status;
             }
-            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::error!("poll failed: {e}; stopping");
@@ -104,7 +115,10 @@ impl Watchdog {
                 }
                 continue;
             }
-            let tokens: Vec<(Token, bool)> = events.iter().map(|e| (e.token(), e.is_writable())).collect();
+            let tokens: Vec<(Token, bool)> = events
+                .iter()
+                .map(|e| (e.token(), e.is_writable()))
+                .collect();
             for (token, writable) in tokens {
                 if token == SIGNALS {
                     self.on_signals();
@@ -140,7 +154,10 @@ impl Watchdog {
         let (mut parent_end, child_end) = match pair::<ToChild, FromChild>() {
             Ok(p) => p,
             Err(e) => {
-                log::error!("cannot create the {} channel: {e}; retrying in 1 s", kind.label());
+                log::error!(
+                    "cannot create the {} channel: {e}; retrying in 1 s",
+                    kind.label()
+                );
                 self.slots[i].respawn_at = Some(Instant::now() + Duration::from_secs(1));
                 return;
             }
@@ -160,7 +177,13 @@ impl Watchdog {
                 } else if libc::dup2(child_fd, CHILD_IPC_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0);
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGTERM as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
                 if libc::getppid() != parent {
                     libc::kill(libc::getpid(), libc::SIGKILL);
                 }
@@ -178,9 +201,16 @@ impl Watchdog {
         drop(child_end);
         let pid = child.id();
         if let Err(e) = parent_end.send(&ToChild::Reload(Box::new(self.config.clone()))) {
-            log::error!("cannot send the configuration to the {} (pid {pid}): {e}", kind.label());
+            log::error!(
+                "cannot send the configuration to the {} (pid {pid}): {e}",
+                kind.label()
+            );
         }
-        if let Err(e) = self.poll.registry().register(&mut parent_end, Token(i), Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) = self.poll.registry().register(
+            &mut parent_end,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
             log::error!("cannot watch the {} channel: {e}", kind.label());
         }
         let slot = &mut self.slots[i];
@@ -194,7 +224,9 @@ impl Watchdog {
 
     fn send(&mut self, i: usize, msg: ToChild) {
         let slot = &mut self.slots[i];
-        let Some(ch) = slot.channel.as_mut() else { return };
+        let Some(ch) = slot.channel.as_mut() else {
+            return;
+        };
         if let Err(e) = ch.send(&msg) {
             log::error!("channel to {} broken ({e}); killing it", slot.kind.label());
             self.kill(i);
@@ -235,12 +267,22 @@ impl Watchdog {
     }
 
     fn reload(&mut self) {
-        log::info!("reloading configuration from {}", self.settings.config_path.display());
-        let parsed = kad_core::config::parse_file(&self.settings.config_path, &self.settings.parse_options());
+        log::info!(
+            "reloading configuration from {}",
+            self.settings.config_path.display()
+        );
+        let parsed = kad_core::config::parse_file(
+            &self.settings.config_path,
+            &self.settings.parse_options(),
+        );
         let lines = parsed.rendered();
         let Some(config) = parsed.config else {
             let errors = lines.iter().filter(|l| l.contains(": error: ")).count();
-            let first = lines.iter().find(|l| l.contains(": error: ")).cloned().unwrap_or_default();
+            let first = lines
+                .iter()
+                .find(|l| l.contains(": error: "))
+                .cloned()
+                .unwrap_or_default();
             log::error!("reload refused, the running configuration stays: {errors} error(s); first: {first}");
             return;
         };
@@ -252,7 +294,10 @@ impl Watchdog {
         for i in 0..self.slots.len() {
             if self.slots[i].pid.is_some() {
                 self.send(i, ToChild::Reload(Box::new(self.config.clone())));
-            } else if self.slots[i].wanted && self.slots[i].respawn_at.is_none() && self.stopping.is_none() {
+            } else if self.slots[i].wanted
+                && self.slots[i].respawn_at.is_none()
+                && self.stopping.is_none()
+            {
                 self.spawn(i);
             }
         }
@@ -286,7 +331,8 @@ impl Watchdog {
             } else {
                 format!("exited with status {}", libc::WEXITSTATUS(status))
             };
-            let config_exit = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == super::EXIT_CHILD_FATAL;
+            let config_exit =
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == super::EXIT_CHILD_FATAL;
             let slot = &mut self.slots[i];
             if let Some(mut ch) = slot.channel.take() {
                 let _ = self.poll.registry().deregister(&mut ch);
@@ -294,7 +340,10 @@ impl Watchdog {
             slot.pid = None;
             let lived = slot.started.elapsed();
             let label = slot.kind.label();
-            log::info!("{label} (pid {pid}) {how} after {:.1} s", lived.as_secs_f64());
+            log::info!(
+                "{label} (pid {pid}) {how} after {:.1} s",
+                lived.as_secs_f64()
+            );
             if self.stopping.is_some() {
                 continue;
             }
@@ -350,7 +399,10 @@ impl Watchdog {
                 }
             }
             Some(e) => {
-                log::warn!("channel to {} broken ({e}); killing it", self.slots[i].kind.label());
+                log::warn!(
+                    "channel to {} broken ({e}); killing it",
+                    self.slots[i].kind.label()
+                );
                 self.kill(i);
             }
         }
@@ -359,19 +411,24 @@ impl Watchdog {
     fn on_message(&mut self, i: usize, msg: FromChild) {
         let label = self.slots[i].kind.label();
         match msg {
-            FromChild::Ready { pid } => {
-                match self.slots[i].killed_at.take() {
-                    Some(t) => log::info!("{label} (pid {pid}) ready, {:.1} ms after its predecessor died", t.elapsed().as_secs_f64() * 1000.0),
-                    None => log::info!("{label} (pid {pid}) ready"),
-                }
-            }
+            FromChild::Ready { pid } => match self.slots[i].killed_at.take() {
+                Some(t) => log::info!(
+                    "{label} (pid {pid}) ready, {:.1} ms after its predecessor died",
+                    t.elapsed().as_secs_f64() * 1000.0
+                ),
+                None => log::info!("{label} (pid {pid}) ready"),
+            },
             FromChild::Reloaded => log::info!("{label} applied the new configuration"),
             FromChild::Fatal(reason) => {
                 log::error!("{label} cannot run: {reason}");
                 self.slots[i].fatal = true;
             }
-            FromChild::ScriptStatus { name, ok } => self.send(0, ToChild::ScriptStatus { name, ok }),
-            FromChild::InstanceState { name, state } => self.send(1, ToChild::InstanceState { name, state }),
+            FromChild::ScriptStatus { name, ok } => {
+                self.send(0, ToChild::ScriptStatus { name, ok })
+            }
+            FromChild::InstanceState { name, state } => {
+                self.send(1, ToChild::InstanceState { name, state })
+            }
         }
     }
 
@@ -388,7 +445,10 @@ impl Watchdog {
                 self.killed_remaining = true;
                 for i in 0..self.slots.len() {
                     if let Some(pid) = self.slots[i].pid {
-                        log::warn!("{} (pid {pid}) did not stop in time; killing it", self.slots[i].kind.label());
+                        log::warn!(
+                            "{} (pid {pid}) did not stop in time; killing it",
+                            self.slots[i].kind.label()
+                        );
                         self.kill(i);
                     }
                 }

@@ -1,0 +1,498 @@
+//! The daemon as root, each test in its own mount and network namespace (private /tmp and
+//! /run, so dump files and pidfiles of parallel tests never meet). Files inside are read
+//! through /proc/PID/root. Skipped only when KAD_SYSTEM_TESTS=0.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+
+fn system_tests_enabled() -> bool {
+    if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
+        eprintln!("KAD_SYSTEM_TESTS=0: skipping a system test");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "system tests run as root (set KAD_SYSTEM_TESTS=0 to skip)"
+    );
+    true
+}
+
+/// A kad parent running in its own namespaces.
+struct Kad {
+    proc: Child,
+    pid: u32,
+    dir: PathBuf,
+}
+
+fn work_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "daemon-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: sending a signal to a pid this test started.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+impl Kad {
+    fn start(config: &str, extra: &[&str]) -> Kad {
+        let dir = work_dir();
+        std::fs::write(dir.join("kad.conf"), config).expect("config");
+        let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+        let proc = Command::new("unshare")
+            .args(["--mount", "--net", "--", "sh", "-c"])
+            .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_kad"))
+            .args(["-n", "-l", "-D", "-f"])
+            .arg(dir.join("kad.conf"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start kad");
+        let pid = proc.id();
+        let kad = Kad { proc, pid, dir };
+        wait_until("both children ready", Duration::from_secs(10), || {
+            kad.log().matches(") ready").count() >= 2
+        });
+        kad
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kad.log")).unwrap_or_default()
+    }
+
+    /// A path inside kad's mount namespace.
+    fn path(&self, p: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{p}", self.pid))
+    }
+
+    fn children(&self) -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.pid))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    fn child(&self, title: &str) -> Option<u32> {
+        self.children()
+            .into_iter()
+            .find(|&c| comm(c) == title && alive(c))
+    }
+
+    fn wait_child(&self, title: &str, not: Option<u32>) -> u32 {
+        let mut found = 0;
+        wait_until(title, Duration::from_secs(5), || match self.child(title) {
+            Some(p) if Some(p) != not => {
+                found = p;
+                true
+            }
+            _ => false,
+        });
+        found
+    }
+
+    fn signal(&self, sig: i32) {
+        signal(self.pid, sig);
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.proc.try_wait() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn fd_count(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Kad {
+    fn drop(&mut self) {
+        let kids = self.children();
+        signal(self.pid, libc::SIGKILL);
+        for k in kids {
+            signal(k, libc::SIGKILL);
+        }
+        let _ = self.proc.wait();
+    }
+}
+
+#[test]
+fn three_processes_with_titles_pidfiles_and_capabilities() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    assert_eq!(comm(kad.pid), "kad");
+    let vrrp = kad.wait_child("kad: vrrp", None);
+    let checker = kad.wait_child("kad: checker", None);
+    let pidfile = |name: &str| -> u32 {
+        let mut v = 0;
+        wait_until(name, Duration::from_secs(5), || {
+            v = std::fs::read_to_string(kad.path(&format!("/run/{name}")))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            v != 0
+        });
+        v
+    };
+    assert_eq!(pidfile("kad.pid"), kad.pid);
+    assert_eq!(pidfile("kad_vrrp.pid"), vrrp);
+    assert_eq!(pidfile("kad_checker.pid"), checker);
+    let caps = |pid: u32| -> (String, String, String) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        (field("CapEff:"), field("CapPrm:"), field("CapBnd:"))
+    };
+    // NET_ADMIN (12) + NET_RAW (13); the checker also SETUID (7), SETGID (6), KILL (5).
+    let v = "0000000000003000".to_string();
+    let c = "00000000000030e0".to_string();
+    assert_eq!(caps(vrrp), (v.clone(), v.clone(), v));
+    assert_eq!(caps(checker), (c.clone(), c.clone(), c));
+    let log = kad.log();
+    assert!(
+        log.contains(&format!("kad_vrrp[{vrrp}]: VRRP child started")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("kad_checker[{checker}]: checker child started")),
+        "{log}"
+    );
+}
+
+#[test]
+fn killed_children_are_respawned_within_a_second() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    for title in ["kad: vrrp", "kad: checker"] {
+        let old = kad.wait_child(title, None);
+        let t0 = Instant::now();
+        signal(old, libc::SIGKILL);
+        let new = kad.wait_child(title, Some(old));
+        let took = t0.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{title} came back after {took:?}"
+        );
+        let log = kad.log();
+        assert!(
+            log.contains(&format!("(pid {old}) killed by signal 9")),
+            "{log}"
+        );
+        wait_until("ready line", Duration::from_secs(2), || {
+            kad.log().contains(&format!("(pid {new}) ready"))
+        });
+    }
+}
+
+#[test]
+fn a_second_quick_death_waits_one_second_like_keepalived() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    let first = kad.wait_child("kad: vrrp", None);
+    signal(first, libc::SIGKILL);
+    let second = kad.wait_child("kad: vrrp", Some(first));
+    let t0 = Instant::now();
+    signal(second, libc::SIGKILL);
+    let third = kad.wait_child("kad: vrrp", Some(second));
+    let took = t0.elapsed();
+    assert!(third != second);
+    assert!(
+        took >= Duration::from_millis(900),
+        "second quick death respawned after {took:?}"
+    );
+    assert!(kad
+        .log()
+        .contains("VRRP child died young; respawning in 1 s"));
+}
+
+#[test]
+fn children_exit_when_the_parent_is_killed() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut kad = Kad::start(CONFIG, &[]);
+    let kids = [
+        kad.wait_child("kad: vrrp", None),
+        kad.wait_child("kad: checker", None),
+    ];
+    kad.signal(libc::SIGKILL);
+    assert!(
+        kad.wait_exit(Duration::from_secs(5)).is_none(),
+        "killed, so no exit code"
+    );
+    wait_until("children gone", Duration::from_secs(5), || {
+        kids.iter().all(|&k| !alive(k))
+    });
+}
+
+#[test]
+fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_errors() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    let kids = [
+        kad.wait_child("kad: vrrp", None),
+        kad.wait_child("kad: checker", None),
+    ];
+    let with_vi2 = format!("{CONFIG}vrrp_instance VI_2 {{\n interface lo\n virtual_router_id 52\n virtual_ipaddress {{\n  192.0.2.101/24\n }}\n}}\n");
+    std::fs::write(kad.dir.join("kad.conf"), &with_vi2).expect("rewrite");
+    kad.signal(libc::SIGHUP);
+    wait_until("reload applied by both", Duration::from_secs(5), || {
+        kad.log().matches("applied the new configuration").count() >= 2
+    });
+    let data = kad.path("/tmp/keepalived.data");
+    kad.signal(libc::SIGUSR1);
+    wait_until("dump with VI_2", Duration::from_secs(5), || {
+        std::fs::read_to_string(&data).is_ok_and(|d| d.contains("VRRP Instance = VI_2"))
+    });
+    // A broken file: one clear line with FILE:LINE, nothing restarts, VI_2 stays.
+    std::fs::write(
+        kad.dir.join("kad.conf"),
+        "vrrp_instance VI_3 {\n interface lo\n virtual_router_id 300\n}\n",
+    )
+    .expect("break");
+    let _ = std::fs::remove_file(&data);
+    kad.signal(libc::SIGHUP);
+    let conf = kad.dir.join("kad.conf");
+    wait_until("refusal logged", Duration::from_secs(5), || {
+        kad.log().contains(&format!(
+            "reload refused, the running configuration stays: 1 error(s); first: {}:3:20: error:",
+            conf.display()
+        ))
+    });
+    kad.signal(libc::SIGUSR1);
+    wait_until("dump after refused reload", Duration::from_secs(5), || {
+        std::fs::read_to_string(&data)
+            .is_ok_and(|d| d.contains("VRRP Instance = VI_2") && !d.contains("VI_3"))
+    });
+    assert_eq!(
+        kids,
+        [
+            kad.wait_child("kad: vrrp", None),
+            kad.wait_child("kad: checker", None)
+        ],
+        "nothing restarted"
+    );
+}
+
+#[test]
+fn dumps_are_written_and_never_follow_a_planted_symlink() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    let victim = kad.path("/tmp/victim");
+    std::fs::write(&victim, "precious").expect("victim");
+    for name in [
+        "keepalived.data",
+        "keepalived_check.data",
+        "keepalived.stats",
+        "keepalived.json",
+    ] {
+        std::os::unix::fs::symlink("/tmp/victim", kad.path(&format!("/tmp/{name}")))
+            .expect("plant");
+    }
+    kad.signal(libc::SIGUSR1);
+    kad.signal(libc::SIGUSR2);
+    kad.signal(libc::SIGRTMIN() + 2);
+    for name in [
+        "keepalived.data",
+        "keepalived_check.data",
+        "keepalived.stats",
+        "keepalived.json",
+    ] {
+        let p = kad.path(&format!("/tmp/{name}"));
+        wait_until(name, Duration::from_secs(5), || {
+            std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_file())
+        });
+    }
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious"
+    );
+    let data = std::fs::read_to_string(kad.path("/tmp/keepalived.data")).expect("data");
+    assert!(
+        data.starts_with("------< Global definitions >------\n"),
+        "{data}"
+    );
+    assert!(
+        data.contains("------< VRRP Topology >------\n VRRP Instance = VI_1\n"),
+        "{data}"
+    );
+    assert!(data.contains("   Virtual Router ID = 51\n"), "{data}");
+    let check = std::fs::read_to_string(kad.path("/tmp/keepalived_check.data")).expect("check");
+    assert!(check.contains(" VS = 192.0.2.100:80\n"), "{check}");
+    assert!(
+        check.contains("     RS = 198.51.100.1:80, weight = 1\n"),
+        "{check}"
+    );
+    let stats = std::fs::read_to_string(kad.path("/tmp/keepalived.stats")).expect("stats");
+    assert!(
+        stats.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n"),
+        "{stats}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(kad.path("/tmp/keepalived.json")).expect("json"),
+    )
+    .expect("valid JSON");
+    assert_eq!(json[0]["data"]["iname"], "VI_1");
+    assert_eq!(json[0]["data"]["vrid"], 51);
+    assert_eq!(json[0]["stats"]["advert_sent"], 0);
+}
+
+#[test]
+fn sigterm_stops_everything_cleanly() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut kad = Kad::start(CONFIG, &[]);
+    let kids = [
+        kad.wait_child("kad: vrrp", None),
+        kad.wait_child("kad: checker", None),
+    ];
+    let run = kad.path("/run");
+    assert!(std::fs::read_dir(&run).expect("run").count() >= 3);
+    let run_fd = std::fs::File::open(&run).expect("hold /run of the namespace");
+    kad.signal(libc::SIGTERM);
+    assert_eq!(kad.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(kids.iter().all(|&k| !alive(k)));
+    let log = kad.log();
+    assert!(
+        !log.contains("killed by signal"),
+        "children were killed instead of stopping:\n{log}"
+    );
+    assert!(log.contains("kad stopped (exit status 0)"));
+    drop(run_fd);
+}
+
+#[test]
+fn a_second_kad_refuses_to_start_beside_a_live_one() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    let out = Command::new("nsenter")
+        .args(["-t", &kad.pid.to_string(), "-m", "-n", "--"])
+        .arg(env!("CARGO_BIN_EXE_kad"))
+        .args(["-n", "-f"])
+        .arg(kad.dir.join("kad.conf"))
+        .output()
+        .expect("run second kad");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("already running with pid {}", kad.pid)),
+        "{err}"
+    );
+}
+
+#[test]
+fn chaos_of_two_hundred_child_kills() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &["--respawn-window", "0"]);
+    kad.wait_child("kad: vrrp", None);
+    kad.wait_child("kad: checker", None);
+    std::thread::sleep(Duration::from_millis(200));
+    let fds_before = kad.fd_count();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut killed = std::collections::BTreeSet::new();
+    while killed.len() < 200 {
+        let kills = killed.len();
+        assert!(Instant::now() < deadline, "only {kills} kills in 60 s");
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let title = if seed.is_multiple_of(2) {
+            "kad: vrrp"
+        } else {
+            "kad: checker"
+        };
+        // A pid stays visible until the kernel makes it a zombie: kill each pid once.
+        if let Some(pid) = kad.child(title).filter(|p| !killed.contains(p)) {
+            signal(pid, libc::SIGKILL);
+            killed.insert(pid);
+        }
+        std::thread::sleep(Duration::from_millis(seed % 20));
+    }
+    assert!(alive(kad.pid), "the parent died");
+    let vrrp = kad.wait_child("kad: vrrp", None);
+    let checker = kad.wait_child("kad: checker", None);
+    wait_until("settled", Duration::from_secs(10), || {
+        let kids = kad.children();
+        kids.len() == 2 && kids.iter().all(|&k| alive(k))
+    });
+    assert!(kad.children().contains(&vrrp) && kad.children().contains(&checker));
+    wait_until("no fd growth", Duration::from_secs(5), || {
+        kad.fd_count() == fds_before
+    });
+    let log = kad.log();
+    for pid in &killed {
+        assert!(
+            log.contains(&format!("(pid {pid}) killed by signal 9")),
+            "pid {pid} was not reaped and logged"
+        );
+    }
+    let zombies: Vec<u32> = kad.children().into_iter().filter(|&k| !alive(k)).collect();
+    assert!(zombies.is_empty(), "zombies: {zombies:?}");
+}
