@@ -1,0 +1,278 @@
+//! Runs user programs (vrrp_script, notify, MISC_CHECK) for the checker child: as the
+//! configured user, in a new session, without the daemon's descriptors, with a timeout that
+//! kills the whole process group. Never blocks: [`ScriptRunner::poll`] reaps what finished.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a script cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptError {
+    /// Empty command line.
+    Empty,
+    /// The user or group does not exist.
+    NoSuchUser(String),
+    /// `enable_script_security` refuses it; the message says which path is unsafe.
+    Insecure(String),
+    /// fork/exec failed.
+    Spawn(String),
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptError::Empty => write!(f, "empty script command"),
+            ScriptError::NoSuchUser(u) => write!(f, "no such user or group: {u}"),
+            ScriptError::Insecure(why) => write!(f, "refused by enable_script_security: {why}"),
+            ScriptError::Spawn(e) => write!(f, "cannot start script: {e}"),
+        }
+    }
+}
+
+/// Splits a command line as keepalived does: unquoted whitespace separates arguments, and
+/// single or double quotes group words that contain spaces.
+pub fn split_command(cmd: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    args.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        args.push(cur);
+    }
+    args
+}
+
+/// A resolved identity to run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+/// Resolves `user [group]`; with no user, `keepalived_script` if it exists, else `nobody`.
+pub fn resolve_user(user: Option<&str>, group: Option<&str>) -> Result<RunAs, ScriptError> {
+    let find = |name: &str| nix::unistd::User::from_name(name).ok().flatten();
+    let u = match user {
+        Some(name) => find(name).ok_or_else(|| ScriptError::NoSuchUser(name.into()))?,
+        None => find("keepalived_script")
+            .or_else(|| find("nobody"))
+            .ok_or_else(|| ScriptError::NoSuchUser("nobody".into()))?,
+    };
+    let gid = match group {
+        Some(g) => nix::unistd::Group::from_name(g)
+            .ok()
+            .flatten()
+            .ok_or_else(|| ScriptError::NoSuchUser(g.into()))?
+            .gid
+            .as_raw(),
+        None => u.gid.as_raw(),
+    };
+    Ok(RunAs {
+        uid: u.uid.as_raw(),
+        gid,
+    })
+}
+
+/// `enable_script_security` (keepalived's rule): the program and every directory above it must
+/// not be writable by anyone but root (or the user it runs as): not owned by another user, not
+/// group-writable by a non-root group, not world-writable (a sticky directory is allowed).
+pub fn check_security(program: &Path, run_as: RunAs) -> Result<(), ScriptError> {
+    let resolved = resolve_program(program).ok_or_else(|| {
+        ScriptError::Insecure(format!(
+            "{} not found (or not executable)",
+            program.display()
+        ))
+    })?;
+    let mut path: Option<&Path> = Some(&resolved);
+    while let Some(p) = path {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| ScriptError::Insecure(format!("{}: {e}", p.display())))?;
+        let mode = meta.mode();
+        let sticky_dir = meta.is_dir() && mode & 0o1000 != 0;
+        let why = if meta.uid() != 0 && meta.uid() != run_as.uid {
+            Some(format!("owned by uid {}", meta.uid()))
+        } else if mode & 0o020 != 0 && meta.gid() != 0 {
+            Some(format!("writable by group {}", meta.gid()))
+        } else if mode & 0o002 != 0 && !sticky_dir {
+            Some("writable by everyone".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(ScriptError::Insecure(format!("{} is {why}", p.display())));
+        }
+        path = p.parent();
+    }
+    Ok(())
+}
+
+/// The program's full path (PATH searched for a bare name).
+fn resolve_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return std::fs::canonicalize(program).ok();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+/// How a script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exited with this status.
+    Exited(i32),
+    /// Killed by this signal (not by us).
+    Signaled(i32),
+    /// Ran past its timeout; its process group was killed.
+    TimedOut,
+}
+
+struct Job {
+    deadline: Instant,
+    timed_out: bool,
+}
+
+/// Starts scripts and reaps them without blocking.
+#[derive(Default)]
+pub struct ScriptRunner {
+    jobs: HashMap<u32, Job>,
+}
+
+impl ScriptRunner {
+    /// Starts `command` as `run_as` with a timeout; `secure` applies enable_script_security.
+    pub fn start(
+        &mut self,
+        command: &str,
+        run_as: RunAs,
+        timeout: Duration,
+        secure: bool,
+    ) -> Result<u32, ScriptError> {
+        let argv = split_command(command);
+        let Some(program) = argv.first() else {
+            return Err(ScriptError::Empty);
+        };
+        if secure {
+            check_security(Path::new(program), run_as)?;
+        }
+        let mut cmd = Command::new(program);
+        cmd.args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .gid(run_as.gid)
+            .uid(run_as.uid);
+        // SAFETY: setsid is async-signal-safe; it makes the script the leader of a new session
+        // and process group, so a timeout can kill everything it started.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| ScriptError::Spawn(format!("{program}: {e}")))?;
+        let pid = child.id();
+        self.jobs.insert(
+            pid,
+            Job {
+                deadline: Instant::now() + timeout,
+                timed_out: false,
+            },
+        );
+        Ok(pid)
+    }
+
+    /// The earliest timeout among running scripts.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.jobs
+            .values()
+            .filter(|j| !j.timed_out)
+            .map(|j| j.deadline)
+            .min()
+    }
+
+    /// Number of scripts still running.
+    pub fn running(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Kills the process groups of scripts past their timeout and reaps every finished one.
+    pub fn poll(&mut self, now: Instant) -> Vec<(u32, Outcome)> {
+        for (&pid, job) in self.jobs.iter_mut() {
+            if !job.timed_out && now >= job.deadline {
+                job.timed_out = true;
+                // SAFETY: signalling the process group our script leads (pgid == its pid).
+                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            }
+        }
+        let mut done = Vec::new();
+        for (&pid, job) in &self.jobs {
+            let mut status = 0;
+            // SAFETY: non-blocking waitpid on our own child into a local status word.
+            let r = unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) };
+            if r == pid as i32 {
+                let outcome = if job.timed_out {
+                    Outcome::TimedOut
+                } else if libc::WIFSIGNALED(status) {
+                    Outcome::Signaled(libc::WTERMSIG(status))
+                } else {
+                    Outcome::Exited(libc::WEXITSTATUS(status))
+                };
+                done.push((pid, outcome));
+            }
+        }
+        for (pid, _) in &done {
+            self.jobs.remove(pid);
+        }
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_keepalived() {
+        assert_eq!(split_command("/bin/x a  b"), ["/bin/x", "a", "b"]);
+        assert_eq!(split_command("/bin/x 'a b' c"), ["/bin/x", "a b", "c"]);
+        assert_eq!(
+            split_command("/bin/x \"a 'b'\" ''"),
+            ["/bin/x", "a 'b'", ""]
+        );
+        assert!(split_command("   ").is_empty());
+    }
+}
