@@ -29,7 +29,7 @@ fn safe_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn script(dir: &PathBuf, name: &str, body: &str, mode: u32) -> PathBuf {
+fn script(dir: &std::path::Path, name: &str, body: &str, mode: u32) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("script");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
