@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config fuzz demo clean
+.PHONY: build release test lint fmt bench bench-config bench-daemon fuzz demo clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -23,10 +23,14 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
-bench: bench-config
+bench: bench-config bench-daemon
 
 bench-config: release
 	tests/bench/bench-config.sh
+
+## Respawn latency (median of 50, fresh daemon per sample), idle CPU and RSS vs keepalived (root).
+bench-daemon: release
+	python3 tests/bench/bench-daemon.py
 
 ## Long property-test run of the config parser (set FUZZ_CASES to change it).
 FUZZ_CASES ?= 200000
