@@ -524,6 +524,9 @@ impl Preprocessor {
 /// `include PATTERN` (or a checking variant) → the pattern, without quotes or a trailing
 /// comment, and the keyword.
 fn include_line(line: &str) -> Option<(&str, &str)> {
+    if !line.starts_with("include") {
+        return None;
+    }
     let kw_len = line
         .find(|c: char| c.is_ascii_whitespace())
         .unwrap_or(line.len());
