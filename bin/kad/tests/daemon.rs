@@ -496,3 +496,118 @@ fn chaos_of_two_hundred_child_kills() {
     let zombies: Vec<u32> = kad.children().into_iter().filter(|&k| !alive(k)).collect();
     assert!(zombies.is_empty(), "zombies: {zombies:?}");
 }
+
+#[test]
+fn without_dash_n_kad_detaches_into_its_own_session() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let dir = work_dir();
+    let conf = dir.join("kad.conf");
+    std::fs::write(&conf, CONFIG).expect("config");
+    let pidfile = dir.join("parent.pid");
+    let status = Command::new("unshare")
+        .args(["--mount", "--net", "--", "sh", "-c"])
+        .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_kad"))
+        .arg("-f")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pidfile)
+        .status()
+        .expect("run kad");
+    assert!(
+        status.success(),
+        "the foreground process exits 0 once detached"
+    );
+    let mut pid = 0u32;
+    wait_until("daemon pidfile", Duration::from_secs(5), || {
+        pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        pid != 0 && alive(pid)
+    });
+    assert_eq!(comm(pid), "kad");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = stat.rsplit_once(") ").expect("stat").1.split(' ').collect();
+    assert_eq!(fields[3], pid.to_string(), "session leader (setsid)");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd"),
+        PathBuf::from("/")
+    );
+    for fd in 0..3 {
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).expect("fd"),
+            PathBuf::from("/dev/null")
+        );
+    }
+    signal(pid, libc::SIGTERM);
+    wait_until("daemon gone", Duration::from_secs(10), || !alive(pid));
+    assert!(!pidfile.exists(), "pidfile removed on stop");
+}
+
+#[test]
+fn a_stale_pidfile_is_replaced() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let dir = work_dir();
+    let pidfile = dir.join("stale.pid");
+    // A pid that is not a live kad: our own test process is not called kad*.
+    std::fs::write(&pidfile, format!("{}\n", std::process::id())).expect("stale pidfile");
+    let kad = Kad::start(CONFIG, &["-p", pidfile.to_str().expect("utf8")]);
+    wait_until("pidfile rewritten", Duration::from_secs(5), || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|s| s.trim() == kad.pid.to_string())
+    });
+}
+
+#[test]
+fn dash_p_and_dash_c_run_one_child() {
+    if !system_tests_enabled() {
+        return;
+    }
+    for (flag, only, absent) in [
+        ("-P", "kad: vrrp", "kad: checker"),
+        ("-C", "kad: checker", "kad: vrrp"),
+    ] {
+        let dir = work_dir();
+        std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
+        let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+        let proc = Command::new("unshare")
+            .args(["--mount", "--net", "--", "sh", "-c"])
+            .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_kad"))
+            .args(["-n", "-l", flag, "-f"])
+            .arg(dir.join("kad.conf"))
+            .stderr(log)
+            .spawn()
+            .expect("start");
+        let kad = Kad {
+            pid: proc.id(),
+            proc,
+            dir,
+        };
+        kad.wait_child(only, None);
+        wait_until("ready", Duration::from_secs(5), || {
+            kad.log().contains(") ready")
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(kad.child(absent).is_none(), "{flag} started {absent}");
+        assert_eq!(kad.children().len(), 1);
+    }
+}
+
+#[test]
+fn dash_r_stops_kad_when_a_child_dies() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut kad = Kad::start(CONFIG, &["-R"]);
+    let vrrp = kad.wait_child("kad: vrrp", None);
+    signal(vrrp, libc::SIGKILL);
+    assert_eq!(kad.wait_exit(Duration::from_secs(10)), Some(1));
+    assert!(kad
+        .log()
+        .contains("VRRP child died and -R forbids respawning; stopping"));
+}
