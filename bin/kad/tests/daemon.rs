@@ -611,3 +611,58 @@ fn dash_r_stops_kad_when_a_child_dies() {
         .log()
         .contains("VRRP child died and -R forbids respawning; stopping"));
 }
+
+#[test]
+fn syslog_lines_carry_the_facility_and_per_process_tags() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let dir = work_dir();
+    std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
+    let sink = dir.join("sink.py");
+    std::fs::write(
+        &sink,
+        "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
+    )
+    .expect("sink");
+    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3.
+    let script = format!(
+        "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && sleep 0.3 && exec \"$0\" \"$@\"",
+        sink.display()
+    );
+    let proc = Command::new("unshare")
+        .args(["--mount", "--net", "--", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_kad"))
+        .args(["-n", "-S", "3", "-f"])
+        .arg(dir.join("kad.conf"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let kad = Kad {
+        pid: proc.id(),
+        proc,
+        dir,
+    };
+    let vrrp = kad.wait_child("kad: vrrp", None);
+    let checker = kad.wait_child("kad: checker", None);
+    let log = kad.path("/tmp/syslog.txt");
+    // local3 (19) * 8 + info (6) = 158
+    wait_until("tagged syslog lines", Duration::from_secs(5), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains(&format!("<158>"))
+            && text.contains(&format!("kad[{}]: kad 0.1.0 starting", kad.pid))
+            && text.contains(&format!("kad_vrrp[{vrrp}]: VRRP child started"))
+            && text.contains(&format!("kad_checker[{checker}]: checker child started"))
+    });
+    // The sink is inside the namespace: killing the parent's process group is not enough.
+    for p in std::fs::read_dir("/proc")
+        .expect("proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+    {
+        if std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+            .is_ok_and(|c| c.contains(&*kad.dir.join("sink.py").to_string_lossy()))
+        {
+            signal(p, libc::SIGKILL);
+        }
+    }
+}
