@@ -649,7 +649,7 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
     // local3 (19) * 8 + info (6) = 158
     wait_until("tagged syslog lines", Duration::from_secs(5), || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.contains(&format!("<158>"))
+        text.contains("<158>")
             && text.contains(&format!("kad[{}]: kad 0.1.0 starting", kad.pid))
             && text.contains(&format!("kad_vrrp[{vrrp}]: VRRP child started"))
             && text.contains(&format!("kad_checker[{checker}]: checker child started"))
