@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod packet;
 pub mod service;
 
 pub use service::VrrpService;
