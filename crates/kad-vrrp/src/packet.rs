@@ -471,7 +471,9 @@ mod tests {
 
     #[test]
     fn decodes_keepalived_captures_exactly() {
-        let cases: [(&str, u8, u8, u16, &[&str], Auth); 9] = [
+        /// (frame, version, priority, interval in cs, addresses, auth)
+        type Case<'a> = (&'a str, u8, u8, u16, &'a [&'a str], Auth);
+        let cases: [Case; 9] = [
             (V2, 2, 200, 100, &["192.0.2.100"], Auth::None),
             (V2_PRIO0, 2, 0, 100, &["192.0.2.100"], Auth::None),
             (
