@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod instance;
 pub mod packet;
 pub mod service;
 

@@ -1,0 +1,643 @@
+//! One VRRP instance as a pure state machine (RFC 5798 §6.4, with keepalived 2.2.7's
+//! behaviour where the RFC leaves room): `handle(now, event) -> actions`. No sockets, no clock:
+//! the caller feeds events with the current time and carries out the actions, and asks
+//! [`Instance::next_deadline`] when to call back with [`Event::Timer`].
+//!
+//! keepalived's choices followed here (measured in shared/lab): `state MASTER` does not skip
+//! the wait — every instance starts in BACKUP and takes over when the master-down timer fires,
+//! except an address owner (priority 255), which becomes MASTER at once; a MASTER that hears a
+//! lower priority answers at once with its own advert.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Protocol state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not started (RFC "Initialize").
+    Init,
+    /// Listening to a master.
+    Backup,
+    /// Forwarding for the virtual addresses and advertising.
+    Master,
+    /// A tracked interface or script is down.
+    Fault,
+    /// Stopped for good.
+    Stop,
+}
+
+impl State {
+    /// keepalived's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stop => "STOP",
+        }
+    }
+}
+
+/// What the configuration says about an instance (resolved).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Configured priority (1..=255).
+    pub priority: u8,
+    /// Our advertisement interval.
+    pub advert_int: Duration,
+    /// False with `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay`.
+    pub preempt_delay: Duration,
+    /// Our primary address (source of our adverts), for the equal-priority tie-break.
+    pub primary: IpAddr,
+    /// `down_timer_adverts` (3).
+    pub down_timer_adverts: u32,
+}
+
+/// An input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Start (the interface is up and nothing is in fault).
+    Start,
+    /// Graceful stop.
+    Shutdown,
+    /// A valid advertisement for our VRID from another router.
+    Advert {
+        /// Its source address.
+        src: IpAddr,
+        /// Its priority.
+        priority: u8,
+        /// Its advertisement interval.
+        interval: Duration,
+    },
+    /// [`Instance::next_deadline`] has passed.
+    Timer,
+    /// Something tracked went down (interface, script with weight 0).
+    FaultOn,
+    /// Everything tracked is up again.
+    FaultOff,
+    /// The effective priority changed (weighted tracking).
+    Priority(u8),
+}
+
+/// An output the caller carries out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send an advertisement with this priority (0 when giving up mastership).
+    SendAdvert {
+        /// Priority to put in it.
+        priority: u8,
+    },
+    /// Install the virtual addresses.
+    AddAddresses,
+    /// Remove the virtual addresses.
+    RemoveAddresses,
+    /// Announce the addresses (gratuitous ARP / unsolicited NA).
+    Announce,
+    /// The state changed (for logs, notify scripts, counters).
+    Transition {
+        /// Old state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+}
+
+/// The instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    settings: Settings,
+    state: State,
+    priority: u8,
+    master_adver_int: Duration,
+    /// Master-down timer (BACKUP).
+    down_at: Option<Instant>,
+    /// Next advert (MASTER).
+    advert_at: Option<Instant>,
+    /// While set and in the future, lower-priority masters are still accepted (preempt_delay).
+    preempt_after: Option<Instant>,
+    /// The master we listen to, if known.
+    master: Option<IpAddr>,
+}
+
+impl Instance {
+    /// A new instance in [`State::Init`].
+    pub fn new(settings: Settings) -> Self {
+        let priority = settings.priority;
+        let master_adver_int = settings.advert_int;
+        Instance {
+            settings,
+            state: State::Init,
+            priority,
+            master_adver_int,
+            down_at: None,
+            advert_at: None,
+            preempt_after: None,
+            master: None,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Effective priority.
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The master we last accepted an advert from.
+    pub fn master(&self) -> Option<IpAddr> {
+        self.master
+    }
+
+    /// When to deliver [`Event::Timer`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Backup => self.down_at,
+            State::Master => self.advert_at,
+            _ => None,
+        }
+    }
+
+    /// Skew_Time = ((256 − priority) × Master_Adver_Interval) / 256.
+    pub fn skew_time(&self) -> Duration {
+        self.master_adver_int * (256 - u32::from(self.priority)) / 256
+    }
+
+    /// Master_Down_Interval = down_timer_adverts × Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        self.master_adver_int * self.settings.down_timer_adverts + self.skew_time()
+    }
+
+    /// Feeds one event; returns what to do, in order.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match (self.state, event) {
+            (_, Event::Priority(p)) => self.priority = p.max(1),
+            (State::Stop, _) => {}
+            (State::Init | State::Fault, Event::Start | Event::FaultOff) => {
+                self.start(now, &mut out)
+            }
+            (State::Init, Event::FaultOn) => self.goto(State::Fault, &mut out),
+            (State::Init | State::Fault, Event::Shutdown) => self.goto(State::Stop, &mut out),
+            (State::Init | State::Fault, _) => {}
+
+            (State::Backup, Event::Timer) => {
+                if self.down_at.is_some_and(|t| now >= t) {
+                    self.become_master(now, &mut out);
+                }
+            }
+            (
+                State::Backup,
+                Event::Advert {
+                    src,
+                    priority,
+                    interval,
+                },
+            ) => {
+                if priority == 0 {
+                    self.down_at = Some(now + self.skew_time());
+                } else if !self.settings.preempt
+                    || priority >= self.priority
+                    || self.preempt_held(now)
+                {
+                    self.master = Some(src);
+                    self.master_adver_int = interval;
+                    self.down_at = Some(now + self.master_down_interval());
+                }
+            }
+            (State::Backup, Event::FaultOn) => {
+                self.down_at = None;
+                self.goto(State::Fault, &mut out);
+            }
+            (State::Backup, Event::Shutdown) => {
+                self.down_at = None;
+                self.goto(State::Stop, &mut out);
+            }
+            (State::Backup, Event::Start | Event::FaultOff) => {}
+
+            (State::Master, Event::Timer) => {
+                if self.advert_at.is_some_and(|t| now >= t) {
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.advert_at = Some(now + self.settings.advert_int);
+                }
+            }
+            (
+                State::Master,
+                Event::Advert {
+                    src,
+                    priority,
+                    interval,
+                },
+            ) => {
+                let wins = priority > self.priority
+                    || (priority == self.priority && ip_above(src, self.settings.primary));
+                if priority == 0 {
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.advert_at = Some(now + self.settings.advert_int);
+                } else if wins {
+                    self.advert_at = None;
+                    self.master = Some(src);
+                    self.master_adver_int = interval;
+                    self.down_at = Some(now + self.master_down_interval());
+                    out.push(Action::RemoveAddresses);
+                    self.goto(State::Backup, &mut out);
+                } else {
+                    // keepalived: a lower-priority router is told at once who is master.
+                    out.push(Action::SendAdvert {
+                        priority: self.priority,
+                    });
+                    self.advert_at = Some(now + self.settings.advert_int);
+                }
+            }
+            (State::Master, Event::FaultOn) => {
+                self.advert_at = None;
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Fault, &mut out);
+            }
+            (State::Master, Event::Shutdown) => {
+                self.advert_at = None;
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Stop, &mut out);
+            }
+            (State::Master, Event::Start | Event::FaultOff) => {}
+        }
+        out
+    }
+
+    fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.master = None;
+        self.master_adver_int = self.settings.advert_int;
+        if self.priority == 255 {
+            self.become_master(now, out);
+            return;
+        }
+        if self.settings.preempt && !self.settings.preempt_delay.is_zero() {
+            self.preempt_after = Some(now + self.settings.preempt_delay);
+        }
+        self.down_at = Some(now + self.master_down_interval());
+        self.goto(State::Backup, out);
+    }
+
+    fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.down_at = None;
+        self.master = None;
+        out.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        out.push(Action::AddAddresses);
+        out.push(Action::Announce);
+        self.advert_at = Some(now + self.settings.advert_int);
+        self.goto(State::Master, out);
+    }
+
+    /// preempt_delay: lower-priority masters are accepted until the delay has passed.
+    fn preempt_held(&self, now: Instant) -> bool {
+        self.preempt_after.is_some_and(|t| now < t)
+    }
+
+    fn goto(&mut self, to: State, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.state = to;
+        out.push(Action::Transition { from, to });
+    }
+}
+
+/// The RFC's tie-break: the higher primary address wins (compared as unsigned integers).
+fn ip_above(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a) > u32::from(b),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a) > u128::from(b),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn settings(priority: u8) -> Settings {
+        Settings {
+            priority,
+            advert_int: SEC,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            primary: "192.0.2.11".parse().expect("ip"),
+            down_timer_adverts: 3,
+        }
+    }
+
+    fn advert(src: &str, priority: u8) -> Event {
+        Event::Advert {
+            src: src.parse().expect("ip"),
+            priority,
+            interval: SEC,
+        }
+    }
+
+    fn tr(from: State, to: State) -> Action {
+        Action::Transition { from, to }
+    }
+
+    fn started(priority: u8) -> (Instance, Instant) {
+        let t0 = Instant::now();
+        let mut i = Instance::new(settings(priority));
+        i.handle(t0, Event::Start);
+        (i, t0)
+    }
+
+    fn master(priority: u8) -> (Instance, Instant) {
+        let (mut i, _) = started(priority);
+        let t = i.next_deadline().expect("down timer");
+        i.handle(t, Event::Timer);
+        assert_eq!(i.state(), State::Master);
+        (i, t)
+    }
+
+    #[test]
+    fn timers_follow_rfc_5798() {
+        let (i, t0) = started(100);
+        assert_eq!(i.skew_time(), Duration::from_micros(609_375));
+        assert_eq!(
+            i.master_down_interval(),
+            Duration::from_micros(3_609_375),
+            "keepalived dumps 3609375 usecs"
+        );
+        assert_eq!(
+            i.next_deadline(),
+            Some(t0 + Duration::from_micros(3_609_375))
+        );
+        let (i, _) = started(200);
+        assert_eq!(i.master_down_interval(), Duration::from_micros(3_218_750));
+    }
+
+    #[test]
+    fn init_start_goes_backup_and_owner_goes_master() {
+        let t0 = Instant::now();
+        let mut i = Instance::new(settings(100));
+        assert_eq!(i.handle(t0, Event::Start), [tr(State::Init, State::Backup)]);
+        let mut owner = Instance::new(settings(255));
+        assert_eq!(
+            owner.handle(t0, Event::Start),
+            [
+                Action::SendAdvert { priority: 255 },
+                Action::AddAddresses,
+                Action::Announce,
+                tr(State::Init, State::Master)
+            ]
+        );
+        assert_eq!(owner.next_deadline(), Some(t0 + SEC));
+    }
+
+    #[test]
+    fn backup_becomes_master_when_the_master_down_timer_fires() {
+        let (mut i, t0) = started(100);
+        let early = t0 + Duration::from_secs(3);
+        assert!(
+            i.handle(early, Event::Timer).is_empty(),
+            "a timer before the deadline does nothing"
+        );
+        let t = i.next_deadline().expect("deadline");
+        assert_eq!(
+            i.handle(t, Event::Timer),
+            [
+                Action::SendAdvert { priority: 100 },
+                Action::AddAddresses,
+                Action::Announce,
+                tr(State::Backup, State::Master)
+            ]
+        );
+        assert_eq!(i.next_deadline(), Some(t + SEC));
+    }
+
+    #[test]
+    fn backup_accepts_higher_or_equal_priority_and_resets_its_timer() {
+        let (mut i, t0) = started(100);
+        let t1 = t0 + Duration::from_secs(2);
+        assert!(i.handle(t1, advert("192.0.2.12", 150)).is_empty());
+        assert_eq!(i.next_deadline(), Some(t1 + i.master_down_interval()));
+        assert_eq!(i.master(), Some("192.0.2.12".parse().expect("ip")));
+        let t2 = t1 + SEC;
+        i.handle(t2, advert("192.0.2.12", 100));
+        assert_eq!(
+            i.next_deadline(),
+            Some(t2 + i.master_down_interval()),
+            "equal priority is accepted"
+        );
+    }
+
+    #[test]
+    fn backup_with_preempt_ignores_lower_priority_and_takes_over() {
+        let (mut i, t0) = started(150);
+        let deadline = i.next_deadline().expect("deadline");
+        i.handle(t0 + SEC, advert("192.0.2.12", 100));
+        assert_eq!(
+            i.next_deadline(),
+            Some(deadline),
+            "a lower priority does not reset the timer"
+        );
+    }
+
+    #[test]
+    fn nopreempt_backup_accepts_lower_priority() {
+        let t0 = Instant::now();
+        let mut s = settings(150);
+        s.preempt = false;
+        let mut i = Instance::new(s);
+        i.handle(t0, Event::Start);
+        let t1 = t0 + SEC;
+        i.handle(t1, advert("192.0.2.12", 100));
+        assert_eq!(i.next_deadline(), Some(t1 + i.master_down_interval()));
+    }
+
+    #[test]
+    fn preempt_delay_holds_a_lower_priority_master_for_a_while() {
+        let t0 = Instant::now();
+        let mut s = settings(150);
+        s.preempt_delay = Duration::from_secs(10);
+        let mut i = Instance::new(s);
+        i.handle(t0, Event::Start);
+        let t1 = t0 + Duration::from_secs(5);
+        i.handle(t1, advert("192.0.2.12", 100));
+        assert_eq!(
+            i.next_deadline(),
+            Some(t1 + i.master_down_interval()),
+            "held during the delay"
+        );
+        let t2 = t0 + Duration::from_secs(11);
+        i.handle(t2, advert("192.0.2.12", 100));
+        assert_eq!(
+            i.next_deadline(),
+            Some(t1 + i.master_down_interval()),
+            "ignored after it"
+        );
+    }
+
+    #[test]
+    fn backup_hearing_priority_zero_takes_over_after_skew_time() {
+        let (mut i, t0) = started(100);
+        let t1 = t0 + SEC;
+        i.handle(t1, advert("192.0.2.12", 150));
+        let t2 = t1 + SEC;
+        assert!(i.handle(t2, advert("192.0.2.12", 0)).is_empty());
+        assert_eq!(i.next_deadline(), Some(t2 + i.skew_time()));
+        let acts = i.handle(t2 + i.skew_time(), Event::Timer);
+        assert!(acts.contains(&tr(State::Backup, State::Master)));
+    }
+
+    #[test]
+    fn master_advertises_every_interval() {
+        let (mut i, t) = master(100);
+        let next = t + SEC;
+        assert_eq!(
+            i.handle(next, Event::Timer),
+            [Action::SendAdvert { priority: 100 }]
+        );
+        assert_eq!(i.next_deadline(), Some(next + SEC));
+    }
+
+    #[test]
+    fn master_yields_to_higher_priority() {
+        let (mut i, t) = master(100);
+        let t1 = t + Duration::from_millis(300);
+        assert_eq!(
+            i.handle(t1, advert("192.0.2.12", 200)),
+            [Action::RemoveAddresses, tr(State::Master, State::Backup)]
+        );
+        assert_eq!(i.next_deadline(), Some(t1 + i.master_down_interval()));
+    }
+
+    #[test]
+    fn equal_priority_tie_goes_to_the_higher_address() {
+        let (mut i, t) = master(100);
+        assert_eq!(
+            i.handle(t, advert("192.0.2.5", 100)),
+            [Action::SendAdvert { priority: 100 }],
+            "lower address loses"
+        );
+        let acts = i.handle(t, advert("192.0.2.200", 100));
+        assert!(
+            acts.contains(&tr(State::Master, State::Backup)),
+            "higher address wins"
+        );
+    }
+
+    #[test]
+    fn master_answers_lower_priority_and_priority_zero_with_an_advert() {
+        let (mut i, t) = master(150);
+        let t1 = t + Duration::from_millis(200);
+        assert_eq!(
+            i.handle(t1, advert("192.0.2.12", 100)),
+            [Action::SendAdvert { priority: 150 }]
+        );
+        assert_eq!(i.next_deadline(), Some(t1 + SEC));
+        assert_eq!(
+            i.handle(t1, advert("192.0.2.12", 0)),
+            [Action::SendAdvert { priority: 150 }]
+        );
+        assert_eq!(i.state(), State::Master);
+    }
+
+    #[test]
+    fn shutdown_of_a_master_sends_priority_zero_and_removes_addresses() {
+        let (mut i, t) = master(100);
+        assert_eq!(
+            i.handle(t, Event::Shutdown),
+            [
+                Action::SendAdvert { priority: 0 },
+                Action::RemoveAddresses,
+                tr(State::Master, State::Stop)
+            ]
+        );
+        assert_eq!(i.next_deadline(), None);
+        assert!(i.handle(t, Event::Start).is_empty(), "stopped for good");
+    }
+
+    #[test]
+    fn shutdown_of_a_backup_is_quiet() {
+        let (mut i, t0) = started(100);
+        assert_eq!(
+            i.handle(t0, Event::Shutdown),
+            [tr(State::Backup, State::Stop)]
+        );
+    }
+
+    #[test]
+    fn faults_take_the_instance_down_and_back() {
+        let (mut i, t) = master(100);
+        assert_eq!(
+            i.handle(t, Event::FaultOn),
+            [
+                Action::SendAdvert { priority: 0 },
+                Action::RemoveAddresses,
+                tr(State::Master, State::Fault)
+            ]
+        );
+        assert_eq!(i.next_deadline(), None);
+        assert!(
+            i.handle(t, advert("192.0.2.12", 200)).is_empty(),
+            "FAULT ignores adverts"
+        );
+        assert_eq!(
+            i.handle(t, Event::FaultOff),
+            [tr(State::Fault, State::Backup)]
+        );
+        let (mut b, t0) = started(100);
+        assert_eq!(
+            b.handle(t0, Event::FaultOn),
+            [tr(State::Backup, State::Fault)]
+        );
+        let mut fresh = Instance::new(settings(100));
+        assert_eq!(
+            fresh.handle(t0, Event::FaultOn),
+            [tr(State::Init, State::Fault)]
+        );
+    }
+
+    #[test]
+    fn priority_changes_apply_to_later_decisions() {
+        let (mut i, t0) = started(100);
+        i.handle(t0, Event::Priority(200));
+        assert_eq!(i.priority(), 200);
+        let deadline = i.next_deadline().expect("deadline");
+        i.handle(t0 + SEC, advert("192.0.2.12", 150));
+        assert_eq!(
+            i.next_deadline(),
+            Some(deadline),
+            "150 is now lower: preempt ignores it"
+        );
+        i.handle(t0, Event::Priority(0));
+        assert_eq!(i.priority(), 1, "effective priority is clamped to 1..");
+    }
+
+    #[test]
+    fn v3_backup_learns_the_masters_interval() {
+        let (mut i, t0) = started(100);
+        let t1 = t0 + SEC;
+        i.handle(
+            t1,
+            Event::Advert {
+                src: "192.0.2.12".parse().expect("ip"),
+                priority: 150,
+                interval: Duration::from_millis(100),
+            },
+        );
+        assert_eq!(
+            i.master_down_interval(),
+            Duration::from_nanos(360_937_500),
+            "3 x 100 ms + 156/256 x 100 ms"
+        );
+    }
+}
