@@ -5,7 +5,7 @@
 //! ignores those signals; SIGTERM and SIGINT (or a `Shutdown` message, or the parent closing
 //! the channel) stop it cleanly with exit status 0.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
@@ -21,12 +21,30 @@ pub const EXIT_IPC: i32 = 70;
 const CHANNEL: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
-/// What a child does with the parent's messages.
+/// Tokens from here up belong to the service's own sources.
+pub const FIRST_SERVICE_TOKEN: usize = 16;
+
+/// What a child does: the parent's messages, and optionally sockets and timers of its own.
 pub trait ChildService {
     /// Handles one message (never `Shutdown`, which the loop handles); returns the replies.
     fn handle(&mut self, msg: ToChild) -> Vec<FromChild>;
     /// Graceful stop work before the child exits.
     fn stop(&mut self);
+    /// Called once before the loop: the service may keep the registry to add its own sources
+    /// (tokens from [`FIRST_SERVICE_TOKEN`] up) now and later.
+    fn start(&mut self, _registry: mio::Registry) {}
+    /// One of the service's own sources is ready.
+    fn ready(&mut self, _token: Token, _now: Instant) {}
+    /// When the service next wants [`ChildService::on_timer`].
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// A deadline has passed.
+    fn on_timer(&mut self, _now: Instant) {}
+    /// Messages the service produced on its own (state changes, script results).
+    fn outbox(&mut self) -> Vec<FromChild> {
+        Vec::new()
+    }
 }
 
 /// Runs the child's loop until it must stop; returns the exit status.
@@ -59,12 +77,20 @@ fn run(
     poll.registry()
         .register(channel, CHANNEL, Interest::READABLE | Interest::WRITABLE)
         .map_err(IpcError::Io)?;
+    match poll.registry().try_clone() {
+        Ok(r) => service.start(r),
+        Err(e) => return Err(IpcError::Io(e)),
+    }
     channel.send(&FromChild::Ready {
         pid: std::process::id(),
     })?;
-    let mut events = Events::with_capacity(16);
+    let mut events = Events::with_capacity(64);
     loop {
-        match poll.poll(&mut events, Some(Duration::from_secs(60))) {
+        let timeout = service
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_secs(60));
+        match poll.poll(&mut events, Some(timeout)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(IpcError::Io(e)),
@@ -96,8 +122,15 @@ fn run(
                         }
                     }
                 }
-                _ => {}
+                token => service.ready(token, Instant::now()),
             }
+        }
+        let now = Instant::now();
+        if service.next_deadline().is_some_and(|d| d <= now) {
+            service.on_timer(now);
+        }
+        for msg in service.outbox() {
+            channel.send(&msg)?;
         }
     }
 }

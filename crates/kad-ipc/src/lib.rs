@@ -16,6 +16,7 @@ pub mod frame;
 pub mod message;
 
 pub use channel::Channel;
-pub use child::{serve, ChildService, EXIT_IPC};
+pub use child::{serve, ChildService, EXIT_IPC, FIRST_SERVICE_TOKEN};
 pub use frame::IpcError;
 pub use message::{FromChild, ToChild};
+pub use mio;

@@ -6,8 +6,19 @@ use std::fmt::Write;
 use kad_core::config::model::{AuthType, Config, VrrpInstance};
 use serde::Serialize;
 
-/// State shown for every instance until the VRRP engine runs (issue: VRRP on the wire).
-const STATE: &str = "INIT";
+use crate::engine::Engine;
+
+/// State name, effective priority and counters of instance `i` (INIT and zeros with no engine).
+fn live(engine: Option<&Engine>, i: usize, configured: u8) -> (&'static str, u8, Option<&Stats>) {
+    match engine.and_then(|e| e.instances.get(i)) {
+        Some(r) => (
+            r.machine.state().name(),
+            r.machine.priority(),
+            Some(&r.stats),
+        ),
+        None => ("INIT", configured, None),
+    }
+}
 
 fn vip_line(v: &kad_core::config::model::VirtualAddress, inst: &VrrpInstance) -> String {
     let mut s = format!(
@@ -27,13 +38,14 @@ fn vip_line(v: &kad_core::config::model::VirtualAddress, inst: &VrrpInstance) ->
 }
 
 /// `/tmp/keepalived.data`.
-pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
+pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>, engine: Option<&Engine>) -> String {
     let mut s = kad_core::dump::global_section(&cfg.global);
     let _ = writeln!(s, "------< VRRP Topology >------");
-    for i in &cfg.vrrp_instances {
+    for (n, i) in cfg.vrrp_instances.iter().enumerate() {
+        let (state, effective, _) = live(engine, n, i.priority);
         let _ = writeln!(s, " VRRP Instance = {}", i.name);
         let _ = writeln!(s, "   VRRP Version = {}", i.version);
-        let _ = writeln!(s, "   State = {STATE}");
+        let _ = writeln!(s, "   State = {state}");
         let _ = writeln!(
             s,
             "   Wantstate = {}",
@@ -89,7 +101,13 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
         let _ = writeln!(s, "   Down timer adverts = {}", i.down_timer_adverts);
         let _ = writeln!(s, "   Virtual Router ID = {}", i.vrid);
         let _ = writeln!(s, "   Priority = {}", i.priority);
-        let _ = writeln!(s, "   Effective priority = {}", i.priority);
+        let _ = writeln!(s, "   Effective priority = {effective}");
+        if let Some(m) = engine
+            .and_then(|e| e.instances.get(n))
+            .and_then(|r| r.machine.master())
+        {
+            let _ = writeln!(s, "   Master router = {m}");
+        }
         let _ = writeln!(s, "   Advert interval = {}", advert(i));
         let _ = writeln!(
             s,
@@ -153,7 +171,7 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>) -> String {
     if !cfg.sync_groups.is_empty() {
         let _ = writeln!(s, "------< VRRP Sync groups >------");
         for g in &cfg.sync_groups {
-            let _ = writeln!(s, " VRRP Sync Group = {}, {}", g.name, STATE);
+            let _ = writeln!(s, " VRRP Sync Group = {}", g.name);
             let _ = writeln!(s, "   VRRP member instances = {}", g.members.len());
             for m in &g.members {
                 let _ = writeln!(s, "     {m}");
@@ -189,11 +207,12 @@ fn advert(i: &VrrpInstance) -> String {
     }
 }
 
-/// `/tmp/keepalived.stats` (all counters are zero until the VRRP engine runs).
-pub fn stats(cfg: &Config) -> String {
+/// `/tmp/keepalived.stats`.
+pub fn stats(cfg: &Config, engine: Option<&Engine>) -> String {
     let mut s = String::new();
-    for i in &cfg.vrrp_instances {
-        let c = Stats::default();
+    let zero = Stats::default();
+    for (n, i) in cfg.vrrp_instances.iter().enumerate() {
+        let c = live(engine, n, i.priority).2.unwrap_or(&zero);
         let _ = writeln!(s, "VRRP Instance: {}", i.name);
         let _ = writeln!(
             s,
@@ -219,7 +238,7 @@ pub fn stats(cfg: &Config) -> String {
 }
 
 /// Per-instance counters, named as keepalived's JSON names them.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct Stats {
     /// Adverts received.
     pub advert_rcvd: u64,
@@ -275,19 +294,21 @@ struct JsonData<'a> {
 }
 
 /// `/tmp/keepalived.json`: an array with `data` and `stats` per instance (keepalived's names).
-pub fn json(cfg: &Config) -> String {
+pub fn json(cfg: &Config, engine: Option<&Engine>) -> String {
     let list: Vec<JsonInstance> = cfg
         .vrrp_instances
         .iter()
-        .map(|i| JsonInstance {
+        .enumerate()
+        .map(|(n, i)| (i, live(engine, n, i.priority)))
+        .map(|(i, (state, effective, stats))| JsonInstance {
             data: JsonData {
                 iname: &i.name,
                 ifp_ifname: &i.interface,
                 vrid: i.vrid,
                 version: i.version,
-                state: STATE,
+                state,
                 base_priority: i.priority,
-                effective_priority: i.priority,
+                effective_priority: effective,
                 adver_int: i.advert_int.as_secs_f64(),
                 nopreempt: i.nopreempt,
                 preempt_delay: i.preempt_delay.as_secs(),
@@ -299,7 +320,7 @@ pub fn json(cfg: &Config) -> String {
                     Some(AuthType::Ah) => 2,
                 },
             },
-            stats: Stats::default(),
+            stats: stats.cloned().unwrap_or_default(),
         })
         .collect();
     serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())

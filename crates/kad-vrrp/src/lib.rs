@@ -7,8 +7,12 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod engine;
+pub mod garp;
 pub mod instance;
+pub mod net;
 pub mod packet;
 pub mod service;
+pub mod vip;
 
 pub use service::VrrpService;

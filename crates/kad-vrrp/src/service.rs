@@ -3,10 +3,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::time::Instant;
+
 use kad_core::config::Config;
-use kad_ipc::{ChildService, FromChild, ToChild};
+use kad_ipc::mio::{Registry, Token};
+use kad_ipc::{ChildService, FromChild, ToChild, FIRST_SERVICE_TOKEN};
 
 use crate::dump;
+use crate::engine::Engine;
 
 /// Where the VRRP child writes its dumps (keepalived's paths).
 #[derive(Debug, Clone)]
@@ -35,6 +39,8 @@ pub struct VrrpService {
     /// Last known result of each vrrp_script (kept across checker restarts).
     scripts: BTreeMap<String, bool>,
     paths: DumpPaths,
+    registry: Option<Registry>,
+    engine: Option<Engine>,
 }
 
 impl VrrpService {
@@ -44,6 +50,17 @@ impl VrrpService {
             config,
             scripts: BTreeMap::new(),
             paths,
+            registry: None,
+            engine: None,
+        }
+    }
+
+    /// Builds and starts the engine for the current configuration.
+    fn start_engine(&mut self) {
+        if let Some(registry) = &self.registry {
+            let mut engine = Engine::new(&self.config, registry, FIRST_SERVICE_TOKEN);
+            engine.start(Instant::now());
+            self.engine = Some(engine);
         }
     }
 
@@ -60,7 +77,12 @@ impl ChildService for VrrpService {
     fn handle(&mut self, msg: ToChild) -> Vec<FromChild> {
         match msg {
             ToChild::Reload(cfg) => {
+                // Until reloads are diffed (a later issue), instances are restarted.
+                if let Some(mut old) = self.engine.take() {
+                    old.shutdown(Instant::now());
+                }
                 self.config = *cfg;
+                self.start_engine();
                 log::info!(
                     "reloaded: {} vrrp_instance(s)",
                     self.config.vrrp_instances.len()
@@ -68,15 +90,24 @@ impl ChildService for VrrpService {
                 vec![FromChild::Reloaded]
             }
             ToChild::Dump => {
-                self.write(&self.paths.data, dump::data(&self.config, &self.scripts));
+                self.write(
+                    &self.paths.data,
+                    dump::data(&self.config, &self.scripts, self.engine.as_ref()),
+                );
                 vec![]
             }
             ToChild::DumpStats => {
-                self.write(&self.paths.stats, dump::stats(&self.config));
+                self.write(
+                    &self.paths.stats,
+                    dump::stats(&self.config, self.engine.as_ref()),
+                );
                 vec![]
             }
             ToChild::DumpJson => {
-                self.write(&self.paths.json, dump::json(&self.config));
+                self.write(
+                    &self.paths.json,
+                    dump::json(&self.config, self.engine.as_ref()),
+                );
                 vec![]
             }
             ToChild::ScriptStatus { name, ok } => {
@@ -89,5 +120,42 @@ impl ChildService for VrrpService {
 
     fn stop(&mut self) {
         log::info!("VRRP child stopping");
+        if let Some(engine) = self.engine.as_mut() {
+            engine.shutdown(Instant::now());
+        }
+    }
+
+    fn start(&mut self, registry: Registry) {
+        self.registry = Some(registry);
+        self.start_engine();
+    }
+
+    fn ready(&mut self, token: Token, now: Instant) {
+        if let Some(e) = self.engine.as_mut() {
+            e.ready(token, now);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.engine.as_ref().and_then(Engine::next_deadline)
+    }
+
+    fn on_timer(&mut self, now: Instant) {
+        if let Some(e) = self.engine.as_mut() {
+            e.on_timer(now);
+        }
+    }
+
+    fn outbox(&mut self) -> Vec<FromChild> {
+        let Some(e) = self.engine.as_mut() else {
+            return Vec::new();
+        };
+        e.changes
+            .drain(..)
+            .map(|(name, state)| FromChild::InstanceState {
+                name,
+                state: state.name().to_string(),
+            })
+            .collect()
     }
 }
