@@ -1,0 +1,456 @@
+//! VRRP on real links: network namespaces joined by veth pairs on a bridge, kad and
+//! keepalived 2.2.7 as the nodes, a client namespace that reaches the VIP. As root; skipped
+//! only when KAD_SYSTEM_TESTS=0. Addresses: 192.0.2.0/24 inside the test's own namespaces.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const VIP: &str = "192.0.2.100";
+
+fn enabled() -> bool {
+    if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
+        eprintln!("KAD_SYSTEM_TESTS=0: skipping a system test");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "system tests run as root");
+    true
+}
+
+fn sh(cmd: &str) {
+    let st = Command::new("sh").args(["-c", cmd]).status().expect("sh");
+    assert!(st.success(), "failed: {cmd}");
+}
+
+fn sh_out(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t0.elapsed()
+}
+
+/// Namespaces `{p}sw` (bridge), `{p}1`, `{p}2` (nodes 192.0.2.11/.12) and `{p}c` (client .2).
+struct Lab {
+    p: String,
+    dir: PathBuf,
+}
+
+impl Lab {
+    fn up() -> Lab {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = format!(
+            "kv{}x{}",
+            std::process::id() % 10000,
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("vrrp-{p}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let lab = Lab { p: p.clone(), dir };
+        sh(&format!("ip netns add {p}sw && ip -n {p}sw link add br0 type bridge && ip -n {p}sw link set br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 && ip -n {p}sw link set br0 up && ip netns exec {p}sw sysctl -qw net.ipv6.conf.all.disable_ipv6=1"));
+        for (n, ip) in [("1", "192.0.2.11"), ("2", "192.0.2.12"), ("c", "192.0.2.2")] {
+            sh(&format!(
+                "ip netns add {p}{n} && ip -n {p}sw link add v{n} type veth peer name eth0 netns {p}{n} && ip -n {p}sw link set v{n} master br0 up && ip -n {p}{n} link set lo up && ip -n {p}{n} link set eth0 up && ip -n {p}{n} addr add {ip}/24 dev eth0"
+            ));
+        }
+        lab
+    }
+
+    fn ns(&self, n: &str) -> String {
+        format!("{}{n}", self.p)
+    }
+
+    fn has_vip(&self, n: &str) -> bool {
+        sh_out(&format!("ip -n {} -4 addr show dev eth0", self.ns(n)))
+            .contains(&format!("inet {VIP}/"))
+    }
+
+    fn mac(&self, n: &str) -> String {
+        sh_out(&format!(
+            "cat /sys/class/net/eth0/address 2>/dev/null; ip -n {} link show eth0",
+            self.ns(n)
+        ))
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Detaches node `n`'s switch port from the bridge (carrier stays up: silent isolation).
+    fn cut(&self, n: &str) {
+        sh(&format!("ip -n {}sw link set v{n} nomaster", self.p));
+    }
+
+    /// Re-attaches node `n`'s switch port.
+    fn heal(&self, n: &str) {
+        sh(&format!("ip -n {}sw link set v{n} master br0", self.p));
+    }
+
+    fn client_neigh(&self) -> String {
+        sh_out(&format!("ip -n {} neigh show {VIP}", self.ns("c")))
+    }
+
+    fn config(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("config");
+        path
+    }
+
+    /// kad on node `n` (its own /tmp and /run), in its own session.
+    fn kad(&self, n: &str, conf: &PathBuf) -> Node {
+        let log = self.dir.join(format!(
+            "kad-{n}-{}.log",
+            Instant::now().elapsed().as_nanos()
+        ));
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ns(n),
+            "unshare",
+            "--mount",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg("mount -t tmpfs t /tmp && mount -t tmpfs r /run && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_kad"))
+        .args(["-n", "-l", "-P", "-f"])
+        .arg(conf);
+        Node::spawn(cmd, log)
+    }
+
+    /// keepalived 2.2.7 on node `n`, in its own session.
+    fn keepalived(&self, n: &str, conf: &PathBuf) -> Node {
+        let log = self.dir.join(format!("keepalived-{n}.log"));
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ns(n),
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+        ])
+        .arg(conf)
+        .arg("-p")
+        .arg(self.dir.join(format!("ka-{n}.pid")))
+        .arg("-r")
+        .arg(self.dir.join(format!("ka-{n}-vrrp.pid")));
+        Node::spawn(cmd, log)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let p = &self.p;
+        for n in ["1", "2", "c", "sw"] {
+            for pid in sh_out(&format!("ip netns pids {p}{n} 2>/dev/null")).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+            let _ = Command::new("ip")
+                .args(["netns", "del", &format!("{p}{n}")])
+                .status();
+        }
+    }
+}
+
+/// A daemon started in its own session so a crash can kill the whole group.
+struct Node {
+    proc: Child,
+    log: PathBuf,
+}
+
+impl Node {
+    fn spawn(mut cmd: Command, log: PathBuf) -> Node {
+        use std::os::unix::process::CommandExt;
+        let file = std::fs::File::create(&log).expect("log");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .process_group(0);
+        Node {
+            proc: cmd.spawn().expect("spawn"),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn term(&mut self) {
+        // SAFETY: signalling a process this test started.
+        unsafe { libc::kill(self.proc.id() as i32, libc::SIGTERM) };
+        let _ = self.proc.wait();
+    }
+
+    /// A crash: SIGKILL to every process of the daemon's group.
+    fn crash(&mut self) {
+        // SAFETY: signalling the process group this test created.
+        unsafe { libc::kill(-(self.proc.id() as i32), libc::SIGKILL) };
+        let _ = self.proc.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // SAFETY: as in crash().
+        unsafe { libc::kill(-(self.proc.id() as i32), libc::SIGKILL) };
+        let _ = self.proc.wait();
+    }
+}
+
+fn instance(priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n{extra}    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+const PASS: &str =
+    "    authentication {\n        auth_type PASS\n        auth_pass kad-pass\n    }\n";
+
+#[test]
+fn kad_pair_elects_fails_over_on_sigterm_and_preempts_back() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let c1 = lab.config("n1.conf", &instance(150, PASS));
+    let c2 = lab.config("n2.conf", &instance(100, PASS));
+    let mut n1 = lab.kad("1", &c1);
+    let _n2 = lab.kad("2", &c2);
+    let took = wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    assert!(
+        took > Duration::from_secs(3),
+        "took {took:?}: a backup waits its master-down interval first"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!lab.has_vip("2"), "exactly one master");
+    // The client reaches the VIP through node 1.
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+    assert!(
+        lab.client_neigh().contains(&lab.mac("1")),
+        "{}",
+        lab.client_neigh()
+    );
+    // SIGTERM: priority 0, node 2 takes over after its skew time, its GARP moves the client.
+    n1.term();
+    let took = wait_until("node 2 master", Duration::from_secs(3), || lab.has_vip("2"));
+    assert!(
+        took < Duration::from_secs(2),
+        "failover after SIGTERM took {took:?}"
+    );
+    assert!(!lab.has_vip("1"), "the stopping master removed its VIP");
+    wait_until(
+        "client's ARP entry moved by GARP",
+        Duration::from_secs(2),
+        || lab.client_neigh().contains(&lab.mac("2")),
+    );
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+    // Node 1 returns with the higher priority and preempts.
+    let _n1 = lab.kad("1", &c1);
+    wait_until("node 1 master again", Duration::from_secs(8), || {
+        lab.has_vip("1")
+    });
+    wait_until("node 2 gave the VIP up", Duration::from_secs(3), || {
+        !lab.has_vip("2")
+    });
+}
+
+#[test]
+fn a_crashed_master_is_replaced_after_the_master_down_interval() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, "")));
+    let n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    n1.crash();
+    let took = wait_until("node 2 master", Duration::from_secs(6), || lab.has_vip("2"));
+    assert!(
+        took > Duration::from_millis(2500),
+        "{took:?}: no priority 0 was sent, so the backup waited"
+    );
+    assert!(n2.log().contains("(VI_1) Entering MASTER STATE"));
+}
+
+#[test]
+fn split_brain_heals_to_the_higher_address_at_equal_priority() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    // Both nodes silently isolated (carrier stays up): both become MASTER.
+    lab.cut("1");
+    lab.cut("2");
+    let _n1 = lab.kad("1", &lab.config("n1.conf", &instance(100, "")));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("both masters", Duration::from_secs(8), || {
+        lab.has_vip("1") && lab.has_vip("2")
+    });
+    // Healed: the masters hear each other; the RFC tie-break keeps the higher address (.12).
+    lab.heal("1");
+    lab.heal("2");
+    wait_until("node 1 yields", Duration::from_secs(5), || {
+        !lab.has_vip("1")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(lab.has_vip("2") && !lab.has_vip("1"));
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 2 master", Duration::from_secs(8), || lab.has_vip("2"));
+    let _n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &instance(150, "    nopreempt\n")),
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        lab.has_vip("2") && !lab.has_vip("1"),
+        "the higher priority did not preempt"
+    );
+}
+
+#[test]
+fn a_respawned_vrrp_child_converges_to_one_master() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, "")));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    let child = sh_out(&format!("pgrep -P {} -f 'kad: vrrp'", n1.proc.id()));
+    let child = sh_out("pgrep -x 'kad: vrrp'")
+        .split_whitespace()
+        .find(|p| {
+            sh_out(&format!("cat /proc/{p}/status")).contains(&format!("PPid:\t{}", n1.proc.id()))
+        })
+        .map(str::to_string)
+        .or_else(|| child.split_whitespace().next().map(str::to_string))
+        .expect("node 1's VRRP child");
+    sh(&format!("kill -9 {child}"));
+    wait_until("respawn logged", Duration::from_secs(3), || {
+        n1.log()
+            .contains(&format!("(pid {child}) killed by signal 9"))
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        lab.has_vip("1") != lab.has_vip("2"),
+        "exactly one node holds the VIP"
+    );
+}
+
+#[test]
+fn interop_keepalived_master_kad_backup_v2_pass() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut ka = lab.keepalived("1", &lab.config("n1.conf", &instance(150, PASS)));
+    let kad = lab.kad("2", &lab.config("n2.conf", &instance(100, PASS)));
+    wait_until("keepalived master", Duration::from_secs(8), || {
+        lab.has_vip("1")
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !lab.has_vip("2"),
+        "kad accepted keepalived's adverts and stayed backup"
+    );
+    assert!(!kad.log().contains("dropped"), "{}", kad.log());
+    ka.crash();
+    sh(&format!("ip -n {} addr del {VIP}/24 dev eth0", lab.ns("1")));
+    wait_until("kad master", Duration::from_secs(6), || lab.has_vip("2"));
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+}
+
+#[test]
+fn interop_kad_master_keepalived_backup_v2_pass() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut kad = lab.kad("1", &lab.config("n1.conf", &instance(150, PASS)));
+    let ka = lab.keepalived("2", &lab.config("n2.conf", &instance(100, PASS)));
+    wait_until("kad master", Duration::from_secs(8), || lab.has_vip("1"));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !lab.has_vip("2"),
+        "keepalived accepted kad's adverts and stayed backup"
+    );
+    kad.term();
+    let took = wait_until("keepalived master", Duration::from_secs(3), || {
+        lab.has_vip("2")
+    });
+    assert!(
+        took < Duration::from_secs(2),
+        "keepalived took over {took:?} after kad's priority 0"
+    );
+    assert!(ka.log().contains("Entering MASTER STATE"));
+}
+
+#[test]
+fn interop_v3_ipv4_both_ways() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let v3 = |p| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n}}\n{}",
+            instance(p, "")
+        )
+    };
+    let mut ka = lab.keepalived("1", &lab.config("n1.conf", &v3(150)));
+    let _kad = lab.kad("2", &lab.config("n2.conf", &v3(100)));
+    wait_until("keepalived master", Duration::from_secs(8), || {
+        lab.has_vip("1")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!lab.has_vip("2"), "kad accepted keepalived's v3 adverts");
+    ka.term();
+    wait_until("kad master", Duration::from_secs(3), || lab.has_vip("2"));
+    let ka2 = lab.keepalived("1", &lab.config("n1b.conf", &v3(50)));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        lab.has_vip("2") && !lab.has_vip("1"),
+        "keepalived (lower priority) accepted kad's v3 adverts"
+    );
+    assert!(
+        !ka2.log().contains("bad checksum") && !ka2.log().contains("Invalid"),
+        "{}",
+        ka2.log()
+    );
+}
