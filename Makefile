@@ -32,10 +32,11 @@ bench-config: release
 bench-daemon: release
 	python3 tests/bench/bench-daemon.py
 
-## Long property-test run of the config parser (set FUZZ_CASES to change it).
+## Long property-test runs of the config parser and the VRRP decoder (FUZZ_CASES per property).
 FUZZ_CASES ?= 200000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-core --test fuzz -- --nocapture
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-vrrp --test fuzz_decoder -- --nocapture
 
 ## For now: check every example in conf/ and summarize it (a later issue makes this a live failover).
 demo: release

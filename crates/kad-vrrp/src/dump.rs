@@ -168,6 +168,24 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>, engine: Option<&Engi
             }
         );
     }
+    if let Some(e) = engine {
+        // kad addition: every dropped packet is counted by reason.
+        let _ = writeln!(s, "------< VRRP packets dropped >------");
+        for (n, r) in e.instances.iter().enumerate() {
+            let c = &r.stats;
+            let _ = writeln!(
+                s,
+                " {} = length {}, ttl {}, type/version {}, interval {}, auth type {}, auth failure {}",
+                cfg.vrrp_instances.get(n).map(|i| i.name.as_str()).unwrap_or("?"),
+                c.packet_len_err, c.ip_ttl_err, c.invalid_type_rcvd, c.advert_interval_err, c.authtype_mismatch, c.auth_failure
+            );
+        }
+        let mut other: Vec<_> = e.drops.iter().collect();
+        other.sort();
+        for (reason, count) in other {
+            let _ = writeln!(s, " no instance: {reason} = {count}");
+        }
+    }
     if !cfg.sync_groups.is_empty() {
         let _ = writeln!(s, "------< VRRP Sync groups >------");
         for g in &cfg.sync_groups {
