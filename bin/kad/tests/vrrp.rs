@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
 
 fn enabled() -> bool {
     if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
@@ -59,9 +60,14 @@ impl Lab {
         std::fs::create_dir_all(&dir).expect("dir");
         let lab = Lab { p: p.clone(), dir };
         sh(&format!("ip netns add {p}sw && ip -n {p}sw link add br0 type bridge && ip -n {p}sw link set br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 && ip -n {p}sw link set br0 up && ip netns exec {p}sw sysctl -qw net.ipv6.conf.all.disable_ipv6=1"));
-        for (n, ip) in [("1", "192.0.2.11"), ("2", "192.0.2.12"), ("c", "192.0.2.2")] {
+        for (n, ip, ip6) in [
+            ("1", "192.0.2.11", "2001:db8::11"),
+            ("2", "192.0.2.12", "2001:db8::12"),
+            ("c", "192.0.2.2", "2001:db8::2"),
+        ] {
+            // DAD off before the link comes up, so link-local and VIPs are usable at once.
             sh(&format!(
-                "ip netns add {p}{n} && ip -n {p}sw link add v{n} type veth peer name eth0 netns {p}{n} && ip -n {p}sw link set v{n} master br0 up && ip -n {p}{n} link set lo up && ip -n {p}{n} link set eth0 up && ip -n {p}{n} addr add {ip}/24 dev eth0"
+                "ip netns add {p}{n} && ip -n {p}sw link add v{n} type veth peer name eth0 netns {p}{n} && ip -n {p}sw link set v{n} master br0 up && ip netns exec {p}{n} sh -c 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0' && ip -n {p}{n} link set lo up && ip -n {p}{n} link set eth0 up && ip -n {p}{n} addr add {ip}/24 dev eth0 && ip -n {p}{n} addr add {ip6}/64 dev eth0 nodad"
             ));
         }
         lab
@@ -74,6 +80,11 @@ impl Lab {
     fn has_vip(&self, n: &str) -> bool {
         sh_out(&format!("ip -n {} -4 addr show dev eth0", self.ns(n)))
             .contains(&format!("inet {VIP}/"))
+    }
+
+    fn has_vip6(&self, n: &str) -> bool {
+        sh_out(&format!("ip -n {} -6 addr show dev eth0", self.ns(n)))
+            .contains(&format!("inet6 {VIP6}/"))
     }
 
     fn mac(&self, n: &str) -> String {
@@ -451,6 +462,77 @@ fn interop_v3_ipv4_both_ways() {
     assert!(
         !ka2.log().contains("bad checksum") && !ka2.log().contains("Invalid"),
         "{}",
+        ka2.log()
+    );
+}
+
+fn instance6(priority: u8) -> String {
+    format!(
+        "vrrp_instance VI_6 {{\n    version 3\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP6}/64\n    }}\n}}\n"
+    )
+}
+
+#[test]
+fn ipv6_kad_pair_elects_and_fails_over_with_unsolicited_na() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance6(150)));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance6(100)));
+    wait_until("node 1 master (IPv6)", Duration::from_secs(8), || {
+        lab.has_vip6("1")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!lab.has_vip6("2"));
+    sh(&format!(
+        "ip netns exec {} ping -6 -c 1 -W 2 {VIP6} >/dev/null",
+        lab.ns("c")
+    ));
+    let neigh = |lab: &Lab| sh_out(&format!("ip -n {} -6 neigh show {VIP6}", lab.ns("c")));
+    assert!(neigh(&lab).contains(&lab.mac("1")), "{}", neigh(&lab));
+    n1.term();
+    let took = wait_until("node 2 master (IPv6)", Duration::from_secs(3), || {
+        lab.has_vip6("2")
+    });
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    wait_until(
+        "client's neighbour entry moved by the NA",
+        Duration::from_secs(2),
+        || neigh(&lab).contains(&lab.mac("2")),
+    );
+    sh(&format!(
+        "ip netns exec {} ping -6 -c 1 -W 2 {VIP6} >/dev/null",
+        lab.ns("c")
+    ));
+}
+
+#[test]
+fn interop_v3_ipv6_both_ways() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut ka = lab.keepalived("1", &lab.config("n1.conf", &instance6(150)));
+    let kad = lab.kad("2", &lab.config("n2.conf", &instance6(100)));
+    wait_until("keepalived master (IPv6)", Duration::from_secs(8), || {
+        lab.has_vip6("1")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !lab.has_vip6("2"),
+        "kad accepted keepalived's IPv6 adverts: {}",
+        kad.log()
+    );
+    ka.term();
+    wait_until("kad master (IPv6)", Duration::from_secs(3), || {
+        lab.has_vip6("2")
+    });
+    let ka2 = lab.keepalived("1", &lab.config("n1b.conf", &instance6(50)));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        lab.has_vip6("2") && !lab.has_vip6("1"),
+        "keepalived accepted kad's IPv6 adverts: {}",
         ka2.log()
     );
 }

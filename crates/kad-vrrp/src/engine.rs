@@ -1,28 +1,35 @@
 //! The VRRP child's runtime: turns configured instances into [`Instance`] state machines and
-//! carries out their actions on real sockets (adverts), rtnetlink (VIPs) and AF_PACKET (GARP).
-//! IPv4 (VRRPv2 and v3) today; an instance it cannot run is reported and left in FAULT.
+//! carries out their actions on real sockets (adverts), rtnetlink (VIPs), AF_PACKET (GARP) and
+//! ICMPv6 (NA). IPv4 (VRRPv2 and v3) and IPv6 (v3); an instance it cannot run is reported and
+//! left in FAULT.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use kad_core::config::model::{AuthType, Config, VrrpInstance};
+use kad_core::config::model::{AuthType, Config, VirtualAddress, VrrpInstance};
 use kad_ipc::mio::{unix::SourceFd, Interest, Registry, Token};
 
 use crate::dump::Stats;
 use crate::garp::ArpSocket;
 use crate::instance::{Action, Event, Instance, Settings, State};
-use crate::net::{parse_ipv4, Vrrp4};
+use crate::net::{parse_ipv4, Vrrp4, Vrrp6};
 use crate::packet::{Advert, Auth, DecodeError};
 use crate::vip::{Netlink, Vip};
 
-/// One interface the engine sends and listens on.
+/// The VRRP sockets of a link, by family.
+enum Sock {
+    V4(Vrrp4),
+    V6(Vrrp6),
+}
+
+/// One interface and family the engine sends and listens on.
 struct Link {
     name: String,
     index: u32,
     mac: [u8; 6],
-    src: Ipv4Addr,
-    sock: Vrrp4,
+    src: IpAddr,
+    sock: Sock,
 }
 
 /// One running instance.
@@ -34,8 +41,15 @@ pub struct Running {
     /// Its counters.
     pub stats: Stats,
     link: Option<usize>,
-    group: Ipv4Addr,
+    group: IpAddr,
     vips: Vec<Vip>,
+}
+
+/// A received advert's envelope: source, destination, TTL / hop limit.
+struct Envelope {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
 }
 
 /// All instances of the VRRP child.
@@ -63,16 +77,25 @@ fn mac_of(ifname: &str) -> Option<[u8; 6]> {
     Some(mac)
 }
 
-fn primary_v4(ifname: &str) -> Option<Ipv4Addr> {
+/// The interface's first IPv4 address, or (IPv6) its link-local address.
+fn primary(ifname: &str, ipv6: bool) -> Option<IpAddr> {
     nix::ifaddrs::getifaddrs().ok()?.find_map(|ifa| {
         if ifa.interface_name != ifname {
             return None;
         }
-        ifa.address?.as_sockaddr_in().map(|s| s.ip())
+        let a = ifa.address?;
+        if ipv6 {
+            a.as_sockaddr_in6()
+                .map(|s| s.ip())
+                .filter(|ip| ip.segments()[0] & 0xffc0 == 0xfe80)
+                .map(IpAddr::V6)
+        } else {
+            a.as_sockaddr_in().map(|s| IpAddr::V4(s.ip()))
+        }
     })
 }
 
-fn vip_of(v: &kad_core::config::model::VirtualAddress) -> Vip {
+fn vip_of(v: &VirtualAddress) -> Vip {
     let scope = match v.scope.as_deref() {
         Some("host") => 254,
         Some("link") => 253,
@@ -88,6 +111,10 @@ fn vip_of(v: &kad_core::config::model::VirtualAddress) -> Vip {
         label: v.label.clone(),
         scope,
     }
+}
+
+fn interval_cs(d: Duration) -> u16 {
+    (d.as_millis() / 10).min(u128::from(u16::MAX)) as u16
 }
 
 impl Engine {
@@ -111,26 +138,19 @@ impl Engine {
             changes: Vec::new(),
         };
         for cfg in &config.vrrp_instances {
-            let group = match cfg.mcast_dst_ip.unwrap_or(config.global.vrrp_mcast_group4) {
-                IpAddr::V4(g) => g,
-                IpAddr::V6(_) => Ipv4Addr::new(224, 0, 0, 18),
-            };
-            let link = if cfg.ipv6 {
-                log::error!(
-                    "({}) IPv6 VRRP is not implemented yet; instance stays in FAULT",
-                    cfg.name
-                );
-                None
+            let default_group = if cfg.ipv6 {
+                config.global.vrrp_mcast_group6
             } else {
-                e.link_for(
-                    &cfg.interface,
-                    group,
-                    cfg.mcast_src_ip.or(cfg.unicast_src_ip),
-                    registry,
-                )
+                config.global.vrrp_mcast_group4
             };
+            let group = cfg
+                .mcast_dst_ip
+                .filter(|g| g.is_ipv6() == cfg.ipv6)
+                .unwrap_or(default_group);
+            let src = cfg.mcast_src_ip.or(cfg.unicast_src_ip);
+            let link = e.link_for(&cfg.interface, group, src, registry);
             let primary = link
-                .map(|l| IpAddr::V4(e.links[l].src))
+                .map(|l| e.links[l].src)
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
             let machine = Instance::new(Settings {
                 priority: cfg.priority,
@@ -155,11 +175,16 @@ impl Engine {
     fn link_for(
         &mut self,
         ifname: &str,
-        group: Ipv4Addr,
+        group: IpAddr,
         src: Option<IpAddr>,
         registry: &Registry,
     ) -> Option<usize> {
-        if let Some(i) = self.links.iter().position(|l| l.name == ifname) {
+        let ipv6 = group.is_ipv6();
+        if let Some(i) = self
+            .links
+            .iter()
+            .position(|l| l.name == ifname && l.src.is_ipv6() == ipv6)
+        {
             return Some(i);
         }
         let index = match nix::net::if_::if_nametoindex(ifname) {
@@ -169,24 +194,35 @@ impl Engine {
                 return None;
             }
         };
-        let src = match src {
-            Some(IpAddr::V4(a)) => Some(a),
-            _ => primary_v4(ifname),
-        };
+        let src = src
+            .filter(|s| s.is_ipv6() == ipv6)
+            .or_else(|| primary(ifname, ipv6));
         let Some(src) = src else {
-            log::error!("interface {ifname} has no IPv4 address; its instances stay in FAULT");
+            let what = if ipv6 { "IPv6 link-local" } else { "IPv4" };
+            log::error!("interface {ifname} has no {what} address; its instances stay in FAULT");
             return None;
         };
         let mac = mac_of(ifname).unwrap_or([0; 6]);
-        let sock = match Vrrp4::open(ifname, index, src, group) {
+        let opened = match (src, group) {
+            (IpAddr::V4(s), IpAddr::V4(g)) => Vrrp4::open(ifname, index, s, g).map(Sock::V4),
+            (IpAddr::V6(s), IpAddr::V6(g)) => Vrrp6::open(ifname, index, s, g).map(Sock::V6),
+            _ => Err(std::io::Error::other(
+                "source and group of different families",
+            )),
+        };
+        let sock = match opened {
             Ok(s) => s,
             Err(e) => {
                 log::error!("cannot open VRRP sockets on {ifname}: {e}");
                 return None;
             }
         };
+        let fd = match &sock {
+            Sock::V4(s) => s.rx_fd(),
+            Sock::V6(s) => s.rx_fd(),
+        };
         let token = Token(self.first_token + self.links.len());
-        if let Err(e) = registry.register(&mut SourceFd(&sock.rx_fd()), token, Interest::READABLE) {
+        if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
             log::error!("cannot watch {ifname}: {e}");
             return None;
         }
@@ -254,16 +290,42 @@ impl Engine {
             return;
         };
         loop {
-            let n = match self.links[l].sock.recv(&mut self.buf) {
-                Ok(Some(n)) => n,
+            let got = match &self.links[l].sock {
+                Sock::V4(s) => s.recv(&mut self.buf).map(|r| {
+                    r.map(|n| {
+                        parse_ipv4(&self.buf[..n]).map(|m| {
+                            let env = Envelope {
+                                src: IpAddr::V4(m.src),
+                                dst: IpAddr::V4(m.dst),
+                                ttl: m.ttl,
+                            };
+                            (env, m.payload_at..m.payload_end)
+                        })
+                    })
+                }),
+                Sock::V6(s) => s.recv(&mut self.buf).map(|r| {
+                    r.map(|m| {
+                        let env = Envelope {
+                            src: IpAddr::V6(m.src),
+                            dst: IpAddr::V6(m.dst),
+                            ttl: m.hop_limit,
+                        };
+                        Some((env, 0..m.len))
+                    })
+                }),
+            };
+            match got {
                 Ok(None) => return,
+                Ok(Some(None)) => self.count_drop("bad_ip_header"),
+                Ok(Some(Some((env, range)))) => {
+                    let msg = self.buf[range].to_vec();
+                    self.receive(l, &env, &msg, now);
+                }
                 Err(e) => {
                     log::warn!("receive on {}: {e}", self.links[l].name);
                     return;
                 }
-            };
-            let packet = self.buf[..n].to_vec();
-            self.receive(l, &packet, now);
+            }
         }
     }
 
@@ -271,49 +333,42 @@ impl Engine {
         *self.drops.entry(reason).or_insert(0) += 1;
     }
 
-    fn receive(&mut self, l: usize, packet: &[u8], now: Instant) {
-        let Some(meta) = parse_ipv4(packet) else {
-            self.count_drop("bad_ip_header");
-            return;
-        };
-        if meta.src == self.links[l].src {
+    fn receive(&mut self, l: usize, env: &Envelope, msg: &[u8], now: Instant) {
+        if env.src == self.links[l].src {
             return;
         }
-        let msg = &packet[meta.payload_at..meta.payload_end];
-        let advert = match Advert::parse(msg, IpAddr::V4(meta.src), IpAddr::V4(meta.dst)) {
+        let advert = match Advert::parse(msg, env.src, env.dst) {
             Ok(a) => a,
             Err(e) => {
-                let vrid = msg.get(1).copied();
-                self.drop_decode(l, vrid, &e);
+                self.drop_decode(l, msg.get(1).copied(), &e);
                 return;
             }
         };
         let Some(i) = self
             .instances
             .iter()
-            .position(|r| r.link == Some(l) && r.cfg.vrid == advert.vrid && !r.cfg.ipv6)
+            .position(|r| r.link == Some(l) && r.cfg.vrid == advert.vrid)
         else {
             self.count_drop("unknown_vrid");
             return;
         };
         let r = &mut self.instances[i];
+        let src = env.src;
         r.stats.advert_rcvd += 1;
-        if meta.ttl != 255 {
+        if env.ttl != 255 {
             r.stats.ip_ttl_err += 1;
             log::warn!(
-                "({}) advert from {} with TTL {}; dropped",
+                "({}) advert from {src} with TTL {}; dropped",
                 r.cfg.name,
-                meta.src,
-                meta.ttl
+                env.ttl
             );
             return;
         }
         if advert.version != r.cfg.version {
             r.stats.invalid_type_rcvd += 1;
             log::warn!(
-                "({}) advert from {} is VRRPv{}, we run v{}; dropped",
+                "({}) advert from {src} is VRRPv{}, we run v{}; dropped",
                 r.cfg.name,
-                meta.src,
                 advert.version,
                 r.cfg.version
             );
@@ -328,28 +383,25 @@ impl Engine {
             if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
                 r.stats.authtype_mismatch += 1;
                 log::warn!(
-                    "({}) advert from {} has another authentication type; dropped",
-                    r.cfg.name,
-                    meta.src
+                    "({}) advert from {src} has another authentication type; dropped",
+                    r.cfg.name
                 );
                 return;
             }
             if want != advert.auth {
                 r.stats.auth_failure += 1;
                 log::warn!(
-                    "({}) advert from {} failed authentication; dropped",
-                    r.cfg.name,
-                    meta.src
+                    "({}) advert from {src} failed authentication; dropped",
+                    r.cfg.name
                 );
                 return;
             }
-            let ours = (r.cfg.advert_int.as_millis() / 10) as u16;
+            let ours = interval_cs(r.cfg.advert_int);
             if advert.interval_cs != ours {
                 r.stats.advert_interval_err += 1;
                 log::warn!(
-                    "({}) advert interval mismatch from {}: {} cs, ours {ours} cs; dropped",
+                    "({}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
                     r.cfg.name,
-                    meta.src,
                     advert.interval_cs
                 );
                 return;
@@ -359,9 +411,9 @@ impl Engine {
             r.stats.pri_zero_rcvd += 1;
         }
         let ev = Event::Advert {
-            src: IpAddr::V4(meta.src),
+            src,
             priority: advert.priority,
-            interval: std::time::Duration::from_millis(u64::from(advert.interval_cs) * 10),
+            interval: Duration::from_millis(u64::from(advert.interval_cs) * 10),
         };
         self.feed(i, now, ev);
     }
@@ -374,15 +426,10 @@ impl Engine {
         {
             Some(r) => {
                 match e {
-                    DecodeError::Truncated(_) | DecodeError::Length { .. } => {
-                        r.stats.packet_len_err += 1
-                    }
                     DecodeError::Type(_) | DecodeError::Version(_) => {
                         r.stats.invalid_type_rcvd += 1
                     }
-                    DecodeError::Checksum { .. } | DecodeError::Family => {
-                        r.stats.packet_len_err += 1
-                    }
+                    _ => r.stats.packet_len_err += 1,
                 }
                 log::warn!("({}) dropped a malformed advert: {e}", r.cfg.name);
             }
@@ -398,84 +445,72 @@ impl Engine {
         }
     }
 
+    /// The interface index a VIP goes on (`dev` or the instance's interface).
+    fn vip_index(&self, i: usize, l: usize, vip: &Vip) -> u32 {
+        self.instances[i]
+            .cfg
+            .virtual_ipaddress
+            .iter()
+            .find(|c| c.addr == vip.addr)
+            .and_then(|c| c.dev.as_deref())
+            .and_then(|d| nix::net::if_::if_nametoindex(d).ok())
+            .unwrap_or(self.links[l].index)
+    }
+
     fn act(&mut self, i: usize, action: Action) {
-        let Some(l) = self.instances[i].link else {
-            if let Action::Transition { to, .. } = action {
-                log::info!(
-                    "({}) Entering {} STATE",
-                    self.instances[i].cfg.name,
-                    to.name()
-                );
-                self.changes.push((self.instances[i].cfg.name.clone(), to));
+        if let Action::Transition { from, to } = action {
+            let r = &mut self.instances[i];
+            if to == State::Master {
+                r.stats.become_master += 1;
             }
+            if from == State::Master {
+                r.stats.release_master += 1;
+            }
+            log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
+            self.changes.push((r.cfg.name.clone(), to));
+            return;
+        }
+        let Some(l) = self.instances[i].link else {
             return;
         };
         match action {
             Action::SendAdvert { priority } => self.send_advert(i, l, priority),
             Action::AddAddresses => {
-                if let Some(nl) = &self.netlink {
-                    for v in &self.instances[i].vips {
-                        let dev = self.instances[i]
-                            .cfg
-                            .virtual_ipaddress
-                            .iter()
-                            .find(|c| c.addr == v.addr)
-                            .and_then(|c| c.dev.clone());
-                        let index = dev
-                            .and_then(|d| nix::net::if_::if_nametoindex(d.as_str()).ok())
-                            .unwrap_or(self.links[l].index);
-                        if let Err(e) = nl.add(index, v) {
-                            log::error!("({}) {e}", self.instances[i].cfg.name);
-                        }
+                for v in &self.instances[i].vips {
+                    let index = self.vip_index(i, l, v);
+                    if let Some(Err(e)) = self.netlink.as_ref().map(|nl| nl.add(index, v)) {
+                        log::error!("({}) {e}", self.instances[i].cfg.name);
                     }
                 }
             }
             Action::RemoveAddresses => self.remove_vips(i, l),
-            Action::Announce => {
-                let r = &self.instances[i];
-                let repeat = r.cfg.garp.master_repeat.max(1);
-                if let Some(arp) = &self.arp {
-                    for v in &r.vips {
-                        if let IpAddr::V4(a) = v.addr {
-                            for _ in 0..repeat {
-                                if let Err(e) = arp.send(self.links[l].index, self.links[l].mac, a)
-                                {
-                                    log::warn!("({}) gratuitous ARP for {a}: {e}", r.cfg.name);
-                                }
-                            }
-                        }
-                    }
+            Action::Announce => self.announce(i, l),
+            Action::Transition { .. } => {}
+        }
+    }
+
+    fn announce(&self, i: usize, l: usize) {
+        let r = &self.instances[i];
+        let link = &self.links[l];
+        for v in &r.vips {
+            for _ in 0..r.cfg.garp.master_repeat.max(1) {
+                let sent = match (v.addr, &self.arp) {
+                    (IpAddr::V4(a), Some(arp)) => arp.send(link.index, link.mac, a),
+                    (IpAddr::V6(a), _) => crate::na::send(&link.name, link.index, link.mac, a),
+                    (IpAddr::V4(_), None) => Ok(()),
+                };
+                if let Err(e) = sent {
+                    log::warn!("({}) announcing {}: {e}", r.cfg.name, v.addr);
                 }
-            }
-            Action::Transition { from, to } => {
-                let r = &mut self.instances[i];
-                if to == State::Master {
-                    r.stats.become_master += 1;
-                }
-                if from == State::Master {
-                    r.stats.release_master += 1;
-                }
-                log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
-                self.changes.push((r.cfg.name.clone(), to));
             }
         }
     }
 
     fn remove_vips(&mut self, i: usize, l: usize) {
-        if let Some(nl) = &self.netlink {
-            for v in &self.instances[i].vips {
-                let dev = self.instances[i]
-                    .cfg
-                    .virtual_ipaddress
-                    .iter()
-                    .find(|c| c.addr == v.addr)
-                    .and_then(|c| c.dev.clone());
-                let index = dev
-                    .and_then(|d| nix::net::if_::if_nametoindex(d.as_str()).ok())
-                    .unwrap_or(self.links[l].index);
-                if let Err(e) = nl.del(index, v) {
-                    log::warn!("({}) {e}", self.instances[i].cfg.name);
-                }
+        for v in &self.instances[i].vips {
+            let index = self.vip_index(i, l, v);
+            if let Some(Err(e)) = self.netlink.as_ref().map(|nl| nl.del(index, v)) {
+                log::warn!("({}) {e}", self.instances[i].cfg.name);
             }
         }
     }
@@ -490,14 +525,17 @@ impl Engine {
             version: r.cfg.version,
             vrid: r.cfg.vrid,
             priority,
-            interval_cs: (r.cfg.advert_int.as_millis() / 10) as u16,
+            interval_cs: interval_cs(r.cfg.advert_int),
             addresses: r.cfg.virtual_ipaddress.iter().map(|v| v.addr).collect(),
             auth,
         };
-        let src = IpAddr::V4(self.links[l].src);
-        let dst = IpAddr::V4(r.group);
-        let msg = advert.emit(src, dst);
-        match self.links[l].sock.send(r.group, &msg) {
+        let msg = advert.emit(self.links[l].src, r.group);
+        let sent = match (&self.links[l].sock, r.group) {
+            (Sock::V4(s), IpAddr::V4(d)) => s.send(d, &msg),
+            (Sock::V6(s), IpAddr::V6(d)) => s.send(d, &msg),
+            _ => Err(std::io::Error::other("group of another family")),
+        };
+        match sent {
             Ok(()) => {
                 r.stats.advert_sent += 1;
                 if priority == 0 {

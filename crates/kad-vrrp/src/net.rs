@@ -1,11 +1,11 @@
-//! Raw VRRP sockets (IP protocol 112) for IPv4, and the IPv4 header check on receive.
+//! Raw VRRP sockets (IP protocol 112) for IPv4 and IPv6, and the IPv4 header check on receive.
 //!
 //! Like keepalived, one socket receives (bound to the interface, joined to the multicast group)
 //! and one sends (bound to the interface and the primary address, TTL 255, TOS 0xc0 as
 //! keepalived's captures show, no multicast loop).
 
 use std::io::{self, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
@@ -87,6 +87,136 @@ impl Vrrp4 {
             Ok(n) => Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The receive socket's descriptor, for the poll loop.
+    pub fn rx_fd(&self) -> std::os::fd::RawFd {
+        self.rx.as_raw_fd()
+    }
+}
+
+/// What a received IPv6 VRRP packet's ancillary data says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Meta {
+    /// Source address.
+    pub src: Ipv6Addr,
+    /// Destination address (from IPV6_PKTINFO).
+    pub dst: Ipv6Addr,
+    /// Hop limit (VRRP requires 255).
+    pub hop_limit: u8,
+    /// Length of the VRRP message.
+    pub len: usize,
+}
+
+/// The VRRP sockets of one interface (IPv6): the kernel strips the IPv6 header, so the source,
+/// destination and hop limit come from recvmsg.
+pub struct Vrrp6 {
+    rx: Socket,
+    tx: Socket,
+    ifindex: u32,
+}
+
+fn set_int_opt(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: setsockopt reads one c_int we own.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Vrrp6 {
+    /// Opens the sockets on `ifname` with link-local source `src`, joined to `group`.
+    pub fn open(ifname: &str, ifindex: u32, src: Ipv6Addr, group: Ipv6Addr) -> io::Result<Vrrp6> {
+        let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
+        let rx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        rx.bind_device(Some(ifname.as_bytes()))?;
+        rx.join_multicast_v6(&group, ifindex)?;
+        set_int_opt(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        set_int_opt(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        rx.set_nonblocking(true)?;
+        rx.set_cloexec(true)?;
+        let tx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        tx.bind_device(Some(ifname.as_bytes()))?;
+        tx.bind(&SocketAddr::V6(SocketAddrV6::new(src, 0, 0, ifindex)).into())?;
+        tx.set_multicast_if_v6(ifindex)?;
+        tx.set_multicast_hops_v6(255)?;
+        tx.set_unicast_hops_v6(255)?;
+        tx.set_multicast_loop_v6(false)?;
+        set_int_opt(&tx, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0)?;
+        tx.set_nonblocking(true)?;
+        tx.set_cloexec(true)?;
+        Ok(Vrrp6 { rx, tx, ifindex })
+    }
+
+    /// Sends a VRRP message to `dst` on this interface.
+    pub fn send(&self, dst: Ipv6Addr, msg: &[u8]) -> io::Result<()> {
+        self.tx
+            .send_to(
+                msg,
+                &SocketAddr::V6(SocketAddrV6::new(dst, 0, 0, self.ifindex)).into(),
+            )
+            .map(|_| ())
+    }
+
+    /// Reads one VRRP message into `buf`; `Ok(None)` when nothing is waiting.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Ipv6Meta>> {
+        // SAFETY: all structures below are plain data owned by this frame; recvmsg writes at
+        // most the lengths given; control messages are walked with the CMSG_* macros within
+        // msg_controllen.
+        unsafe {
+            let mut from: libc::sockaddr_in6 = std::mem::zeroed();
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let mut control = [0u64; 16];
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+            msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control);
+            let n = libc::recvmsg(self.rx.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT);
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return if e.kind() == io::ErrorKind::WouldBlock {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+            let mut dst = Ipv6Addr::UNSPECIFIED;
+            let mut hop_limit = 0u8;
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                let c = &*cmsg;
+                if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+                    let info: libc::in6_pktinfo =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_HOPLIMIT {
+                    let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    hop_limit = v.clamp(0, 255) as u8;
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+            Ok(Some(Ipv6Meta {
+                src: Ipv6Addr::from(from.sin6_addr.s6_addr),
+                dst,
+                hop_limit,
+                len: n as usize,
+            }))
         }
     }
 
