@@ -42,7 +42,12 @@ pub struct Running {
     pub stats: Stats,
     link: Option<usize>,
     group: IpAddr,
+    /// Addresses installed as MASTER: virtual_ipaddress, then virtual_ipaddress_excluded.
     vips: Vec<Vip>,
+    /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
+    garp_at: Option<Instant>,
+    /// Periodic GARP/NA while MASTER (garp_master_refresh).
+    refresh_at: Option<Instant>,
 }
 
 /// A received advert's envelope: source, destination, TTL / hop limit.
@@ -65,7 +70,13 @@ pub struct Engine {
     pub drops: HashMap<&'static str, u64>,
     /// State changes not yet reported to the parent.
     pub changes: Vec<(String, State)>,
+    /// Last time a drop of each (instance, reason) was logged: one line per 10 s at most.
+    logged: HashMap<(usize, &'static str), Instant>,
+    min_garp: bool,
 }
+
+/// Shortest time between two log lines about dropped packets of one kind.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 
 fn mac_of(ifname: &str) -> Option<[u8; 6]> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{ifname}/address")).ok()?;
@@ -136,6 +147,8 @@ impl Engine {
             buf: vec![0u8; 65536],
             drops: HashMap::new(),
             changes: Vec::new(),
+            logged: HashMap::new(),
+            min_garp: config.global.vrrp_min_garp,
         };
         for cfg in &config.vrrp_instances {
             let default_group = if cfg.ipv6 {
@@ -161,7 +174,14 @@ impl Engine {
                 down_timer_adverts: cfg.down_timer_adverts,
             });
             e.instances.push(Running {
-                vips: cfg.virtual_ipaddress.iter().map(vip_of).collect(),
+                vips: cfg
+                    .virtual_ipaddress
+                    .iter()
+                    .chain(&cfg.virtual_ipaddress_excluded)
+                    .map(vip_of)
+                    .collect(),
+                garp_at: None,
+                refresh_at: None,
                 cfg: cfg.clone(),
                 machine,
                 stats: Stats::default(),
@@ -259,17 +279,32 @@ impl Engine {
         }
     }
 
-    /// The earliest timer of any instance.
+    /// The earliest timer of any instance (protocol timers and GARP bursts).
     pub fn next_deadline(&self) -> Option<Instant> {
         self.instances
             .iter()
-            .filter_map(|r| r.machine.next_deadline())
+            .flat_map(|r| [r.machine.next_deadline(), r.garp_at, r.refresh_at])
+            .flatten()
             .min()
     }
 
     /// Delivers timer events that are due.
     pub fn on_timer(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
+            let master = self.instances[i].machine.state() == State::Master;
+            if self.instances[i].garp_at.is_some_and(|t| t <= now) {
+                self.instances[i].garp_at = None;
+                if let (true, Some(l)) = (master, self.instances[i].link) {
+                    self.announce(i, l);
+                }
+            }
+            if self.instances[i].refresh_at.is_some_and(|t| t <= now) {
+                let every = self.instances[i].cfg.garp.master_refresh;
+                self.instances[i].refresh_at = master.then_some(now + every);
+                if let (true, Some(l)) = (master, self.instances[i].link) {
+                    self.announce(i, l);
+                }
+            }
             if self.instances[i]
                 .machine
                 .next_deadline()
@@ -352,61 +387,13 @@ impl Engine {
             self.count_drop("unknown_vrid");
             return;
         };
-        let r = &mut self.instances[i];
         let src = env.src;
-        r.stats.advert_rcvd += 1;
-        if env.ttl != 255 {
-            r.stats.ip_ttl_err += 1;
-            log::warn!(
-                "({}) advert from {src} with TTL {}; dropped",
-                r.cfg.name,
-                env.ttl
-            );
+        self.instances[i].stats.advert_rcvd += 1;
+        if let Some((reason, line)) = self.check_advert(i, env, &advert) {
+            self.warn_limited(i, reason, now, line);
             return;
         }
-        if advert.version != r.cfg.version {
-            r.stats.invalid_type_rcvd += 1;
-            log::warn!(
-                "({}) advert from {src} is VRRPv{}, we run v{}; dropped",
-                r.cfg.name,
-                advert.version,
-                r.cfg.version
-            );
-            return;
-        }
-        if r.cfg.version == 2 {
-            let want = match &r.cfg.authentication {
-                Some(a) if a.auth_type == AuthType::Pass => Auth::pass(&a.auth_pass),
-                Some(_) => Auth::Ah,
-                None => Auth::None,
-            };
-            if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
-                r.stats.authtype_mismatch += 1;
-                log::warn!(
-                    "({}) advert from {src} has another authentication type; dropped",
-                    r.cfg.name
-                );
-                return;
-            }
-            if want != advert.auth {
-                r.stats.auth_failure += 1;
-                log::warn!(
-                    "({}) advert from {src} failed authentication; dropped",
-                    r.cfg.name
-                );
-                return;
-            }
-            let ours = interval_cs(r.cfg.advert_int);
-            if advert.interval_cs != ours {
-                r.stats.advert_interval_err += 1;
-                log::warn!(
-                    "({}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
-                    r.cfg.name,
-                    advert.interval_cs
-                );
-                return;
-            }
-        }
+        let r = &mut self.instances[i];
         if advert.priority == 0 {
             r.stats.pri_zero_rcvd += 1;
         }
@@ -416,6 +403,73 @@ impl Engine {
             interval: Duration::from_millis(u64::from(advert.interval_cs) * 10),
         };
         self.feed(i, now, ev);
+    }
+
+    /// Logs a drop, at most once per [`DROP_LOG_EVERY`] for each instance and reason.
+    fn warn_limited(&mut self, i: usize, reason: &'static str, now: Instant, line: String) {
+        let last = self.logged.get(&(i, reason));
+        if last.is_none_or(|t| now.duration_since(*t) >= DROP_LOG_EVERY) {
+            self.logged.insert((i, reason), now);
+            log::warn!("{line} (further such drops are counted, logged at most every 10 s)");
+        }
+    }
+
+    /// Checks an advert for instance `i`; a drop reason (counted here) and log line, or None.
+    fn check_advert(
+        &mut self,
+        i: usize,
+        env: &Envelope,
+        advert: &Advert,
+    ) -> Option<(&'static str, String)> {
+        let r = &mut self.instances[i];
+        let src = env.src;
+        let name = &r.cfg.name;
+        if env.ttl != 255 {
+            r.stats.ip_ttl_err += 1;
+            return Some((
+                "ttl",
+                format!("({name}) advert from {src} with TTL {}; dropped", env.ttl),
+            ));
+        }
+        if advert.version != r.cfg.version {
+            r.stats.invalid_type_rcvd += 1;
+            let line = format!(
+                "({name}) advert from {src} is VRRPv{}, we run v{}; dropped",
+                advert.version, r.cfg.version
+            );
+            return Some(("version", line));
+        }
+        if r.cfg.version == 2 {
+            let want = match &r.cfg.authentication {
+                Some(a) if a.auth_type == AuthType::Pass => Auth::pass(&a.auth_pass),
+                Some(_) => Auth::Ah,
+                None => Auth::None,
+            };
+            if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
+                r.stats.authtype_mismatch += 1;
+                return Some((
+                    "auth_type",
+                    format!("({name}) advert from {src} has another authentication type; dropped"),
+                ));
+            }
+            if want != advert.auth {
+                r.stats.auth_failure += 1;
+                return Some((
+                    "auth",
+                    format!("({name}) advert from {src} failed authentication; dropped"),
+                ));
+            }
+            let ours = interval_cs(r.cfg.advert_int);
+            if advert.interval_cs != ours {
+                r.stats.advert_interval_err += 1;
+                let line = format!(
+                    "({name}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
+                    advert.interval_cs
+                );
+                return Some(("interval", line));
+            }
+        }
+        None
     }
 
     fn drop_decode(&mut self, l: usize, vrid: Option<u8>, e: &DecodeError) {
@@ -431,7 +485,14 @@ impl Engine {
                     }
                     _ => r.stats.packet_len_err += 1,
                 }
-                log::warn!("({}) dropped a malformed advert: {e}", r.cfg.name);
+                let line = format!("({}) dropped a malformed advert: {e}", r.cfg.name);
+                if let Some(i) = self
+                    .instances
+                    .iter()
+                    .position(|x| x.link == Some(l) && Some(x.cfg.vrid) == vrid)
+                {
+                    self.warn_limited(i, e.counter(), Instant::now(), line);
+                }
             }
             None => self.count_drop(e.counter()),
         }
@@ -484,7 +545,15 @@ impl Engine {
                 }
             }
             Action::RemoveAddresses => self.remove_vips(i, l),
-            Action::Announce => self.announce(i, l),
+            Action::Announce => {
+                self.announce(i, l);
+                let now = Instant::now();
+                let g = &self.instances[i].cfg.garp;
+                let (delay, refresh) = (g.master_delay, g.master_refresh);
+                let r = &mut self.instances[i];
+                r.garp_at = (!delay.is_zero() && !self.min_garp).then_some(now + delay);
+                r.refresh_at = (!refresh.is_zero()).then_some(now + refresh);
+            }
             Action::Transition { .. } => {}
         }
     }
@@ -493,7 +562,12 @@ impl Engine {
         let r = &self.instances[i];
         let link = &self.links[l];
         for v in &r.vips {
-            for _ in 0..r.cfg.garp.master_repeat.max(1) {
+            let repeat = if self.min_garp {
+                1
+            } else {
+                r.cfg.garp.master_repeat.max(1)
+            };
+            for _ in 0..repeat {
                 let sent = match (v.addr, &self.arp) {
                     (IpAddr::V4(a), Some(arp)) => arp.send(link.index, link.mac, a),
                     (IpAddr::V6(a), _) => crate::na::send(&link.name, link.index, link.mac, a),
