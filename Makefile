@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config bench-daemon fuzz demo clean
+.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp fuzz demo clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -23,7 +23,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
-bench: bench-config bench-daemon
+bench: bench-config bench-daemon bench-vrrp
 
 bench-config: release
 	tests/bench/bench-config.sh
@@ -31,6 +31,11 @@ bench-config: release
 ## Respawn latency (median of 50, fresh daemon per sample), idle CPU and RSS vs keepalived (root).
 bench-daemon: release
 	python3 tests/bench/bench-daemon.py
+
+## VRRP failover / start-up / idle cost, kad and keepalived pairs and mixed pairs (root, ~15 min;
+## REPS and IDLE shorten it).
+bench-vrrp: release
+	python3 tests/bench/bench-vrrp.py
 
 ## Long property-test runs of the config parser and the VRRP decoder (FUZZ_CASES per property).
 FUZZ_CASES ?= 200000

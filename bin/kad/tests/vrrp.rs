@@ -104,6 +104,16 @@ impl Lab {
         sh(&format!("ip -n {}sw link set v{n} nomaster", self.p));
     }
 
+    /// Pulls node `n`'s cable: the switch port goes down, the node sees NO-CARRIER.
+    fn unplug(&self, n: &str) {
+        sh(&format!("ip -n {}sw link set v{n} down", self.p));
+    }
+
+    /// Plugs it back.
+    fn plug(&self, n: &str) {
+        sh(&format!("ip -n {}sw link set v{n} up", self.p));
+    }
+
     /// Re-attaches node `n`'s switch port.
     fn heal(&self, n: &str) {
         sh(&format!("ip -n {}sw link set v{n} master br0", self.p));
@@ -535,4 +545,44 @@ fn interop_v3_ipv6_both_ways() {
         "keepalived accepted kad's IPv6 adverts: {}",
         ka2.log()
     );
+}
+
+#[test]
+fn a_vip_deleted_under_the_master_is_put_back() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, "")));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    sh(&format!("ip -n {} addr del {VIP}/24 dev eth0", lab.ns("1")));
+    wait_until("VIP back", Duration::from_secs(2), || lab.has_vip("1"));
+    assert!(n1
+        .log()
+        .contains("was removed from under us; adding it back"));
+}
+
+#[test]
+fn losing_carrier_means_fault_and_the_backup_takes_over() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, "")));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    lab.unplug("1");
+    wait_until(
+        "node 1 in FAULT without its VIP",
+        Duration::from_secs(3),
+        || n1.log().contains("(VI_1) Entering FAULT STATE") && !lab.has_vip("1"),
+    );
+    wait_until("node 2 master", Duration::from_secs(6), || lab.has_vip("2"));
+    lab.plug("1");
+    wait_until("node 1 master again", Duration::from_secs(8), || {
+        lab.has_vip("1")
+    });
+    wait_until("node 2 backup again", Duration::from_secs(3), || {
+        !lab.has_vip("2")
+    });
 }

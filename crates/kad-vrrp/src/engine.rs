@@ -13,6 +13,7 @@ use kad_ipc::mio::{unix::SourceFd, Interest, Registry, Token};
 use crate::dump::Stats;
 use crate::garp::ArpSocket;
 use crate::instance::{Action, Event, Instance, Settings, State};
+use crate::monitor::{Monitor, NetEvent};
 use crate::net::{parse_ipv4, Vrrp4, Vrrp6};
 use crate::packet::{Advert, Auth, DecodeError};
 use crate::vip::{Netlink, Vip};
@@ -73,6 +74,22 @@ pub struct Engine {
     /// Last time a drop of each (instance, reason) was logged: one line per 10 s at most.
     logged: HashMap<(usize, &'static str), Instant>,
     min_garp: bool,
+    monitor: Option<Monitor>,
+    /// Last known running state of each interface index seen by the monitor.
+    link_up: HashMap<u32, bool>,
+}
+
+/// Tokens: `first_token` and `first_token + 1` are the monitor's; links follow.
+const MONITOR_TOKENS: usize = 2;
+
+/// True unless the interface is administratively down or has no carrier.
+fn interface_running(ifname: &str) -> bool {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{ifname}/{f}")).unwrap_or_default()
+    };
+    let flags = u32::from_str_radix(read("flags").trim().trim_start_matches("0x"), 16).unwrap_or(0);
+    let up = flags & libc::IFF_UP as u32 != 0;
+    up && read("carrier").trim() != "0"
 }
 
 /// Shortest time between two log lines about dropped packets of one kind.
@@ -149,7 +166,24 @@ impl Engine {
             changes: Vec::new(),
             logged: HashMap::new(),
             min_garp: config.global.vrrp_min_garp,
+            monitor: None,
+            link_up: HashMap::new(),
         };
+        match Monitor::open() {
+            Ok(m) => {
+                for (k, fd) in m.fds().into_iter().enumerate() {
+                    if let Err(err) = registry.register(
+                        &mut SourceFd(&fd),
+                        Token(first_token + k),
+                        Interest::READABLE,
+                    ) {
+                        log::error!("cannot watch netlink: {err}");
+                    }
+                }
+                e.monitor = Some(m);
+            }
+            Err(err) => log::error!("{err}; link changes will not be noticed"),
+        }
         for cfg in &config.vrrp_instances {
             let default_group = if cfg.ipv6 {
                 config.global.vrrp_mcast_group6
@@ -241,7 +275,7 @@ impl Engine {
             Sock::V4(s) => s.rx_fd(),
             Sock::V6(s) => s.rx_fd(),
         };
-        let token = Token(self.first_token + self.links.len());
+        let token = Token(self.first_token + MONITOR_TOKENS + self.links.len());
         if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
             log::error!("cannot watch {ifname}: {e}");
             return None;
@@ -263,7 +297,17 @@ impl Engine {
             if let Some(l) = self.instances[i].link {
                 self.remove_vips(i, l);
             }
-            let ev = if self.instances[i].link.is_some() {
+            let running = self.instances[i]
+                .link
+                .is_some_and(|l| interface_running(&self.links[l].name));
+            if !running && self.instances[i].link.is_some() {
+                log::warn!(
+                    "({}) interface {} is down; FAULT until it comes up",
+                    self.instances[i].cfg.name,
+                    self.instances[i].cfg.interface
+                );
+            }
+            let ev = if running {
                 Event::Start
             } else {
                 Event::FaultOn
@@ -317,13 +361,24 @@ impl Engine {
 
     /// Reads every waiting packet on the link of `token`.
     pub fn ready(&mut self, token: Token, now: Instant) {
-        let Some(l) = token
-            .0
-            .checked_sub(self.first_token)
-            .filter(|&l| l < self.links.len())
-        else {
+        let Some(k) = token.0.checked_sub(self.first_token) else {
             return;
         };
+        if k < MONITOR_TOKENS {
+            let events = self
+                .monitor
+                .as_ref()
+                .map(Monitor::drain)
+                .unwrap_or_default();
+            for ev in events {
+                self.on_net_event(ev, now);
+            }
+            return;
+        }
+        let l = k - MONITOR_TOKENS;
+        if l >= self.links.len() {
+            return;
+        }
         loop {
             let got = match &self.links[l].sock {
                 Sock::V4(s) => s.recv(&mut self.buf).map(|r| {
@@ -359,6 +414,69 @@ impl Engine {
                 Err(e) => {
                     log::warn!("receive on {}: {e}", self.links[l].name);
                     return;
+                }
+            }
+        }
+    }
+
+    fn on_net_event(&mut self, ev: NetEvent, now: Instant) {
+        match ev {
+            NetEvent::Link { index, up } => {
+                let was = self.link_up.insert(index, up);
+                if was == Some(up) {
+                    return;
+                }
+                for i in 0..self.instances.len() {
+                    let Some(l) = self.instances[i].link else {
+                        continue;
+                    };
+                    if self.links[l].index != index {
+                        continue;
+                    }
+                    let state = self.instances[i].machine.state();
+                    if !up && state != State::Fault && state != State::Stop {
+                        log::warn!(
+                            "({}) interface {} is down",
+                            self.instances[i].cfg.name,
+                            self.links[l].name
+                        );
+                        self.feed(i, now, Event::FaultOn);
+                    } else if up && state == State::Fault {
+                        log::info!(
+                            "({}) interface {} is up again",
+                            self.instances[i].cfg.name,
+                            self.links[l].name
+                        );
+                        self.feed(i, now, Event::FaultOff);
+                    }
+                }
+            }
+            NetEvent::AddressDeleted { index, addr } => {
+                for i in 0..self.instances.len() {
+                    let Some(l) = self.instances[i].link else {
+                        continue;
+                    };
+                    if self.instances[i].machine.state() != State::Master {
+                        continue;
+                    }
+                    let Some(v) = self.instances[i]
+                        .vips
+                        .iter()
+                        .find(|v| v.addr == addr)
+                        .cloned()
+                    else {
+                        continue;
+                    };
+                    if self.vip_index(i, l, &v) != index {
+                        continue;
+                    }
+                    log::warn!(
+                        "({}) virtual address {addr} was removed from under us; adding it back",
+                        self.instances[i].cfg.name
+                    );
+                    if let Some(Err(e)) = self.netlink.as_ref().map(|nl| nl.add(index, &v)) {
+                        log::error!("({}) {e}", self.instances[i].cfg.name);
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod engine;
 pub mod garp;
 pub mod instance;
+pub mod monitor;
 pub mod na;
 pub mod net;
 pub mod packet;
