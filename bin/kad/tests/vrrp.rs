@@ -586,3 +586,31 @@ fn losing_carrier_means_fault_and_the_backup_takes_over() {
         !lab.has_vip("2")
     });
 }
+
+#[test]
+fn preempt_delay_holds_back_a_higher_priority_node() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 2 master", Duration::from_secs(8), || lab.has_vip("2"));
+    let t0 = Instant::now();
+    let _n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &instance(150, "    preempt_delay 6\n")),
+    );
+    wait_until(
+        "node 1 master after its preempt delay",
+        Duration::from_secs(15),
+        || lab.has_vip("1"),
+    );
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_secs(6),
+        "preempted after {took:?}, before preempt_delay 6"
+    );
+    wait_until("node 2 backup", Duration::from_secs(3), || {
+        !lab.has_vip("2")
+    });
+}

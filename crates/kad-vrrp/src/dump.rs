@@ -102,6 +102,10 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>, engine: Option<&Engi
         let _ = writeln!(s, "   Virtual Router ID = {}", i.vrid);
         let _ = writeln!(s, "   Priority = {}", i.priority);
         let _ = writeln!(s, "   Effective priority = {effective}");
+        if let Some(r) = engine.and_then(|e| e.instances.get(n)) {
+            let down = r.machine.master_down_interval().as_micros();
+            let _ = writeln!(s, "   Master down timer = {down} usecs");
+        }
         if let Some(m) = engine
             .and_then(|e| e.instances.get(n))
             .and_then(|r| r.machine.master())
