@@ -614,3 +614,85 @@ fn preempt_delay_holds_back_a_higher_priority_node() {
         !lab.has_vip("2")
     });
 }
+
+/// Captures gratuitous ARPs for `VIP` in namespace `ns` for `secs`: (arrival, frame).
+fn capture_garps(ns: String, secs: u64) -> std::thread::JoinHandle<Vec<(Instant, Vec<u8>)>> {
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+        // SAFETY: moving this thread (only) into the test's network namespace; AF_PACKET socket
+        // and recv on buffers owned here.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+            let fd = libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW,
+                i32::from(0x0806u16.to_be()),
+            );
+            assert!(fd >= 0, "AF_PACKET socket");
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 100_000,
+            };
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+            let end = Instant::now() + Duration::from_secs(secs);
+            let vip: [u8; 4] = [192, 0, 2, 100];
+            let mut got = Vec::new();
+            let mut buf = [0u8; 128];
+            while Instant::now() < end {
+                let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+                if n >= 42 && buf[28..32] == vip && buf[38..42] == vip {
+                    got.push((Instant::now(), buf[..42].to_vec()));
+                }
+            }
+            libc::close(fd);
+            got
+        }
+    })
+}
+
+#[test]
+fn garp_bursts_are_paced_by_vrrp_garp_interval_and_repeated_after_the_delay() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let conf = format!(
+        "global_defs {{\n    vrrp_garp_interval 0.2\n    vrrp_garp_master_repeat 3\n    vrrp_garp_master_delay 2\n}}\n{}",
+        instance(150, "")
+    );
+    let capture = capture_garps(lab.ns("c"), 9);
+    let _n1 = lab.kad("1", &lab.config("n1.conf", &conf));
+    let garps = capture.join().expect("capture");
+    assert_eq!(
+        garps.len(),
+        6,
+        "two bursts of three: {:?}",
+        garps.iter().map(|g| g.0).collect::<Vec<_>>()
+    );
+    let mac = lab.mac("1").replace(':', "");
+    for (_, frame) in &garps {
+        let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+        // keepalived's frame: ARP request, sender = target = VIP, target MAC ff:ff:ff:ff:ff:ff.
+        let want =
+            format!("ffffffffffff{mac}08060001080006040001{mac}c0000264ffffffffffffc0000264");
+        assert_eq!(hex, want);
+    }
+    let gaps: Vec<Duration> = garps.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    for g in [gaps[0], gaps[1], gaps[3], gaps[4]] {
+        assert!(
+            g >= Duration::from_millis(170) && g < Duration::from_millis(400),
+            "in-burst gap {g:?} (interval 0.2 s): {gaps:?}"
+        );
+    }
+    assert!(
+        gaps[2] >= Duration::from_millis(1500),
+        "second burst after garp_master_delay 2: {gaps:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! ICMPv6 (NA). IPv4 (VRRPv2 and v3) and IPv6 (v3); an instance it cannot run is reported and
 //! left in FAULT.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,11 @@ pub struct Engine {
     monitor: Option<Monitor>,
     /// Last known running state of each interface index seen by the monitor.
     link_up: HashMap<u32, bool>,
+    /// GARP/NA packets waiting for their turn: (when, link, address).
+    announce_queue: VecDeque<(Instant, usize, IpAddr)>,
+    /// `vrrp_garp_interval` and `vrrp_gna_interval`: spacing of GARPs / NAs on one interface.
+    garp_interval: Duration,
+    gna_interval: Duration,
 }
 
 /// Tokens: `first_token` and `first_token + 1` are the monitor's; links follow.
@@ -168,6 +173,9 @@ impl Engine {
             min_garp: config.global.vrrp_min_garp,
             monitor: None,
             link_up: HashMap::new(),
+            announce_queue: VecDeque::new(),
+            garp_interval: config.global.vrrp_garp_interval,
+            gna_interval: config.global.vrrp_gna_interval,
         };
         match Monitor::open() {
             Ok(m) => {
@@ -329,11 +337,21 @@ impl Engine {
             .iter()
             .flat_map(|r| [r.machine.next_deadline(), r.garp_at, r.refresh_at])
             .flatten()
+            .chain(self.announce_queue.front().map(|(t, _, _)| *t))
             .min()
     }
 
     /// Delivers timer events that are due.
     pub fn on_timer(&mut self, now: Instant) {
+        while self
+            .announce_queue
+            .front()
+            .is_some_and(|(t, _, _)| *t <= now)
+        {
+            if let Some((_, l, addr)) = self.announce_queue.pop_front() {
+                self.send_announcement(l, addr);
+            }
+        }
         for i in 0..self.instances.len() {
             let master = self.instances[i].machine.state() == State::Master;
             if self.instances[i].garp_at.is_some_and(|t| t <= now) {
@@ -676,25 +694,61 @@ impl Engine {
         }
     }
 
-    fn announce(&self, i: usize, l: usize) {
+    /// Queues a burst of GARPs/NAs for instance `i`'s addresses, spaced by the configured
+    /// intervals (packets with no spacing go out at once).
+    fn announce(&mut self, i: usize, l: usize) {
         let r = &self.instances[i];
-        let link = &self.links[l];
-        for v in &r.vips {
-            let repeat = if self.min_garp {
-                1
-            } else {
-                r.cfg.garp.master_repeat.max(1)
-            };
-            for _ in 0..repeat {
-                let sent = match (v.addr, &self.arp) {
-                    (IpAddr::V4(a), Some(arp)) => arp.send(link.index, link.mac, a),
-                    (IpAddr::V6(a), _) => crate::na::send(&link.name, link.index, link.mac, a),
-                    (IpAddr::V4(_), None) => Ok(()),
+        let repeat = if self.min_garp {
+            1
+        } else {
+            r.cfg.garp.master_repeat.max(1)
+        };
+        let now = Instant::now();
+        // Pace after whatever is already queued on this link.
+        let mut next4 = self
+            .announce_queue
+            .iter()
+            .rev()
+            .find(|(_, ql, a)| *ql == l && a.is_ipv4())
+            .map(|(t, _, _)| *t + self.garp_interval)
+            .unwrap_or(now);
+        let mut next6 = self
+            .announce_queue
+            .iter()
+            .rev()
+            .find(|(_, ql, a)| *ql == l && a.is_ipv6())
+            .map(|(t, _, _)| *t + self.gna_interval)
+            .unwrap_or(now);
+        let addrs: Vec<IpAddr> = r.vips.iter().map(|v| v.addr).collect();
+        for _ in 0..repeat {
+            for &addr in &addrs {
+                let (slot, step) = if addr.is_ipv4() {
+                    (&mut next4, self.garp_interval)
+                } else {
+                    (&mut next6, self.gna_interval)
                 };
-                if let Err(e) = sent {
-                    log::warn!("({}) announcing {}: {e}", r.cfg.name, v.addr);
+                if step.is_zero() && *slot <= now {
+                    self.send_announcement(l, addr);
+                } else {
+                    self.announce_queue.push_back((*slot, l, addr));
+                    *slot += step;
                 }
             }
+        }
+        self.announce_queue
+            .make_contiguous()
+            .sort_by_key(|(t, _, _)| *t);
+    }
+
+    fn send_announcement(&self, l: usize, addr: IpAddr) {
+        let link = &self.links[l];
+        let sent = match (addr, &self.arp) {
+            (IpAddr::V4(a), Some(arp)) => arp.send(link.index, link.mac, a),
+            (IpAddr::V6(a), _) => crate::na::send(&link.name, link.index, link.mac, a),
+            (IpAddr::V4(_), None) => Ok(()),
+        };
+        if let Err(e) = sent {
+            log::warn!("announcing {addr} on {}: {e}", link.name);
         }
     }
 
