@@ -696,3 +696,107 @@ fn garp_bursts_are_paced_by_vrrp_garp_interval_and_repeated_after_the_delay() {
         "second burst after garp_master_delay 2: {gaps:?}"
     );
 }
+
+fn unicast(priority: u8, me: &str, peer: &str) -> String {
+    instance(
+        priority,
+        &format!("    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n"),
+    )
+}
+
+#[test]
+fn unicast_pair_and_interop_with_keepalived_in_unicast_mode() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    // kad pair.
+    let mut n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &unicast(150, "192.0.2.11", "192.0.2.12")),
+    );
+    let mut n2 = lab.kad(
+        "2",
+        &lab.config("n2.conf", &unicast(100, "192.0.2.12", "192.0.2.11")),
+    );
+    wait_until(
+        "kad node 1 master (unicast)",
+        Duration::from_secs(8),
+        || lab.has_vip("1"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!lab.has_vip("2"), "node 2 hears node 1's unicast adverts");
+    n1.term();
+    wait_until(
+        "kad node 2 master (unicast)",
+        Duration::from_secs(3),
+        || lab.has_vip("2"),
+    );
+    n2.term();
+    // keepalived master, kad backup.
+    let mut ka = lab.keepalived(
+        "1",
+        &lab.config("k1.conf", &unicast(150, "192.0.2.11", "192.0.2.12")),
+    );
+    let kad = lab.kad(
+        "2",
+        &lab.config("n2b.conf", &unicast(100, "192.0.2.12", "192.0.2.11")),
+    );
+    wait_until(
+        "keepalived master (unicast)",
+        Duration::from_secs(8),
+        || lab.has_vip("1"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !lab.has_vip("2"),
+        "kad accepted keepalived's unicast adverts: {}",
+        kad.log()
+    );
+    ka.term();
+    wait_until(
+        "kad master after keepalived stops",
+        Duration::from_secs(3),
+        || lab.has_vip("2"),
+    );
+    // kad master, keepalived backup (lower priority) stays backup.
+    let ka2 = lab.keepalived(
+        "1",
+        &lab.config("k1b.conf", &unicast(50, "192.0.2.11", "192.0.2.12")),
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        lab.has_vip("2") && !lab.has_vip("1"),
+        "keepalived accepted kad's unicast adverts: {}",
+        ka2.log()
+    );
+}
+
+#[test]
+fn adverts_from_outside_the_unicast_peer_list_are_dropped_and_counted() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    // Node 1 lists only a peer that does not exist; node 2 sends it unicast adverts anyway.
+    let n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &unicast(100, "192.0.2.11", "192.0.2.99")),
+    );
+    let _n2 = lab.kad(
+        "2",
+        &lab.config("n2.conf", &unicast(200, "192.0.2.12", "192.0.2.11")),
+    );
+    wait_until("node 2 master", Duration::from_secs(8), || lab.has_vip("2"));
+    wait_until(
+        "node 1 master too (it ignores node 2)",
+        Duration::from_secs(8),
+        || lab.has_vip("1"),
+    );
+    assert!(
+        n1.log()
+            .contains("advert from 192.0.2.12, which is not a unicast_peer; dropped"),
+        "{}",
+        n1.log()
+    );
+}

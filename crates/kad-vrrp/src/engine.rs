@@ -43,6 +43,8 @@ pub struct Running {
     pub stats: Stats,
     link: Option<usize>,
     group: IpAddr,
+    /// `unicast_peer`: adverts go to each, and only these may send ours.
+    peers: Vec<IpAddr>,
     /// Addresses installed as MASTER: virtual_ipaddress, then virtual_ipaddress_excluded.
     vips: Vec<Vip>,
     /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
@@ -202,8 +204,13 @@ impl Engine {
                 .mcast_dst_ip
                 .filter(|g| g.is_ipv6() == cfg.ipv6)
                 .unwrap_or(default_group);
-            let src = cfg.mcast_src_ip.or(cfg.unicast_src_ip);
-            let link = e.link_for(&cfg.interface, group, src, registry);
+            let peers: Vec<IpAddr> = cfg.unicast_peers.iter().map(|p| p.addr).collect();
+            let src = if peers.is_empty() {
+                cfg.mcast_src_ip
+            } else {
+                cfg.unicast_src_ip
+            };
+            let link = e.link_for(&cfg.interface, group, !peers.is_empty(), src, registry);
             let primary = link
                 .map(|l| e.links[l].src)
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -224,6 +231,7 @@ impl Engine {
                     .collect(),
                 garp_at: None,
                 refresh_at: None,
+                peers,
                 cfg: cfg.clone(),
                 machine,
                 stats: Stats::default(),
@@ -238,15 +246,25 @@ impl Engine {
         &mut self,
         ifname: &str,
         group: IpAddr,
+        unicast: bool,
         src: Option<IpAddr>,
         registry: &Registry,
     ) -> Option<usize> {
         let ipv6 = group.is_ipv6();
+        let join = (!unicast).then_some(group);
         if let Some(i) = self
             .links
             .iter()
             .position(|l| l.name == ifname && l.src.is_ipv6() == ipv6)
         {
+            let joined = match (&self.links[i].sock, join) {
+                (Sock::V4(s), Some(IpAddr::V4(g))) => s.join(self.links[i].index, g),
+                (Sock::V6(s), Some(IpAddr::V6(g))) => s.join(g),
+                _ => Ok(()),
+            };
+            if let Err(e) = joined {
+                log::error!("cannot join {group} on {ifname}: {e}");
+            }
             return Some(i);
         }
         let index = match nix::net::if_::if_nametoindex(ifname) {
@@ -266,8 +284,20 @@ impl Engine {
         };
         let mac = mac_of(ifname).unwrap_or([0; 6]);
         let opened = match (src, group) {
-            (IpAddr::V4(s), IpAddr::V4(g)) => Vrrp4::open(ifname, index, s, g).map(Sock::V4),
-            (IpAddr::V6(s), IpAddr::V6(g)) => Vrrp6::open(ifname, index, s, g).map(Sock::V6),
+            (IpAddr::V4(s), IpAddr::V4(_)) => {
+                let g = join.and_then(|g| match g {
+                    IpAddr::V4(g) => Some(g),
+                    IpAddr::V6(_) => None,
+                });
+                Vrrp4::open(ifname, index, s, g).map(Sock::V4)
+            }
+            (IpAddr::V6(s), IpAddr::V6(_)) => {
+                let g = join.and_then(|g| match g {
+                    IpAddr::V6(g) => Some(g),
+                    IpAddr::V4(_) => None,
+                });
+                Vrrp6::open(ifname, index, s, g).map(Sock::V6)
+            }
             _ => Err(std::io::Error::other(
                 "source and group of different families",
             )),
@@ -524,6 +554,15 @@ impl Engine {
             return;
         };
         let src = env.src;
+        if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
+            self.count_drop("unknown_unicast_peer");
+            let line = format!(
+                "({}) advert from {src}, which is not a unicast_peer; dropped",
+                self.instances[i].cfg.name
+            );
+            self.warn_limited(i, "unknown_peer", now, line);
+            return;
+        }
         self.instances[i].stats.advert_rcvd += 1;
         if let Some((reason, line)) = self.check_advert(i, env, &advert) {
             self.warn_limited(i, reason, now, line);
@@ -775,12 +814,24 @@ impl Engine {
             addresses: r.cfg.virtual_ipaddress.iter().map(|v| v.addr).collect(),
             auth,
         };
-        let msg = advert.emit(self.links[l].src, r.group);
-        let sent = match (&self.links[l].sock, r.group) {
-            (Sock::V4(s), IpAddr::V4(d)) => s.send(d, &msg),
-            (Sock::V6(s), IpAddr::V6(d)) => s.send(d, &msg),
-            _ => Err(std::io::Error::other("group of another family")),
+        let targets: Vec<IpAddr> = if r.peers.is_empty() {
+            vec![r.group]
+        } else {
+            r.peers.clone()
         };
+        let mut sent = Ok(());
+        for dst in targets {
+            // The v3 checksum covers the destination: one message per peer.
+            let msg = advert.emit(self.links[l].src, dst);
+            let one = match (&self.links[l].sock, dst) {
+                (Sock::V4(s), IpAddr::V4(d)) => s.send(d, &msg),
+                (Sock::V6(s), IpAddr::V6(d)) => s.send(d, &msg),
+                _ => Err(std::io::Error::other("destination of another family")),
+            };
+            if one.is_err() {
+                sent = one;
+            }
+        }
         match sent {
             Ok(()) => {
                 r.stats.advert_sent += 1;

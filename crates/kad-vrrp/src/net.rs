@@ -53,12 +53,20 @@ pub struct Vrrp4 {
 }
 
 impl Vrrp4 {
-    /// Opens the sockets on `ifname` with source `src`, joined to `group`.
-    pub fn open(ifname: &str, ifindex: u32, src: Ipv4Addr, group: Ipv4Addr) -> io::Result<Vrrp4> {
+    /// Opens the sockets on `ifname` with source `src`, joined to `group` if one is given
+    /// (unicast-only instances join nothing).
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        src: Ipv4Addr,
+        group: Option<Ipv4Addr>,
+    ) -> io::Result<Vrrp4> {
         let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
         let rx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         rx.bind_device(Some(ifname.as_bytes()))?;
-        rx.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+        if let Some(group) = group {
+            rx.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+        }
         rx.set_nonblocking(true)?;
         rx.set_cloexec(true)?;
         let tx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
@@ -72,6 +80,17 @@ impl Vrrp4 {
         tx.set_nonblocking(true)?;
         tx.set_cloexec(true)?;
         Ok(Vrrp4 { rx, tx })
+    }
+
+    /// Joins `group` later (a multicast instance on a link a unicast one opened).
+    pub fn join(&self, ifindex: u32, group: Ipv4Addr) -> io::Result<()> {
+        match self
+            .rx
+            .join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))
+        {
+            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Sends a VRRP message to `dst`.
@@ -135,12 +154,19 @@ fn set_int_opt(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<(
 }
 
 impl Vrrp6 {
-    /// Opens the sockets on `ifname` with link-local source `src`, joined to `group`.
-    pub fn open(ifname: &str, ifindex: u32, src: Ipv6Addr, group: Ipv6Addr) -> io::Result<Vrrp6> {
+    /// Opens the sockets on `ifname` with source `src`, joined to `group` if one is given.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        src: Ipv6Addr,
+        group: Option<Ipv6Addr>,
+    ) -> io::Result<Vrrp6> {
         let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
         let rx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
         rx.bind_device(Some(ifname.as_bytes()))?;
-        rx.join_multicast_v6(&group, ifindex)?;
+        if let Some(group) = group {
+            rx.join_multicast_v6(&group, ifindex)?;
+        }
         set_int_opt(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         set_int_opt(&rx, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
         rx.set_nonblocking(true)?;
@@ -156,6 +182,14 @@ impl Vrrp6 {
         tx.set_nonblocking(true)?;
         tx.set_cloexec(true)?;
         Ok(Vrrp6 { rx, tx, ifindex })
+    }
+
+    /// Joins `group` later (see [`Vrrp4::join`]).
+    pub fn join(&self, group: Ipv6Addr) -> io::Result<()> {
+        match self.rx.join_multicast_v6(&group, self.ifindex) {
+            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Sends a VRRP message to `dst` on this interface.
