@@ -800,3 +800,93 @@ fn adverts_from_outside_the_unicast_peer_list_are_dropped_and_counted() {
         n1.log()
     );
 }
+
+fn named(name: &str, vrid: u8, vip: &str) -> String {
+    format!("vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n")
+}
+
+#[test]
+fn reload_changes_other_instances_without_a_flap() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let conf = lab.config(
+        "n1.conf",
+        &format!(
+            "{}{}",
+            named("VI_1", 51, VIP),
+            named("VI_2", 52, "192.0.2.101")
+        ),
+    );
+    let n1 = lab.kad("1", &conf);
+    let addrs = |lab: &Lab| sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns("1")));
+    wait_until("both instances master", Duration::from_secs(8), || {
+        let a = addrs(&lab);
+        a.contains("inet 192.0.2.100/") && a.contains("inet 192.0.2.101/")
+    });
+    // A client pings VI_1's VIP every 50 ms across the reload.
+    let ping = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("c"),
+            "ping",
+            "-n",
+            "-i",
+            "0.05",
+            "-c",
+            "80",
+            "-W",
+            "1",
+            VIP,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ping");
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::write(
+        &conf,
+        format!(
+            "{}{}{}",
+            named("VI_1", 51, VIP),
+            named("VI_2", 52, "192.0.2.102"),
+            named("VI_3", 53, "192.0.2.103")
+        ),
+    )
+    .expect("rewrite");
+    // SAFETY: signalling the kad parent this test started.
+    unsafe { libc::kill(n1.proc.id() as i32, libc::SIGHUP) };
+    let out = ping.wait_with_output().expect("ping result");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("80 packets transmitted, 80 received, 0% packet loss"),
+        "{text}"
+    );
+    wait_until(
+        "VI_2 moved to .102, VI_3 master",
+        Duration::from_secs(8),
+        || {
+            let a = addrs(&lab);
+            a.contains("inet 192.0.2.102/")
+                && !a.contains("inet 192.0.2.101/")
+                && a.contains("inet 192.0.2.103/")
+        },
+    );
+    let log = n1.log();
+    assert_eq!(
+        log.matches("(VI_1) Entering").count(),
+        2,
+        "VI_1 went BACKUP then MASTER once, no flap:\n{log}"
+    );
+    assert_eq!(
+        log.matches("(VI_2) Entering").count(),
+        2,
+        "VI_2 kept its state:\n{log}"
+    );
+    assert!(
+        log.contains("(VI_2) reloaded: 1 VIP(s) added, 1 removed"),
+        "{log}"
+    );
+    assert!(log.contains("(VI_3) new instance"), "{log}");
+}

@@ -148,6 +148,40 @@ fn vip_of(v: &VirtualAddress) -> Vip {
     }
 }
 
+/// The addresses an instance installs as MASTER.
+fn vips_of(cfg: &VrrpInstance) -> Vec<Vip> {
+    cfg.virtual_ipaddress
+        .iter()
+        .chain(&cfg.virtual_ipaddress_excluded)
+        .map(vip_of)
+        .collect()
+}
+
+fn settings_of(cfg: &VrrpInstance, primary: IpAddr) -> Settings {
+    Settings {
+        priority: cfg.priority,
+        advert_int: cfg.advert_int,
+        preempt: !cfg.nopreempt,
+        preempt_delay: cfg.preempt_delay,
+        primary,
+        down_timer_adverts: cfg.down_timer_adverts,
+    }
+}
+
+/// What must stay the same for a reloaded instance to keep running undisturbed.
+fn same_identity(a: &VrrpInstance, b: &VrrpInstance) -> bool {
+    a.interface == b.interface
+        && a.vrid == b.vrid
+        && a.version == b.version
+        && a.ipv6 == b.ipv6
+        && a.advert_int == b.advert_int
+        && a.unicast_src_ip == b.unicast_src_ip
+        && a.mcast_src_ip == b.mcast_src_ip
+        && a.mcast_dst_ip == b.mcast_dst_ip
+        && a.unicast_peers == b.unicast_peers
+        && a.authentication == b.authentication
+}
+
 fn interval_cs(d: Duration) -> u16 {
     (d.as_millis() / 10).min(u128::from(u16::MAX)) as u16
 }
@@ -195,51 +229,143 @@ impl Engine {
             Err(err) => log::error!("{err}; link changes will not be noticed"),
         }
         for cfg in &config.vrrp_instances {
-            let default_group = if cfg.ipv6 {
-                config.global.vrrp_mcast_group6
-            } else {
-                config.global.vrrp_mcast_group4
-            };
-            let group = cfg
-                .mcast_dst_ip
-                .filter(|g| g.is_ipv6() == cfg.ipv6)
-                .unwrap_or(default_group);
-            let peers: Vec<IpAddr> = cfg.unicast_peers.iter().map(|p| p.addr).collect();
-            let src = if peers.is_empty() {
-                cfg.mcast_src_ip
-            } else {
-                cfg.unicast_src_ip
-            };
-            let link = e.link_for(&cfg.interface, group, !peers.is_empty(), src, registry);
-            let primary = link
-                .map(|l| e.links[l].src)
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-            let machine = Instance::new(Settings {
-                priority: cfg.priority,
-                advert_int: cfg.advert_int,
-                preempt: !cfg.nopreempt,
-                preempt_delay: cfg.preempt_delay,
-                primary,
-                down_timer_adverts: cfg.down_timer_adverts,
-            });
-            e.instances.push(Running {
-                vips: cfg
-                    .virtual_ipaddress
-                    .iter()
-                    .chain(&cfg.virtual_ipaddress_excluded)
-                    .map(vip_of)
-                    .collect(),
-                garp_at: None,
-                refresh_at: None,
-                peers,
-                cfg: cfg.clone(),
-                machine,
-                stats: Stats::default(),
-                link,
-                group,
-            });
+            let r = e.build(cfg, config, registry);
+            e.instances.push(r);
         }
         e
+    }
+
+    /// A running instance for `cfg` (its link opened or shared), not started yet.
+    fn build(&mut self, cfg: &VrrpInstance, config: &Config, registry: &Registry) -> Running {
+        let default_group = if cfg.ipv6 {
+            config.global.vrrp_mcast_group6
+        } else {
+            config.global.vrrp_mcast_group4
+        };
+        let group = cfg
+            .mcast_dst_ip
+            .filter(|g| g.is_ipv6() == cfg.ipv6)
+            .unwrap_or(default_group);
+        let peers: Vec<IpAddr> = cfg.unicast_peers.iter().map(|p| p.addr).collect();
+        let src = if peers.is_empty() {
+            cfg.mcast_src_ip
+        } else {
+            cfg.unicast_src_ip
+        };
+        let link = self.link_for(&cfg.interface, group, !peers.is_empty(), src, registry);
+        let primary = link
+            .map(|l| self.links[l].src)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Running {
+            vips: vips_of(cfg),
+            garp_at: None,
+            refresh_at: None,
+            peers,
+            machine: Instance::new(settings_of(cfg, primary)),
+            cfg: cfg.clone(),
+            stats: Stats::default(),
+            link,
+            group,
+        }
+    }
+
+    /// Applies a new configuration without disturbing what did not change: instances are
+    /// matched by name; one whose identity (interface, family, VRID, version, interval,
+    /// addressing) is unchanged keeps its state, its counters and its VIPs, with added or
+    /// removed VIPs applied as a diff; removed instances stop (priority 0 if MASTER); new ones
+    /// start.
+    pub fn reload(&mut self, config: &Config, registry: &Registry, now: Instant) {
+        self.min_garp = config.global.vrrp_min_garp;
+        self.garp_interval = config.global.vrrp_garp_interval;
+        self.gna_interval = config.global.vrrp_gna_interval;
+        let mut old = std::mem::take(&mut self.instances);
+        let mut started = Vec::new();
+        for cfg in &config.vrrp_instances {
+            let same = old
+                .iter()
+                .position(|r| r.cfg.name == cfg.name && same_identity(&r.cfg, cfg));
+            match same {
+                Some(pos) => {
+                    let mut r = old.remove(pos);
+                    let new_vips = vips_of(cfg);
+                    let gone: Vec<Vip> = r
+                        .vips
+                        .iter()
+                        .filter(|v| !new_vips.contains(v))
+                        .cloned()
+                        .collect();
+                    let added: Vec<Vip> = new_vips
+                        .iter()
+                        .filter(|v| !r.vips.contains(v))
+                        .cloned()
+                        .collect();
+                    let primary = r
+                        .link
+                        .map(|l| self.links[l].src)
+                        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+                    r.machine.reconfigure(settings_of(cfg, primary));
+                    r.cfg = cfg.clone();
+                    r.vips = new_vips;
+                    self.instances.push(r);
+                    let i = self.instances.len() - 1;
+                    if let (State::Master, Some(l)) =
+                        (self.instances[i].machine.state(), self.instances[i].link)
+                    {
+                        for v in &gone {
+                            let index = self.vip_index(i, l, v);
+                            if let Some(Err(e)) = self.netlink.as_ref().map(|nl| nl.del(index, v)) {
+                                log::warn!("({}) {e}", cfg.name);
+                            }
+                        }
+                        for v in &added {
+                            let index = self.vip_index(i, l, v);
+                            if let Some(Err(e)) = self.netlink.as_ref().map(|nl| nl.add(index, v)) {
+                                log::error!("({}) {e}", cfg.name);
+                            }
+                        }
+                    }
+                    if !gone.is_empty() || !added.is_empty() {
+                        log::info!(
+                            "({}) reloaded: {} VIP(s) added, {} removed",
+                            cfg.name,
+                            added.len(),
+                            gone.len()
+                        );
+                    }
+                }
+                None => {
+                    let r = self.build(cfg, config, registry);
+                    log::info!("({}) new instance", cfg.name);
+                    self.instances.push(r);
+                    started.push(self.instances.len() - 1);
+                }
+            }
+        }
+        // Removed (or re-identified) instances stop as on shutdown.
+        let keep = self.instances.len();
+        self.instances.append(&mut old);
+        for i in keep..self.instances.len() {
+            log::info!("({}) removed by the reload", self.instances[i].cfg.name);
+            self.feed(i, now, Event::Shutdown);
+        }
+        self.instances.truncate(keep);
+        for i in started {
+            if let Some(l) = self.instances[i].link {
+                self.remove_vips(i, l);
+            }
+            let running = self.instances[i]
+                .link
+                .is_some_and(|l| interface_running(&self.links[l].name));
+            self.feed(
+                i,
+                now,
+                if running {
+                    Event::Start
+                } else {
+                    Event::FaultOn
+                },
+            );
+        }
     }
 
     fn link_for(

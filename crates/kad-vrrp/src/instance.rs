@@ -139,6 +139,15 @@ impl Instance {
         }
     }
 
+    /// Applies reloaded settings without a transition; the effective priority follows a
+    /// changed base priority.
+    pub fn reconfigure(&mut self, settings: Settings) {
+        if settings.priority != self.settings.priority {
+            self.priority = settings.priority;
+        }
+        self.settings = settings;
+    }
+
     /// Current state.
     pub fn state(&self) -> State {
         self.state

@@ -77,12 +77,13 @@ impl ChildService for VrrpService {
     fn handle(&mut self, msg: ToChild) -> Vec<FromChild> {
         match msg {
             ToChild::Reload(cfg) => {
-                // Until reloads are diffed (a later issue), instances are restarted.
-                if let Some(mut old) = self.engine.take() {
-                    old.shutdown(Instant::now());
-                }
                 self.config = *cfg;
-                self.start_engine();
+                match (self.engine.as_mut(), self.registry.as_ref()) {
+                    (Some(engine), Some(registry)) => {
+                        engine.reload(&self.config, registry, Instant::now())
+                    }
+                    _ => self.start_engine(),
+                }
                 log::info!(
                     "reloaded: {} vrrp_instance(s)",
                     self.config.vrrp_instances.len()
