@@ -148,7 +148,7 @@ impl Lab {
         ])
         .arg("mount -t tmpfs t /tmp && mount -t tmpfs r /run && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_kad"))
-        .args(["-n", "-l", "-P", "-f"])
+        .args(["-n", "-l", "-f"])
         .arg(conf);
         Node::spawn(cmd, log)
     }
@@ -889,4 +889,70 @@ fn reload_changes_other_instances_without_a_flap() {
         "{log}"
     );
     assert!(log.contains("(VI_3) new instance"), "{log}");
+}
+
+#[test]
+fn track_script_and_track_interface_drive_priority_and_fault() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    // Scripts run as nobody (no keepalived_script user here) inside kad's namespaces (its own
+    // /tmp): the flag files live in the lab's directory, which nobody can reach.
+    let flags = lab.dir.join("flags");
+    std::fs::create_dir_all(&flags).expect("flag dir");
+    let healthy = flags.join("healthy");
+    let alive = flags.join("alive");
+    std::fs::write(&healthy, "").expect("flag");
+    std::fs::write(&alive, "").expect("flag");
+    let n1_conf = format!(
+        "vrrp_script chk_health {{\n    script \"/usr/bin/test -f {}\"\n    interval 0.2\n    weight -60\n    fall 2\n    rise 2\n}}\nvrrp_script chk_alive {{\n    script \"/usr/bin/test -f {}\"\n    interval 0.2\n}}\n{}",
+        healthy.display(),
+        alive.display(),
+        instance(150, "    track_script {\n        chk_health\n        chk_alive\n    }\n    track_interface {\n        lo\n    }\n")
+    );
+    let n1 = lab.kad("1", &lab.config("n1.conf", &n1_conf));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    // A failing weighted script lowers node 1 to 90 < 100: node 2 takes over.
+    std::fs::remove_file(&healthy).expect("unflag");
+    wait_until(
+        "node 2 master after chk_health fails",
+        Duration::from_secs(8),
+        || lab.has_vip("2") && !lab.has_vip("1"),
+    );
+    assert!(
+        n1.log().contains("(VI_1) effective priority 150 -> 90"),
+        "{}",
+        n1.log()
+    );
+    std::fs::write(&healthy, "").expect("flag");
+    wait_until("node 1 master again", Duration::from_secs(8), || {
+        lab.has_vip("1") && !lab.has_vip("2")
+    });
+    // A failing unweighted (weight 0) script means FAULT.
+    std::fs::remove_file(&alive).expect("unflag");
+    wait_until("node 1 in FAULT", Duration::from_secs(5), || {
+        n1.log().contains("(VI_1) Entering FAULT STATE")
+    });
+    wait_until("node 2 master", Duration::from_secs(8), || {
+        lab.has_vip("2") && !lab.has_vip("1")
+    });
+    std::fs::write(&alive, "").expect("flag");
+    wait_until("node 1 back and master", Duration::from_secs(10), || {
+        lab.has_vip("1") && !lab.has_vip("2")
+    });
+    // A tracked interface (no weight) going down means FAULT too.
+    sh(&format!("ip -n {} link set lo down", lab.ns("1")));
+    wait_until(
+        "node 2 master after lo went down on node 1",
+        Duration::from_secs(8),
+        || lab.has_vip("2") && !lab.has_vip("1"),
+    );
+    sh(&format!("ip -n {} link set lo up", lab.ns("1")));
+    wait_until(
+        "node 1 master after lo came back",
+        Duration::from_secs(10),
+        || lab.has_vip("1"),
+    );
 }

@@ -9,5 +9,6 @@
 pub mod dump;
 pub mod script;
 pub mod service;
+pub mod vrrp_scripts;
 
 pub use service::CheckService;

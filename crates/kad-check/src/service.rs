@@ -2,9 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use kad_core::config::Config;
+use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, ToChild};
+
+use crate::vrrp_scripts::VrrpScripts;
 
 /// State of the checker child.
 pub struct CheckService {
@@ -12,6 +16,8 @@ pub struct CheckService {
     /// Last reported state of each VRRP instance (drives notify scripts later).
     instances: BTreeMap<String, String>,
     dump_path: PathBuf,
+    scripts: Option<VrrpScripts>,
+    outbox: Vec<FromChild>,
 }
 
 impl CheckService {
@@ -21,6 +27,8 @@ impl CheckService {
             config,
             instances: BTreeMap::new(),
             dump_path,
+            scripts: None,
+            outbox: Vec::new(),
         }
     }
 }
@@ -30,6 +38,9 @@ impl ChildService for CheckService {
         match msg {
             ToChild::Reload(cfg) => {
                 self.config = *cfg;
+                if self.scripts.is_some() {
+                    self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
+                }
                 log::info!(
                     "reloaded: {} virtual_server(s)",
                     self.config.virtual_servers.len()
@@ -57,5 +68,29 @@ impl ChildService for CheckService {
 
     fn stop(&mut self) {
         log::info!("checker child stopping");
+    }
+
+    fn start(&mut self, _registry: Registry) {
+        self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.scripts.as_ref().and_then(VrrpScripts::next_deadline)
+    }
+
+    fn on_timer(&mut self, now: Instant) {
+        if let Some(s) = self.scripts.as_mut() {
+            for (name, ok) in s.on_timer(now) {
+                log::info!(
+                    "VRRP_Script({name}) {}",
+                    if ok { "succeeded" } else { "failed" }
+                );
+                self.outbox.push(FromChild::ScriptStatus { name, ok });
+            }
+        }
+    }
+
+    fn outbox(&mut self) -> Vec<FromChild> {
+        std::mem::take(&mut self.outbox)
     }
 }

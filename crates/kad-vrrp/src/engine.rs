@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use kad_core::config::model::{AuthType, Config, VirtualAddress, VrrpInstance};
+use kad_core::config::model::{AuthType, Config, VirtualAddress, VrrpInstance, VrrpScript};
 use kad_ipc::mio::{unix::SourceFd, Interest, Registry, Token};
 
 use crate::dump::Stats;
@@ -79,6 +79,9 @@ pub struct Engine {
     monitor: Option<Monitor>,
     /// Last known running state of each interface index seen by the monitor.
     link_up: HashMap<u32, bool>,
+    /// vrrp_script definitions by name, and the last result of each (from the checker child).
+    scripts: HashMap<String, VrrpScript>,
+    script_ok: HashMap<String, bool>,
     /// GARP/NA packets waiting for their turn: (when, link, address).
     announce_queue: VecDeque<(Instant, usize, IpAddr)>,
     /// `vrrp_garp_interval` and `vrrp_gna_interval`: spacing of GARPs / NAs on one interface.
@@ -210,6 +213,12 @@ impl Engine {
             monitor: None,
             link_up: HashMap::new(),
             announce_queue: VecDeque::new(),
+            scripts: config
+                .vrrp_scripts
+                .iter()
+                .map(|s| (s.name.clone(), s.clone()))
+                .collect(),
+            script_ok: HashMap::new(),
             garp_interval: config.global.vrrp_garp_interval,
             gna_interval: config.global.vrrp_gna_interval,
         };
@@ -275,6 +284,11 @@ impl Engine {
     /// removed VIPs applied as a diff; removed instances stop (priority 0 if MASTER); new ones
     /// start.
     pub fn reload(&mut self, config: &Config, registry: &Registry, now: Instant) {
+        self.scripts = config
+            .vrrp_scripts
+            .iter()
+            .map(|s| (s.name.clone(), s.clone()))
+            .collect();
         self.min_garp = config.global.vrrp_min_garp;
         self.garp_interval = config.global.vrrp_garp_interval;
         self.gna_interval = config.global.vrrp_gna_interval;
@@ -366,6 +380,89 @@ impl Engine {
                 },
             );
         }
+        for i in 0..self.instances.len() {
+            self.evaluate(i, now);
+        }
+    }
+
+    /// A vrrp_script result from the checker child; re-evaluates the instances tracking it.
+    pub fn script_status(&mut self, name: &str, ok: bool, now: Instant) {
+        self.script_ok.insert(name.to_string(), ok);
+        for i in 0..self.instances.len() {
+            if self.instances[i]
+                .cfg
+                .track_script
+                .iter()
+                .any(|t| t.name == name)
+            {
+                self.evaluate(i, now);
+            }
+        }
+    }
+
+    /// Effective priority and fault from tracked scripts and interfaces (keepalived's rules):
+    /// weight 0 down -> FAULT; a positive weight is added while up, a negative one while down
+    /// (`reverse` swaps up and down); the result is clamped to 1..=254 (255 stays 255).
+    fn evaluate(&mut self, i: usize, now: Instant) {
+        let r = &self.instances[i];
+        let mut fault = r.link.is_none_or(|l| !self.link_running(l));
+        let mut delta: i32 = 0;
+        let mut apply = |up: bool, weight: i32, reverse: bool| {
+            let up = up != reverse;
+            match weight {
+                0 => fault |= !up,
+                w if w > 0 && up => delta += w,
+                w if w < 0 && !up => delta += w,
+                _ => {}
+            }
+        };
+        for t in &r.cfg.track_script {
+            let Some(script) = self.scripts.get(&t.name) else {
+                continue;
+            };
+            let ok = self
+                .script_ok
+                .get(&t.name)
+                .copied()
+                .unwrap_or(!script.init_fail);
+            let reverse = t.reverse || (t.weight.is_none() && script.weight_reverse);
+            apply(ok, t.weight.unwrap_or(script.weight), reverse);
+        }
+        for t in &r.cfg.track_interface {
+            apply(interface_running(&t.name), t.weight.unwrap_or(0), t.reverse);
+        }
+        let base = i32::from(r.cfg.priority);
+        let effective = if base == 255 {
+            255
+        } else {
+            (base + delta).clamp(1, 254)
+        } as u8;
+        let state = r.machine.state();
+        if effective != r.machine.priority() {
+            log::info!(
+                "({}) effective priority {} -> {effective}",
+                r.cfg.name,
+                r.machine.priority()
+            );
+            self.feed(i, now, Event::Priority(effective));
+        }
+        let state_now = self.instances[i].machine.state();
+        if fault && !matches!(state_now, State::Fault | State::Stop) {
+            log::warn!(
+                "({}) a tracked script or interface is down",
+                self.instances[i].cfg.name
+            );
+            self.feed(i, now, Event::FaultOn);
+        } else if !fault && state == State::Fault {
+            self.feed(i, now, Event::FaultOff);
+        }
+    }
+
+    fn link_running(&self, l: usize) -> bool {
+        self.link_up
+            .get(&self.links[l].index)
+            .copied()
+            .unwrap_or_else(|| interface_running(&self.links[l].name))
     }
 
     fn link_for(
@@ -477,6 +574,7 @@ impl Engine {
                 Event::FaultOn
             };
             self.feed(i, now, ev);
+            self.evaluate(i, now);
         }
     }
 
@@ -600,28 +698,21 @@ impl Engine {
                 if was == Some(up) {
                     return;
                 }
+                let name = nix::net::if_::if_indextoname(index)
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                log::info!("interface {name} is {}", if up { "up" } else { "down" });
                 for i in 0..self.instances.len() {
-                    let Some(l) = self.instances[i].link else {
-                        continue;
-                    };
-                    if self.links[l].index != index {
-                        continue;
-                    }
-                    let state = self.instances[i].machine.state();
-                    if !up && state != State::Fault && state != State::Stop {
-                        log::warn!(
-                            "({}) interface {} is down",
-                            self.instances[i].cfg.name,
-                            self.links[l].name
-                        );
-                        self.feed(i, now, Event::FaultOn);
-                    } else if up && state == State::Fault {
-                        log::info!(
-                            "({}) interface {} is up again",
-                            self.instances[i].cfg.name,
-                            self.links[l].name
-                        );
-                        self.feed(i, now, Event::FaultOff);
+                    let own = self.instances[i]
+                        .link
+                        .is_some_and(|l| self.links[l].index == index);
+                    let tracked = self.instances[i]
+                        .cfg
+                        .track_interface
+                        .iter()
+                        .any(|t| t.name == name);
+                    if own || tracked {
+                        self.evaluate(i, now);
                     }
                 }
             }

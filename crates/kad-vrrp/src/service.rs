@@ -112,6 +112,9 @@ impl ChildService for VrrpService {
                 vec![]
             }
             ToChild::ScriptStatus { name, ok } => {
+                if let Some(e) = self.engine.as_mut() {
+                    e.script_status(&name, ok, Instant::now());
+                }
                 self.scripts.insert(name, ok);
                 vec![]
             }

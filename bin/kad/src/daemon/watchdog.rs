@@ -45,6 +45,8 @@ pub struct Watchdog {
     stopping: Option<Instant>,
     killed_remaining: bool,
     exit_status: i32,
+    /// Latest vrrp_script results, replayed to a new VRRP child.
+    script_status: std::collections::BTreeMap<String, bool>,
 }
 
 fn sigrtmin2() -> i32 {
@@ -89,6 +91,7 @@ impl Watchdog {
             stopping: None,
             killed_remaining: false,
             exit_status: 0,
+            script_status: std::collections::BTreeMap::new(),
         })
     }
 
@@ -212,6 +215,18 @@ impl Watchdog {
             Interest::READABLE | Interest::WRITABLE,
         ) {
             log::error!("cannot watch the {} channel: {e}", kind.label());
+        }
+        if kind == ChildKind::Vrrp {
+            // A new VRRP child learns the last known script results at once.
+            for (name, &ok) in &self.script_status {
+                let msg = ToChild::ScriptStatus {
+                    name: name.clone(),
+                    ok,
+                };
+                if let Err(e) = parent_end.send(&msg) {
+                    log::error!("cannot replay script results to the VRRP child: {e}");
+                }
+            }
         }
         let slot = &mut self.slots[i];
         slot.pid = Some(pid);
@@ -424,7 +439,8 @@ impl Watchdog {
                 self.slots[i].fatal = true;
             }
             FromChild::ScriptStatus { name, ok } => {
-                self.send(0, ToChild::ScriptStatus { name, ok })
+                self.script_status.insert(name.clone(), ok);
+                self.send(0, ToChild::ScriptStatus { name, ok });
             }
             FromChild::InstanceState { name, state } => {
                 self.send(1, ToChild::InstanceState { name, state })
