@@ -327,7 +327,7 @@ fn split_brain_heals_to_the_higher_address_at_equal_priority() {
     // Both nodes silently isolated (carrier stays up): both become MASTER.
     lab.cut("1");
     lab.cut("2");
-    let _n1 = lab.kad("1", &lab.config("n1.conf", &instance(100, "")));
+    let n1 = lab.kad("1", &lab.config("n1.conf", &instance(100, "")));
     let _n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
     wait_until("both masters", Duration::from_secs(8), || {
         lab.has_vip("1") && lab.has_vip("2")
@@ -340,6 +340,30 @@ fn split_brain_heals_to_the_higher_address_at_equal_priority() {
     });
     std::thread::sleep(Duration::from_secs(2));
     assert!(lab.has_vip("2") && !lab.has_vip("1"));
+    // kad makes the split brain visible: logged once, counted, shown in the dump and JSON.
+    let log1 = n1.log();
+    let line = "split brain: 192.0.2.12 is also MASTER with equal priority 100";
+    assert_eq!(log1.matches(line).count(), 1, "{log1}");
+    // SAFETY: signalling the kad parent this test started.
+    unsafe {
+        libc::kill(n1.proc.id() as i32, libc::SIGUSR1);
+        libc::kill(n1.proc.id() as i32, libc::SIGRTMIN() + 2);
+    }
+    let root = format!("/proc/{}/root/tmp", n1.proc.id());
+    wait_until(
+        "dumps with the split brain count",
+        Duration::from_secs(5),
+        || {
+            let data =
+                std::fs::read_to_string(format!("{root}/keepalived.data")).unwrap_or_default();
+            let json =
+                std::fs::read_to_string(format!("{root}/keepalived.json")).unwrap_or_default();
+            data.contains("   Split brain adverts seen = ")
+                && !data.contains("   Split brain adverts seen = 0\n")
+                && json.contains("\"split_brain\": ")
+                && !json.contains("\"split_brain\": 0")
+        },
+    );
 }
 
 #[test]

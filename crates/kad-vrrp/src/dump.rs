@@ -162,6 +162,9 @@ pub fn data(cfg: &Config, scripts: &BTreeMap<String, bool>, engine: Option<&Engi
                 let _ = writeln!(s, "     {} weight {}", t.name, t.weight.unwrap_or(0));
             }
         }
+        if let Some(c) = live(engine, n, i.priority).2 {
+            let _ = writeln!(s, "   Split brain adverts seen = {}", c.split_brain);
+        }
         let _ = writeln!(
             s,
             "   Using smtp notification = {}",
@@ -290,6 +293,8 @@ pub struct Stats {
     pub pri_zero_rcvd: u64,
     /// Priority-0 adverts sent.
     pub pri_zero_sent: u64,
+    /// kad addition: adverts from another MASTER of equal priority (split brain seen).
+    pub split_brain: u64,
 }
 
 #[derive(Serialize)]

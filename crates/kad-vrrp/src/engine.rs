@@ -45,6 +45,8 @@ pub struct Running {
     group: IpAddr,
     /// `unicast_peer`: adverts go to each, and only these may send ours.
     peers: Vec<IpAddr>,
+    /// Set once a split brain was logged; cleared when the instance leaves MASTER.
+    split_brain_logged: bool,
     /// Addresses installed as MASTER: virtual_ipaddress, then virtual_ipaddress_excluded.
     vips: Vec<Vip>,
     /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
@@ -270,6 +272,7 @@ impl Engine {
             garp_at: None,
             refresh_at: None,
             peers,
+            split_brain_logged: false,
             machine: Instance::new(settings_of(cfg, primary)),
             cfg: cfg.clone(),
             stats: Stats::default(),
@@ -789,6 +792,19 @@ impl Engine {
         if advert.priority == 0 {
             r.stats.pri_zero_rcvd += 1;
         }
+        if r.machine.state() == State::Master && advert.priority == r.machine.priority() {
+            // Two masters of one VRID at equal priority: the RFC tie-break settles it below;
+            // kad makes it visible (counted always, logged once per episode).
+            r.stats.split_brain += 1;
+            if !r.split_brain_logged {
+                r.split_brain_logged = true;
+                log::warn!(
+                    "({}) split brain: {src} is also MASTER with equal priority {}; the higher address keeps the role",
+                    r.cfg.name,
+                    advert.priority
+                );
+            }
+        }
         let ev = Event::Advert {
             src,
             priority: advert.priority,
@@ -918,6 +934,7 @@ impl Engine {
             }
             if from == State::Master {
                 r.stats.release_master += 1;
+                r.split_brain_logged = false;
             }
             log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
             self.changes.push((r.cfg.name.clone(), to));
