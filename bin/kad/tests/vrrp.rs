@@ -980,3 +980,40 @@ fn track_script_and_track_interface_drive_priority_and_fault() {
         || lab.has_vip("1"),
     );
 }
+
+#[test]
+fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
+    if !enabled() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let lab = Lab::up();
+    let out = lab.dir.join("notify.out");
+    std::fs::write(&out, "").expect("out");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let script = lab.dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$(id -u) $*\" >> {}\n", out.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let extra = format!(
+        "    notify_master \"{s} master-event\"\n    notify_backup \"{s} backup-event\"\n    notify {s}\n",
+        s = script.display()
+    );
+    let _n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, &extra)));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    let nobody = sh_out("id -u nobody").trim().to_string();
+    wait_until("notify lines", Duration::from_secs(5), || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        [
+            format!("{nobody} backup-event"),
+            format!("{nobody} INSTANCE VI_1 BACKUP 150"),
+            format!("{nobody} master-event"),
+            format!("{nobody} INSTANCE VI_1 MASTER 150"),
+        ]
+        .iter()
+        .all(|l| text.lines().any(|x| x == l))
+    });
+}

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod notify;
 pub mod script;
 pub mod service;
 pub mod vrrp_scripts;

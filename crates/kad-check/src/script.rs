@@ -175,7 +175,17 @@ impl ScriptRunner {
         timeout: Duration,
         secure: bool,
     ) -> Result<u32, ScriptError> {
-        let argv = split_command(command);
+        self.start_argv(&split_command(command), run_as, timeout, secure)
+    }
+
+    /// Like [`ScriptRunner::start`] with the arguments already split.
+    pub fn start_argv(
+        &mut self,
+        argv: &[String],
+        run_as: RunAs,
+        timeout: Duration,
+        secure: bool,
+    ) -> Result<u32, ScriptError> {
         let Some(program) = argv.first() else {
             return Err(ScriptError::Empty);
         };

@@ -8,6 +8,7 @@ use kad_core::config::Config;
 use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, ToChild};
 
+use crate::notify::Notifier;
 use crate::vrrp_scripts::VrrpScripts;
 
 /// State of the checker child.
@@ -17,6 +18,7 @@ pub struct CheckService {
     instances: BTreeMap<String, String>,
     dump_path: PathBuf,
     scripts: Option<VrrpScripts>,
+    notifier: Notifier,
     outbox: Vec<FromChild>,
 }
 
@@ -28,6 +30,7 @@ impl CheckService {
             instances: BTreeMap::new(),
             dump_path,
             scripts: None,
+            notifier: Notifier::default(),
             outbox: Vec::new(),
         }
     }
@@ -55,7 +58,13 @@ impl ChildService for CheckService {
                 }
                 vec![]
             }
-            ToChild::InstanceState { name, state } => {
+            ToChild::InstanceState {
+                name,
+                state,
+                priority,
+            } => {
+                self.notifier
+                    .on_state(&self.config, &name, &state, priority);
                 self.instances.insert(name, state);
                 vec![]
             }
@@ -75,10 +84,15 @@ impl ChildService for CheckService {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.scripts.as_ref().and_then(VrrpScripts::next_deadline)
+        let scripts = self.scripts.as_ref().and_then(VrrpScripts::next_deadline);
+        match (scripts, self.notifier.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn on_timer(&mut self, now: Instant) {
+        self.notifier.on_timer(now);
         if let Some(s) = self.scripts.as_mut() {
             for (name, ok) in s.on_timer(now) {
                 log::info!(

@@ -262,6 +262,7 @@ mod tests {
             ToChild::InstanceState {
                 name: "VI_1".into(),
                 state: "MASTER".into(),
+                priority: 150,
             },
         ];
         for m in &to_child {
@@ -278,6 +279,7 @@ mod tests {
             FromChild::InstanceState {
                 name: "VI_1".into(),
                 state: "BACKUP".into(),
+                priority: 150,
             },
         ];
         for m in &from_child {

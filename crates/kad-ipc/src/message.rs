@@ -29,6 +29,8 @@ pub enum ToChild {
         name: String,
         /// New state (MASTER, BACKUP, FAULT, STOP).
         state: String,
+        /// Effective priority at the change.
+        priority: u8,
     },
 }
 
@@ -57,5 +59,7 @@ pub enum FromChild {
         name: String,
         /// New state.
         state: String,
+        /// Effective priority at the change.
+        priority: u8,
     },
 }

@@ -73,8 +73,8 @@ pub struct Engine {
     buf: Vec<u8>,
     /// Drops that match no instance, by reason.
     pub drops: HashMap<&'static str, u64>,
-    /// State changes not yet reported to the parent.
-    pub changes: Vec<(String, State)>,
+    /// State changes (instance, new state, effective priority) not yet reported to the parent.
+    pub changes: Vec<(String, State, u8)>,
     /// Last time a drop of each (instance, reason) was logged: one line per 10 s at most.
     logged: HashMap<(usize, &'static str), Instant>,
     min_garp: bool,
@@ -937,7 +937,8 @@ impl Engine {
                 r.split_brain_logged = false;
             }
             log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
-            self.changes.push((r.cfg.name.clone(), to));
+            self.changes
+                .push((r.cfg.name.clone(), to, r.machine.priority()));
             return;
         }
         let Some(l) = self.instances[i].link else {

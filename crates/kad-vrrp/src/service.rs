@@ -156,9 +156,10 @@ impl ChildService for VrrpService {
         };
         e.changes
             .drain(..)
-            .map(|(name, state)| FromChild::InstanceState {
+            .map(|(name, state, priority)| FromChild::InstanceState {
                 name,
                 state: state.name().to_string(),
+                priority,
             })
             .collect()
     }

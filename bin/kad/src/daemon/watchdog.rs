@@ -137,8 +137,19 @@ impl Watchdog {
         let s = &self.settings;
         let cfg = &self.config;
         let vrrp = !s.check_only && (s.vrrp_only || !cfg.vrrp_instances.is_empty());
+        let notify = cfg.vrrp_instances.iter().any(|i| {
+            let n = &i.notify;
+            n.master.is_some()
+                || n.backup.is_some()
+                || n.fault.is_some()
+                || n.stop.is_some()
+                || n.any.is_some()
+        });
         let checker = !s.vrrp_only
-            && (s.check_only || !cfg.virtual_servers.is_empty() || !cfg.vrrp_scripts.is_empty());
+            && (s.check_only
+                || !cfg.virtual_servers.is_empty()
+                || !cfg.vrrp_scripts.is_empty()
+                || notify);
         self.slots[0].wanted = vrrp;
         self.slots[1].wanted = checker;
     }
@@ -442,9 +453,18 @@ impl Watchdog {
                 self.script_status.insert(name.clone(), ok);
                 self.send(0, ToChild::ScriptStatus { name, ok });
             }
-            FromChild::InstanceState { name, state } => {
-                self.send(1, ToChild::InstanceState { name, state })
-            }
+            FromChild::InstanceState {
+                name,
+                state,
+                priority,
+            } => self.send(
+                1,
+                ToChild::InstanceState {
+                    name,
+                    state,
+                    priority,
+                },
+            ),
         }
     }
 

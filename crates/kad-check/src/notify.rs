@@ -1,0 +1,77 @@
+//! Notify scripts of VRRP instances, run by the checker child when the VRRP child reports a
+//! state change (the VRRP child never forks): `notify_master`, `notify_backup`,
+//! `notify_fault`, `notify_stop`, then `notify` with keepalived's four extra arguments
+//! `INSTANCE <name> <STATE> <priority>`. Run as the script's user, else `script_user`, else
+//! `keepalived_script`, else `nobody`; never waited for (reaped on timers).
+
+use std::time::{Duration, Instant};
+
+use kad_core::config::model::{Config, Script};
+
+use crate::script::{resolve_user, split_command, ScriptRunner};
+
+/// keepalived does not time notify scripts out; kad stops one that runs longer than this.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often running notify scripts are reaped.
+const REAP_EVERY: Duration = Duration::from_millis(50);
+
+/// Runs notify scripts.
+#[derive(Default)]
+pub struct Notifier {
+    runner: ScriptRunner,
+}
+
+impl Notifier {
+    /// A VRRP instance changed state: runs its scripts for that state.
+    pub fn on_state(&mut self, config: &Config, name: &str, state: &str, priority: u8) {
+        let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == name) else {
+            return;
+        };
+        let n = &inst.notify;
+        let specific = match state {
+            "MASTER" => n.master.as_ref(),
+            "BACKUP" => n.backup.as_ref(),
+            "FAULT" => n.fault.as_ref(),
+            "STOP" => n.stop.as_ref(),
+            _ => None,
+        };
+        if let Some(s) = specific {
+            self.run(config, s, split_command(&s.command));
+        }
+        if let Some(s) = &n.any {
+            let mut argv = split_command(&s.command);
+            argv.extend([
+                "INSTANCE".to_string(),
+                name.to_string(),
+                state.to_string(),
+                priority.to_string(),
+            ]);
+            self.run(config, s, argv);
+        }
+    }
+
+    fn run(&mut self, config: &Config, script: &Script, argv: Vec<String>) {
+        let g = &config.global;
+        let user = script.user.as_deref().or(g.script_user.as_deref());
+        let group = script.group.as_deref().or(g.script_group.as_deref());
+        let started = resolve_user(user, group).and_then(|run_as| {
+            self.runner
+                .start_argv(&argv, run_as, NOTIFY_TIMEOUT, g.enable_script_security)
+        });
+        if let Err(e) = started {
+            log::error!("notify script {}: {e}", script.command);
+        }
+    }
+
+    /// While scripts run: when to reap them.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        (self.runner.running() > 0).then(|| Instant::now() + REAP_EVERY)
+    }
+
+    /// Reaps finished notify scripts.
+    pub fn on_timer(&mut self, now: Instant) {
+        for (pid, outcome) in self.runner.poll(now) {
+            log::debug!("notify script (pid {pid}) ended: {outcome:?}");
+        }
+    }
+}
