@@ -1017,3 +1017,53 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
         .all(|l| text.lines().any(|x| x == l))
     });
 }
+
+#[test]
+fn sync_group_members_move_together() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let group = |prio: u8, track_lo: bool| {
+        let track = if track_lo {
+            "    track_interface {\n        lo\n    }\n"
+        } else {
+            ""
+        };
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_A\n        VI_B\n    }}\n}}\n\
+             vrrp_instance VI_A {{\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+             vrrp_instance VI_B {{\n    interface eth0\n    virtual_router_id 52\n    priority {prio}\n    advert_int 1\n{track}    virtual_ipaddress {{\n        192.0.2.101/24\n    }}\n}}\n"
+        )
+    };
+    let n1 = lab.kad("1", &lab.config("n1.conf", &group(150, true)));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &group(100, false)));
+    let holds = |n: &str, ip: &str| {
+        sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns(n)))
+            .contains(&format!("inet {ip}/"))
+    };
+    wait_until("node 1 master of both", Duration::from_secs(8), || {
+        holds("1", VIP) && holds("1", "192.0.2.101")
+    });
+    // Only VI_B tracks lo; the group takes VI_A down with it.
+    sh(&format!("ip -n {} link set lo down", lab.ns("1")));
+    wait_until("node 2 master of both", Duration::from_secs(8), || {
+        holds("2", VIP)
+            && holds("2", "192.0.2.101")
+            && !holds("1", VIP)
+            && !holds("1", "192.0.2.101")
+    });
+    let log = n1.log();
+    assert!(log.contains("(VI_A) Entering FAULT STATE"), "{log}");
+    sh(&format!("ip -n {} link set lo up", lab.ns("1")));
+    wait_until(
+        "node 1 master of both again",
+        Duration::from_secs(10),
+        || {
+            holds("1", VIP)
+                && holds("1", "192.0.2.101")
+                && !holds("2", VIP)
+                && !holds("2", "192.0.2.101")
+        },
+    );
+}

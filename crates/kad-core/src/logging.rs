@@ -112,15 +112,16 @@ impl Log for KadLogger {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            let _ = writeln!(
-                std::io::stderr(),
-                "{}.{:03} {}[{}]: {}",
+            // One write per line: processes sharing stderr must not interleave within a line.
+            let line = format!(
+                "{}.{:03} {}[{}]: {}\n",
                 now.as_secs(),
                 now.subsec_millis(),
                 state.ident,
                 std::process::id(),
                 msg
             );
+            let _ = std::io::stderr().write_all(line.as_bytes());
         }
         if let Some(s) = state.syslog.as_mut() {
             let _ = match record.level() {

@@ -47,12 +47,28 @@ pub struct Running {
     peers: Vec<IpAddr>,
     /// Set once a split brain was logged; cleared when the instance leaves MASTER.
     split_brain_logged: bool,
+    /// Its own tracked scripts or interfaces are down (before sync-group propagation).
+    own_fault: bool,
     /// Addresses installed as MASTER: virtual_ipaddress, then virtual_ipaddress_excluded.
     vips: Vec<Vip>,
     /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
     garp_at: Option<Instant>,
     /// Periodic GARP/NA while MASTER (garp_master_refresh).
     refresh_at: Option<Instant>,
+}
+
+/// A `vrrp_sync_group`, resolved to instance indices.
+struct SyncGroup {
+    names: Vec<String>,
+    members: Vec<usize>,
+    track_interface: Vec<String>,
+}
+
+impl SyncGroup {
+    /// The group's own tracked interfaces: any down puts every member in FAULT.
+    fn tracked_down(&self) -> bool {
+        self.track_interface.iter().any(|n| !interface_running(n))
+    }
 }
 
 /// A received advert's envelope: source, destination, TTL / hop limit.
@@ -84,6 +100,9 @@ pub struct Engine {
     /// vrrp_script definitions by name, and the last result of each (from the checker child).
     scripts: HashMap<String, VrrpScript>,
     script_ok: HashMap<String, bool>,
+    /// Sync groups with member indices; `propagating` stops a group move from echoing.
+    groups: Vec<SyncGroup>,
+    propagating: bool,
     /// GARP/NA packets waiting for their turn: (when, link, address).
     announce_queue: VecDeque<(Instant, usize, IpAddr)>,
     /// `vrrp_garp_interval` and `vrrp_gna_interval`: spacing of GARPs / NAs on one interface.
@@ -221,6 +240,8 @@ impl Engine {
                 .map(|s| (s.name.clone(), s.clone()))
                 .collect(),
             script_ok: HashMap::new(),
+            groups: Vec::new(),
+            propagating: false,
             garp_interval: config.global.vrrp_garp_interval,
             gna_interval: config.global.vrrp_gna_interval,
         };
@@ -243,6 +264,7 @@ impl Engine {
             let r = e.build(cfg, config, registry);
             e.instances.push(r);
         }
+        e.index_groups(config);
         e
     }
 
@@ -273,6 +295,7 @@ impl Engine {
             refresh_at: None,
             peers,
             split_brain_logged: false,
+            own_fault: false,
             machine: Instance::new(settings_of(cfg, primary)),
             cfg: cfg.clone(),
             stats: Stats::default(),
@@ -366,6 +389,7 @@ impl Engine {
             self.feed(i, now, Event::Shutdown);
         }
         self.instances.truncate(keep);
+        self.index_groups(config);
         for i in started {
             if let Some(l) = self.instances[i].link {
                 self.remove_vips(i, l);
@@ -449,16 +473,80 @@ impl Engine {
             );
             self.feed(i, now, Event::Priority(effective));
         }
-        let state_now = self.instances[i].machine.state();
-        if fault && !matches!(state_now, State::Fault | State::Stop) {
+        let _ = state;
+        self.instances[i].own_fault = fault;
+        match self.group_of(i) {
+            Some(g) => {
+                // A sync group is in FAULT while any member (or the group's own tracking) is.
+                let members = self.groups[g].members.clone();
+                let group_down = self.groups[g].tracked_down();
+                let any = group_down || members.iter().any(|&m| self.instances[m].own_fault);
+                for m in members {
+                    self.set_fault(m, any, now);
+                }
+            }
+            None => self.set_fault(i, fault, now),
+        }
+    }
+
+    fn set_fault(&mut self, i: usize, fault: bool, now: Instant) {
+        let state = self.instances[i].machine.state();
+        if fault && !matches!(state, State::Fault | State::Stop) {
             log::warn!(
-                "({}) a tracked script or interface is down",
+                "({}) a tracked script, interface or sync group member is down",
                 self.instances[i].cfg.name
             );
             self.feed(i, now, Event::FaultOn);
         } else if !fault && state == State::Fault {
             self.feed(i, now, Event::FaultOff);
         }
+    }
+
+    /// The sync group instance `i` belongs to.
+    fn group_of(&self, i: usize) -> Option<usize> {
+        let name = &self.instances[i].cfg.name;
+        self.groups
+            .iter()
+            .position(|g| g.names.iter().any(|n| n == name))
+    }
+
+    /// Recomputes the member indices of every sync group (after start or reload).
+    fn index_groups(&mut self, config: &Config) {
+        self.groups = config
+            .sync_groups
+            .iter()
+            .map(|g| SyncGroup {
+                names: g.members.clone(),
+                members: g
+                    .members
+                    .iter()
+                    .filter_map(|m| self.instances.iter().position(|r| &r.cfg.name == m))
+                    .collect(),
+                track_interface: g.track_interface.iter().map(|t| t.name.clone()).collect(),
+            })
+            .collect();
+    }
+
+    /// Members of a sync group move together: one becoming MASTER pulls the BACKUP members
+    /// up, one falling back to BACKUP pulls the MASTER members down.
+    fn follow_group(&mut self, i: usize, from: State, to: State) {
+        if self.propagating {
+            return;
+        }
+        let Some(g) = self.group_of(i) else { return };
+        let event = match (from, to) {
+            (_, State::Master) => Event::GroupMaster,
+            (State::Master, State::Backup) => Event::GroupBackup,
+            _ => return,
+        };
+        self.propagating = true;
+        let now = Instant::now();
+        for m in self.groups[g].members.clone() {
+            if m != i {
+                self.feed(m, now, event);
+            }
+        }
+        self.propagating = false;
     }
 
     fn link_running(&self, l: usize) -> bool {
@@ -939,6 +1027,7 @@ impl Engine {
             log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
             self.changes
                 .push((r.cfg.name.clone(), to, r.machine.priority()));
+            self.follow_group(i, from, to);
             return;
         }
         let Some(l) = self.instances[i].link else {

@@ -80,6 +80,10 @@ pub enum Event {
     FaultOff,
     /// The effective priority changed (weighted tracking).
     Priority(u8),
+    /// A sync-group peer became MASTER: a BACKUP member follows at once.
+    GroupMaster,
+    /// A sync-group peer fell back to BACKUP: a MASTER member follows.
+    GroupBackup,
 }
 
 /// An output the caller carries out.
@@ -227,7 +231,8 @@ impl Instance {
                 self.down_at = None;
                 self.goto(State::Stop, &mut out);
             }
-            (State::Backup, Event::Start | Event::FaultOff) => {}
+            (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
+            (State::Backup, Event::Start | Event::FaultOff | Event::GroupBackup) => {}
 
             (State::Master, Event::Timer) => {
                 if self.advert_at.is_some_and(|t| now >= t) {
@@ -279,7 +284,13 @@ impl Instance {
                 out.push(Action::RemoveAddresses);
                 self.goto(State::Stop, &mut out);
             }
-            (State::Master, Event::Start | Event::FaultOff) => {}
+            (State::Master, Event::GroupBackup) => {
+                self.advert_at = None;
+                self.down_at = Some(now + self.master_down_interval());
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Backup, &mut out);
+            }
+            (State::Master, Event::Start | Event::FaultOff | Event::GroupMaster) => {}
         }
         out
     }
@@ -612,6 +623,32 @@ mod tests {
         assert_eq!(
             fresh.handle(t0, Event::FaultOn),
             [tr(State::Init, State::Fault)]
+        );
+    }
+
+    #[test]
+    fn sync_group_events_move_a_member_with_its_group() {
+        let (mut b, t0) = started(100);
+        assert_eq!(
+            b.handle(t0, Event::GroupMaster),
+            [
+                Action::SendAdvert { priority: 100 },
+                Action::AddAddresses,
+                Action::Announce,
+                tr(State::Backup, State::Master)
+            ]
+        );
+        assert_eq!(b.handle(t0, Event::GroupMaster), [], "already master");
+        assert_eq!(
+            b.handle(t0, Event::GroupBackup),
+            [Action::RemoveAddresses, tr(State::Master, State::Backup)]
+        );
+        assert_eq!(b.next_deadline(), Some(t0 + b.master_down_interval()));
+        let mut f = Instance::new(settings(100));
+        f.handle(t0, Event::FaultOn);
+        assert!(
+            f.handle(t0, Event::GroupMaster).is_empty(),
+            "FAULT does not follow the group up"
         );
     }
 
