@@ -1067,3 +1067,92 @@ fn sync_group_members_move_together() {
         },
     );
 }
+
+/// A minimal SMTP sink at 192.0.2.2:2525 in namespace `ns`: accepts mails for `secs` and
+/// returns each one's transcript (commands and data as received).
+fn smtp_sink(ns: String, secs: u64) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+        // SAFETY: moves only this thread into the test's network namespace.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+        }
+        let listener = std::net::TcpListener::bind("192.0.2.2:2525").expect("bind sink");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut mails = Vec::new();
+        while Instant::now() < end {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            stream.set_nonblocking(false).expect("blocking");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut w = stream.try_clone().expect("clone");
+            let mut r = BufReader::new(stream);
+            let mut transcript = String::new();
+            let _ = w.write_all(b"220 sink ESMTP\r\n");
+            let mut in_data = false;
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                transcript.push_str(&line);
+                let reply: &[u8] = if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        b"250 queued\r\n"
+                    } else {
+                        b""
+                    }
+                } else if line.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                } else if line.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = w.write_all(reply);
+                line.clear();
+            }
+            mails.push(transcript);
+        }
+        mails
+    })
+}
+
+#[test]
+fn smtp_alert_mails_each_transition() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let sink = smtp_sink(lab.ns("c"), 8);
+    std::thread::sleep(Duration::from_millis(200));
+    let conf = format!(
+        "global_defs {{\n    router_id lb1\n    notification_email {{\n        ops@example.org\n    }}\n    notification_email_from kad@example.org\n    smtp_server 192.0.2.2 2525\n    smtp_connect_timeout 5\n}}\n{}",
+        instance(150, "    smtp_alert\n")
+    );
+    let _n1 = lab.kad("1", &lab.config("n1.conf", &conf));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    let mails = sink.join().expect("sink");
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    for (mail, state) in mails.iter().zip(["BACKUP", "MASTER"]) {
+        assert!(
+            mail.contains("MAIL FROM:<kad@example.org>\r\n")
+                && mail.contains("RCPT TO:<ops@example.org>\r\n"),
+            "{mail}"
+        );
+        assert!(
+            mail.contains(&format!(
+                "Subject: [lb1] VRRP Instance VI_1 - Entering {state} state\r\n"
+            )),
+            "{mail}"
+        );
+        assert!(mail.ends_with("QUIT\r\n"), "{mail}");
+    }
+}

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod notify;
 pub mod script;
 pub mod service;
+pub mod smtp;
 pub mod vrrp_scripts;
 
 pub use service::CheckService;

@@ -137,14 +137,23 @@ impl Watchdog {
         let s = &self.settings;
         let cfg = &self.config;
         let vrrp = !s.check_only && (s.vrrp_only || !cfg.vrrp_instances.is_empty());
-        let notify = cfg.vrrp_instances.iter().any(|i| {
-            let n = &i.notify;
-            n.master.is_some()
-                || n.backup.is_some()
-                || n.fault.is_some()
-                || n.stop.is_some()
-                || n.any.is_some()
-        });
+        let g = &cfg.global;
+        let mail = g.smtp_server.is_some()
+            && cfg.vrrp_instances.iter().any(|i| {
+                i.smtp_alert
+                    .or(g.smtp_alert_vrrp)
+                    .or(g.smtp_alert)
+                    .unwrap_or(false)
+            });
+        let notify = mail
+            || cfg.vrrp_instances.iter().any(|i| {
+                let n = &i.notify;
+                n.master.is_some()
+                    || n.backup.is_some()
+                    || n.fault.is_some()
+                    || n.stop.is_some()
+                    || n.any.is_some()
+            });
         let checker = !s.vrrp_only
             && (s.check_only
                 || !cfg.virtual_servers.is_empty()
