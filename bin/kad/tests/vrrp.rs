@@ -999,10 +999,10 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
     .expect("script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let extra = format!(
-        "    notify_master \"{s} master-event\"\n    notify_backup \"{s} backup-event\"\n    notify {s}\n",
+        "    notify_master \"{s} master-event\"\n    notify_backup \"{s} backup-event\"\n    notify_stop \"{s} stop-event\"\n    notify {s}\n",
         s = script.display()
     );
-    let _n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, &extra)));
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, &extra)));
     wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
     let nobody = sh_out("id -u nobody").trim().to_string();
     wait_until("notify lines", Duration::from_secs(5), || {
@@ -1015,6 +1015,15 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
         ]
         .iter()
         .all(|l| text.lines().any(|x| x == l))
+    });
+    // A clean stop runs notify_stop (and notify with STOP) before kad exits.
+    n1.term();
+    wait_until("stop notifications", Duration::from_secs(5), || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        text.lines().any(|l| l == format!("{nobody} stop-event"))
+            && text
+                .lines()
+                .any(|l| l == format!("{nobody} INSTANCE VI_1 STOP 150"))
     });
 }
 

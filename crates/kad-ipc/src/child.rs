@@ -52,6 +52,19 @@ pub fn serve(mut channel: Channel<ToChild, FromChild>, service: &mut dyn ChildSe
     match run(&mut channel, service) {
         Ok(()) => {
             service.stop();
+            // Last words (final state changes) reach the parent before the channel closes.
+            for msg in service.outbox() {
+                if channel.send(&msg).is_err() {
+                    break;
+                }
+            }
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while channel.wants_write() && Instant::now() < deadline {
+                if channel.flush().is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
             0
         }
         Err(e) => {

@@ -344,9 +344,15 @@ impl Watchdog {
         }
         self.exit_status = status;
         self.stopping = Some(Instant::now() + self.config.global.child_wait_time);
-        for i in 0..self.slots.len() {
-            self.slots[i].respawn_at = None;
-            self.send(i, ToChild::Shutdown);
+        for slot in &mut self.slots {
+            slot.respawn_at = None;
+        }
+        // The VRRP child stops first: its final STOP states reach the checker (notify_stop),
+        // which is told to stop once the VRRP child is gone.
+        if self.slots[0].pid.is_some() {
+            self.send(0, ToChild::Shutdown);
+        } else {
+            self.send(1, ToChild::Shutdown);
         }
     }
 
@@ -380,6 +386,9 @@ impl Watchdog {
                 lived.as_secs_f64()
             );
             if self.stopping.is_some() {
+                if i == 0 {
+                    self.send(1, ToChild::Shutdown);
+                }
                 continue;
             }
             if self.settings.dont_respawn {
