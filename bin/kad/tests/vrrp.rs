@@ -1033,6 +1033,18 @@ fn sync_group_members_move_together() {
         return;
     }
     let lab = Lab::up();
+    use std::os::unix::fs::PermissionsExt;
+    let out = lab.dir.join("group.out");
+    std::fs::write(&out, "").expect("out");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let notify = lab.dir.join("group.sh");
+    std::fs::write(
+        &notify,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let notify = notify.display().to_string();
     let group = |prio: u8, track_lo: bool| {
         let track = if track_lo {
             "    track_interface {\n        lo\n    }\n"
@@ -1040,7 +1052,7 @@ fn sync_group_members_move_together() {
             ""
         };
         format!(
-            "vrrp_sync_group G {{\n    group {{\n        VI_A\n        VI_B\n    }}\n}}\n\
+            "vrrp_sync_group G {{\n    group {{\n        VI_A\n        VI_B\n    }}\n    notify {notify}\n}}\n\
              vrrp_instance VI_A {{\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
              vrrp_instance VI_B {{\n    interface eth0\n    virtual_router_id 52\n    priority {prio}\n    advert_int 1\n{track}    virtual_ipaddress {{\n        192.0.2.101/24\n    }}\n}}\n"
         )
@@ -1075,6 +1087,14 @@ fn sync_group_members_move_together() {
                 && !holds("2", "192.0.2.101")
         },
     );
+    // The group's notify ran once per group state, with GROUP <name> <STATE> (node 1 only
+    // writes here; node 2 runs the same script on its own transitions too).
+    wait_until("group notifications", Duration::from_secs(5), || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        ["GROUP G MASTER", "GROUP G FAULT"]
+            .iter()
+            .all(|line| text.lines().any(|l| l == *line))
+    });
 }
 
 /// A minimal SMTP sink at 192.0.2.2:2525 in namespace `ns`: accepts mails for `secs` and

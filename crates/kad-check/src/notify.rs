@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use kad_core::config::model::{Config, Script};
+use kad_core::config::model::{Config, Notify, Script};
 
 use crate::script::{resolve_user, split_command, ScriptRunner};
 
@@ -19,15 +19,46 @@ const REAP_EVERY: Duration = Duration::from_millis(50);
 #[derive(Default)]
 pub struct Notifier {
     runner: ScriptRunner,
+    /// Last state of each instance, and the state each sync group was last notified for.
+    instances: std::collections::HashMap<String, String>,
+    groups: std::collections::HashMap<String, String>,
 }
 
 impl Notifier {
-    /// A VRRP instance changed state: runs its scripts for that state.
+    /// A VRRP instance changed state: runs its scripts for that state, then its sync group's
+    /// once every member of the group is in that state.
     pub fn on_state(&mut self, config: &Config, name: &str, state: &str, priority: u8) {
         let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == name) else {
             return;
         };
-        let n = &inst.notify;
+        self.instances.insert(name.to_string(), state.to_string());
+        let prio = priority.to_string();
+        self.run_for(
+            config,
+            &inst.notify,
+            state,
+            &["INSTANCE", name, state, &prio],
+        );
+        for g in config
+            .sync_groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m == name))
+        {
+            let all = g
+                .members
+                .iter()
+                .all(|m| self.instances.get(m).map(String::as_str) == Some(state));
+            if all && self.groups.get(&g.name).map(String::as_str) != Some(state) {
+                self.groups.insert(g.name.clone(), state.to_string());
+                log::info!("VRRP_Group({}) {state}", g.name);
+                self.run_for(config, &g.notify, state, &["GROUP", &g.name, state]);
+            }
+        }
+    }
+
+    /// Runs the state's script of `n`, then `notify` with keepalived's extra arguments
+    /// (`INSTANCE name STATE priority`, or `GROUP name STATE`).
+    fn run_for(&mut self, config: &Config, n: &Notify, state: &str, extra: &[&str]) {
         let specific = match state {
             "MASTER" => n.master.as_ref(),
             "BACKUP" => n.backup.as_ref(),
@@ -40,12 +71,7 @@ impl Notifier {
         }
         if let Some(s) = &n.any {
             let mut argv = split_command(&s.command);
-            argv.extend([
-                "INSTANCE".to_string(),
-                name.to_string(),
-                state.to_string(),
-                priority.to_string(),
-            ]);
+            argv.extend(extra.iter().map(|a| a.to_string()));
             self.run(config, s, argv);
         }
     }

@@ -145,15 +145,16 @@ impl Watchdog {
                     .or(g.smtp_alert)
                     .unwrap_or(false)
             });
+        let has_notify = |n: &kad_core::config::model::Notify| {
+            n.master.is_some()
+                || n.backup.is_some()
+                || n.fault.is_some()
+                || n.stop.is_some()
+                || n.any.is_some()
+        };
         let notify = mail
-            || cfg.vrrp_instances.iter().any(|i| {
-                let n = &i.notify;
-                n.master.is_some()
-                    || n.backup.is_some()
-                    || n.fault.is_some()
-                    || n.stop.is_some()
-                    || n.any.is_some()
-            });
+            || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
+            || cfg.sync_groups.iter().any(|g| has_notify(&g.notify));
         let checker = !s.vrrp_only
             && (s.check_only
                 || !cfg.virtual_servers.is_empty()
