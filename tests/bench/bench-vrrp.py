@@ -11,6 +11,9 @@ Then: spawn -> VIP alone on the link; and CPU time and summed RSS over IDLE seco
 """
 import os, random, re, signal, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import cpu_rss  # noqa: E402
+
 KAD = os.path.abspath(os.environ.get("KAD_BIN", os.path.join(os.path.dirname(__file__), "../../target/release/kad")))
 REPS = int(os.environ.get("REPS", "5"))
 IDLE = float(os.environ.get("IDLE", "60"))
@@ -126,19 +129,6 @@ def startup(daemon, version, interval):
 def group_pids(p):
     out = subprocess.run(["pgrep", "-g", str(p.pid)], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
-
-def cpu_rss(pids):
-    ticks = rss = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-            with open(f"/proc/{pid}/status") as f:
-                rss += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        except (OSError, AttributeError):
-            pass
-    return ticks, rss
 
 def idle(daemon, instances):
     clear_vips()

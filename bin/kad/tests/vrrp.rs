@@ -123,6 +123,20 @@ impl Lab {
         sh_out(&format!("ip -n {} neigh show {VIP}", self.ns("c")))
     }
 
+    /// A script that appends `[uid ]args` to a file anyone may write: (output, script).
+    fn recording_script(&self, name: &str, with_uid: bool) -> (PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let out = self.dir.join(format!("{name}.out"));
+        std::fs::write(&out, "").expect("out");
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let script = self.dir.join(format!("{name}.sh"));
+        let uid = if with_uid { "$(id -u) " } else { "" };
+        let body = format!("#!/bin/sh\necho \"{uid}$*\" >> {}\n", out.display());
+        std::fs::write(&script, body).expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        (out, script)
+    }
+
     fn config(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.join(name);
         std::fs::write(&path, text).expect("config");
@@ -986,18 +1000,8 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
     if !enabled() {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let lab = Lab::up();
-    let out = lab.dir.join("notify.out");
-    std::fs::write(&out, "").expect("out");
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let script = lab.dir.join("notify.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$(id -u) $*\" >> {}\n", out.display()),
-    )
-    .expect("script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (out, script) = lab.recording_script("notify", true);
     let extra = format!(
         "    notify_master \"{s} master-event\"\n    notify_backup \"{s} backup-event\"\n    notify_stop \"{s} stop-event\"\n    notify {s}\n",
         s = script.display()
@@ -1033,17 +1037,7 @@ fn sync_group_members_move_together() {
         return;
     }
     let lab = Lab::up();
-    use std::os::unix::fs::PermissionsExt;
-    let out = lab.dir.join("group.out");
-    std::fs::write(&out, "").expect("out");
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let notify = lab.dir.join("group.sh");
-    std::fs::write(
-        &notify,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display()),
-    )
-    .expect("script");
-    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (out, notify) = lab.recording_script("group", false);
     let notify = notify.display().to_string();
     let group = |prio: u8, track_lo: bool| {
         let track = if track_lo {
