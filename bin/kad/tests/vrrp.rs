@@ -1179,3 +1179,87 @@ fn smtp_alert_mails_each_transition() {
         assert!(mail.ends_with("QUIT\r\n"), "{mail}");
     }
 }
+
+#[test]
+fn use_vmac_serves_the_vip_at_the_virtual_mac_and_interoperates() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let vmac_if = |n: &str| sh_out(&format!("ip -n {} link show vrrp.51", lab.ns(n)));
+    let neigh = |lab: &Lab| sh_out(&format!("ip -n {} neigh show {VIP}", lab.ns("c")));
+    let mut n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &instance(150, "    use_vmac\n")),
+    );
+    let n2 = lab.kad(
+        "2",
+        &lab.config("n2.conf", &instance(100, "    use_vmac\n")),
+    );
+    wait_until("node 1 master on its vmac", Duration::from_secs(8), || {
+        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
+            .contains(&format!("inet {VIP}/"))
+    });
+    assert!(
+        vmac_if("1").contains("link/ether 00:00:5e:00:01:33"),
+        "{}",
+        vmac_if("1")
+    );
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+    assert!(
+        neigh(&lab).contains("00:00:5e:00:01:33"),
+        "client sees the virtual MAC: {}",
+        neigh(&lab)
+    );
+    n1.term();
+    wait_until("node 2 master on its vmac", Duration::from_secs(3), || {
+        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("2")))
+            .contains(&format!("inet {VIP}/"))
+    });
+    assert!(
+        !vmac_if("1").contains("vrrp.51"),
+        "node 1 removed its vmac on stop"
+    );
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+    assert!(neigh(&lab).contains("00:00:5e:00:01:33"), "{}", neigh(&lab));
+    drop(n2);
+    // keepalived with use_vmac as master, kad as backup: kad stays backup, then takes over.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut ka = lab.keepalived(
+        "1",
+        &lab.config("k1.conf", &instance(150, "    use_vmac\n")),
+    );
+    let _kad = lab.kad(
+        "2",
+        &lab.config("n2b.conf", &instance(100, "    use_vmac\n")),
+    );
+    wait_until(
+        "keepalived master on its vmac",
+        Duration::from_secs(10),
+        || sh_out(&format!("ip -n {} -4 addr show", lab.ns("1"))).contains(&format!("inet {VIP}/")),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !sh_out(&format!("ip -n {} -4 addr show", lab.ns("2"))).contains(&format!("inet {VIP}/")),
+        "kad accepted keepalived's adverts sent from its vmac"
+    );
+    ka.term();
+    wait_until(
+        "kad master after keepalived stops",
+        Duration::from_secs(4),
+        || {
+            sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("2")))
+                .contains(&format!("inet {VIP}/"))
+        },
+    );
+    sh(&format!(
+        "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
+        lab.ns("c")
+    ));
+}

@@ -49,12 +49,29 @@ pub struct Running {
     split_brain_logged: bool,
     /// Its own tracked scripts or interfaces are down (before sync-group propagation).
     own_fault: bool,
+    /// `use_vmac`: the macvlan interface carrying its VIPs (and adverts unless vmac_xmit_base).
+    vmac: Option<VmacLink>,
     /// Addresses installed as MASTER: virtual_ipaddress, then virtual_ipaddress_excluded.
     vips: Vec<Vip>,
     /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
     garp_at: Option<Instant>,
     /// Periodic GARP/NA while MASTER (garp_master_refresh).
     refresh_at: Option<Instant>,
+}
+
+/// Where gratuitous ARPs / NAs go out: interface index, its MAC, its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Port {
+    index: u32,
+    mac: [u8; 6],
+    name: String,
+}
+
+/// The macvlan interface of a `use_vmac` instance.
+struct VmacLink {
+    name: String,
+    index: u32,
+    mac: [u8; 6],
 }
 
 /// A `vrrp_sync_group`, resolved to instance indices.
@@ -104,7 +121,7 @@ pub struct Engine {
     groups: Vec<SyncGroup>,
     propagating: bool,
     /// GARP/NA packets waiting for their turn: (when, link, address).
-    announce_queue: VecDeque<(Instant, usize, IpAddr)>,
+    announce_queue: VecDeque<(Instant, Port, IpAddr)>,
     /// `vrrp_garp_interval` and `vrrp_gna_interval`: spacing of GARPs / NAs on one interface.
     garp_interval: Duration,
     gna_interval: Duration,
@@ -285,23 +302,37 @@ impl Engine {
         } else {
             cfg.unicast_src_ip
         };
-        let link = self.link_for(&cfg.interface, group, !peers.is_empty(), src, registry);
+        let mut link = self.link_for(&cfg.interface, group, !peers.is_empty(), src, registry);
+        // use_vmac: the instance lives on its macvlan (receive, send, VIPs, GARP) with the base
+        // interface's address as source. It must receive there: the kernel hands multicast from
+        // a peer whose vmac has the same virtual MAC to the local vmac only, not to the base.
+        let mut vmac = None;
+        if let (Some(v), Some(base)) = (&cfg.use_vmac, link) {
+            vmac = self.make_vmac(cfg, v, base);
+            if let (Some(vm), false) = (&vmac, cfg.vmac_xmit_base) {
+                let src = Some(self.links[base].src);
+                link = self.link_for(&vm.name, group, !peers.is_empty(), src, registry);
+            }
+        }
         let primary = link
             .map(|l| self.links[l].src)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Running {
+        let mut r = Running {
             vips: vips_of(cfg),
             garp_at: None,
             refresh_at: None,
             peers,
             split_brain_logged: false,
             own_fault: false,
+            vmac: None,
             machine: Instance::new(settings_of(cfg, primary)),
             cfg: cfg.clone(),
             stats: Stats::default(),
             link,
             group,
-        }
+        };
+        r.vmac = vmac;
+        r
     }
 
     /// Applies a new configuration without disturbing what did not change: instances are
@@ -387,6 +418,7 @@ impl Engine {
         for i in keep..self.instances.len() {
             log::info!("({}) removed by the reload", self.instances[i].cfg.name);
             self.feed(i, now, Event::Shutdown);
+            self.drop_vmac(i);
         }
         self.instances.truncate(keep);
         self.index_groups(config);
@@ -508,6 +540,53 @@ impl Engine {
         self.groups
             .iter()
             .position(|g| g.names.iter().any(|n| n == name))
+    }
+
+    /// Creates the instance's macvlan (removing a stale one of that name first: a killed child
+    /// may have left it), named `vrrp.VRID` unless configured, with the VRRP virtual MAC.
+    fn make_vmac(
+        &mut self,
+        cfg: &VrrpInstance,
+        v: &kad_core::config::model::Vmac,
+        l: usize,
+    ) -> Option<VmacLink> {
+        let name = v
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("vrrp.{}", cfg.vrid));
+        let mac = [0, 0, 0x5e, 0, if cfg.ipv6 { 2 } else { 1 }, cfg.vrid];
+        let nl = self.netlink.as_ref()?;
+        if let Ok(stale) = nix::net::if_::if_nametoindex(name.as_str()) {
+            if let Err(e) = nl.delete_link(stale) {
+                log::warn!("({}) {e}", cfg.name);
+            }
+        }
+        if let Err(e) = nl.create_macvlan(&name, self.links[l].index, mac) {
+            log::error!("({}) {e}", cfg.name);
+            return None;
+        }
+        let index = nix::net::if_::if_nametoindex(name.as_str()).ok()?;
+        // Only the vmac may answer ARP for the VIPs, with the virtual MAC.
+        let base = &self.links[l].name;
+        // And the base interface must not announce a VIP as the sender of its own requests.
+        let _ = std::fs::write(format!("/proc/sys/net/ipv4/conf/{base}/arp_ignore"), "1");
+        let _ = std::fs::write(format!("/proc/sys/net/ipv4/conf/{base}/arp_announce"), "2");
+        log::info!(
+            "({}) created {name} with MAC 00:00:5e:00:0{}:{:02x}",
+            cfg.name,
+            mac[4],
+            mac[5]
+        );
+        Some(VmacLink { name, index, mac })
+    }
+
+    /// Deletes the macvlan of instance `i`, if it has one.
+    fn drop_vmac(&mut self, i: usize) {
+        if let (Some(v), Some(nl)) = (self.instances[i].vmac.take(), self.netlink.as_ref()) {
+            if let Err(e) = nl.delete_link(v.index) {
+                log::warn!("({}) removing {}: {e}", self.instances[i].cfg.name, v.name);
+            }
+        }
     }
 
     /// Recomputes the member indices of every sync group (after start or reload).
@@ -673,6 +752,7 @@ impl Engine {
     pub fn shutdown(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
             self.feed(i, now, Event::Shutdown);
+            self.drop_vmac(i);
         }
     }
 
@@ -693,8 +773,8 @@ impl Engine {
             .front()
             .is_some_and(|(t, _, _)| *t <= now)
         {
-            if let Some((_, l, addr)) = self.announce_queue.pop_front() {
-                self.send_announcement(l, addr);
+            if let Some((_, port, addr)) = self.announce_queue.pop_front() {
+                self.send_announcement(&port, addr);
             }
         }
         for i in 0..self.instances.len() {
@@ -1004,14 +1084,20 @@ impl Engine {
 
     /// The interface index a VIP goes on (`dev` or the instance's interface).
     fn vip_index(&self, i: usize, l: usize, vip: &Vip) -> u32 {
+        let default = self.instances[i]
+            .vmac
+            .as_ref()
+            .map(|v| v.index)
+            .unwrap_or(self.links[l].index);
         self.instances[i]
             .cfg
             .virtual_ipaddress
             .iter()
+            .chain(&self.instances[i].cfg.virtual_ipaddress_excluded)
             .find(|c| c.addr == vip.addr)
             .and_then(|c| c.dev.as_deref())
             .and_then(|d| nix::net::if_::if_nametoindex(d).ok())
-            .unwrap_or(self.links[l].index)
+            .unwrap_or(default)
     }
 
     fn act(&mut self, i: usize, action: Action) {
@@ -1066,22 +1152,34 @@ impl Engine {
         } else {
             r.cfg.garp.master_repeat.max(1)
         };
+        // A vmac instance announces from the vmac, with the virtual MAC.
+        let port = match &r.vmac {
+            Some(v) => Port {
+                index: v.index,
+                mac: v.mac,
+                name: v.name.clone(),
+            },
+            None => {
+                let link = &self.links[l];
+                Port {
+                    index: link.index,
+                    mac: link.mac,
+                    name: link.name.clone(),
+                }
+            }
+        };
         let now = Instant::now();
-        // Pace after whatever is already queued on this link.
-        let mut next4 = self
-            .announce_queue
-            .iter()
-            .rev()
-            .find(|(_, ql, a)| *ql == l && a.is_ipv4())
-            .map(|(t, _, _)| *t + self.garp_interval)
-            .unwrap_or(now);
-        let mut next6 = self
-            .announce_queue
-            .iter()
-            .rev()
-            .find(|(_, ql, a)| *ql == l && a.is_ipv6())
-            .map(|(t, _, _)| *t + self.gna_interval)
-            .unwrap_or(now);
+        // Pace after whatever is already queued on this interface.
+        let last = |v6: bool, step: Duration| {
+            self.announce_queue
+                .iter()
+                .rev()
+                .find(|(_, p, a)| p.index == port.index && a.is_ipv6() == v6)
+                .map(|(t, _, _)| *t + step)
+                .unwrap_or(now)
+        };
+        let mut next4 = last(false, self.garp_interval);
+        let mut next6 = last(true, self.gna_interval);
         let addrs: Vec<IpAddr> = r.vips.iter().map(|v| v.addr).collect();
         for _ in 0..repeat {
             for &addr in &addrs {
@@ -1091,9 +1189,9 @@ impl Engine {
                     (&mut next6, self.gna_interval)
                 };
                 if step.is_zero() && *slot <= now {
-                    self.send_announcement(l, addr);
+                    self.send_announcement(&port, addr);
                 } else {
-                    self.announce_queue.push_back((*slot, l, addr));
+                    self.announce_queue.push_back((*slot, port.clone(), addr));
                     *slot += step;
                 }
             }
@@ -1103,15 +1201,14 @@ impl Engine {
             .sort_by_key(|(t, _, _)| *t);
     }
 
-    fn send_announcement(&self, l: usize, addr: IpAddr) {
-        let link = &self.links[l];
+    fn send_announcement(&self, port: &Port, addr: IpAddr) {
         let sent = match (addr, &self.arp) {
-            (IpAddr::V4(a), Some(arp)) => arp.send(link.index, link.mac, a),
-            (IpAddr::V6(a), _) => crate::na::send(&link.name, link.index, link.mac, a),
+            (IpAddr::V4(a), Some(arp)) => arp.send(port.index, port.mac, a),
+            (IpAddr::V6(a), _) => crate::na::send(&port.name, port.index, port.mac, a),
             (IpAddr::V4(_), None) => Ok(()),
         };
         if let Err(e) = sent {
-            log::warn!("announcing {addr} on {}: {e}", link.name);
+            log::warn!("announcing {addr} on {}: {e}", port.name);
         }
     }
 

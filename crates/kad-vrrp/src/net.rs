@@ -72,7 +72,8 @@ impl Vrrp4 {
         let tx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SocketAddr::new(IpAddr::V4(src), 0).into())?;
-        tx.set_multicast_if_v4(&src)?;
+        // Bound to the device, the socket's multicast leaves through it; IP_MULTICAST_IF by
+        // address would name another device when `src` belongs to the base of a vmac.
         tx.set_multicast_ttl_v4(255)?;
         tx.set_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;

@@ -173,3 +173,131 @@ impl Netlink {
         Ok(())
     }
 }
+
+/// `IFLA_MACVLAN_MODE` and `MACVLAN_MODE_PRIVATE` (linux/if_link.h), keepalived's mode.
+const IFLA_MACVLAN_MODE: u16 = 1;
+const MACVLAN_MODE_PRIVATE: u32 = 1;
+
+impl Netlink {
+    /// Creates macvlan `name` (private mode) on interface `parent` with address `mac`, up.
+    pub fn create_macvlan(&self, name: &str, parent: u32, mac: [u8; 6]) -> Result<(), NlError> {
+        use neli::consts::rtnl::{Ifla, IflaInfo, IflaVlan};
+        use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
+        use neli::types::Buffer;
+        let err = |e: &dyn std::fmt::Display| NlError(format!("create macvlan {name}: {e}"));
+        let mut data = RtBuffer::<IflaVlan, Buffer>::new();
+        data.push(
+            RtattrBuilder::default()
+                .rta_type(IflaVlan::UnrecognizedConst(IFLA_MACVLAN_MODE))
+                .rta_payload(MACVLAN_MODE_PRIVATE)
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        let mut info = RtBuffer::<IflaInfo, Buffer>::new();
+        info.push(
+            RtattrBuilder::default()
+                .rta_type(IflaInfo::Kind)
+                .rta_payload("macvlan\0")
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        info.push(
+            RtattrBuilder::default()
+                .rta_type(IflaInfo::Data)
+                .rta_payload(data)
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        let mut attrs = RtBuffer::<Ifla, Buffer>::new();
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifla::Ifname)
+                .rta_payload(format!("{name}\0"))
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifla::Link)
+                .rta_payload(parent)
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifla::Address)
+                .rta_payload(mac.to_vec())
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        attrs.push(
+            RtattrBuilder::default()
+                .rta_type(Ifla::Linkinfo)
+                .rta_payload(info)
+                .build()
+                .map_err(|e| err(&e))?,
+        );
+        let msg: Ifinfomsg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .up()
+            .rtattrs(attrs)
+            .build()
+            .map_err(|e| err(&e))?;
+        self.link_request(
+            Rtm::Newlink,
+            NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
+            msg,
+            0,
+            &err,
+        )
+    }
+
+    /// Deletes interface `index` (an interface that is already gone is not an error).
+    pub fn delete_link(&self, index: u32) -> Result<(), NlError> {
+        use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
+        let err = |e: &dyn std::fmt::Display| NlError(format!("delete link {index}: {e}"));
+        let msg: Ifinfomsg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as i32)
+            .build()
+            .map_err(|e| err(&e))?;
+        self.link_request(
+            Rtm::Dellink,
+            NlmF::REQUEST | NlmF::ACK,
+            msg,
+            libc::ENODEV,
+            &err,
+        )
+    }
+
+    fn link_request(
+        &self,
+        kind: Rtm,
+        flags: NlmF,
+        msg: neli::rtnl::Ifinfomsg,
+        benign: i32,
+        err: &dyn Fn(&dyn std::fmt::Display) -> NlError,
+    ) -> Result<(), NlError> {
+        let hdr = NlmsghdrBuilder::default()
+            .nl_type(kind)
+            .nl_flags(flags)
+            .nl_payload(NlPayload::Payload(msg))
+            .build()
+            .map_err(|e| err(&e))?;
+        self.sock.send(&hdr).map_err(|e| err(&e))?;
+        let (msgs, _) = self
+            .sock
+            .recv::<u16, neli::rtnl::Ifinfomsg>()
+            .map_err(|e| err(&e))?;
+        for m in msgs {
+            let m = m.map_err(|e| err(&e))?;
+            if let NlPayload::Err(e) = m.nl_payload() {
+                let code = -*e.error();
+                if code != 0 && code != benign {
+                    return Err(err(&std::io::Error::from_raw_os_error(code)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
