@@ -73,6 +73,14 @@ impl Lab {
         lab
     }
 
+    /// Adds node 3 (192.0.2.13) on the same bridge.
+    fn add_node3(&self) {
+        let p = &self.p;
+        sh(&format!(
+            "ip netns add {p}3 && ip -n {p}sw link add v3 type veth peer name eth0 netns {p}3 && ip -n {p}sw link set v3 master br0 up && ip netns exec {p}3 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 && ip -n {p}3 link set lo up && ip -n {p}3 link set eth0 up && ip -n {p}3 addr add 192.0.2.13/24 dev eth0"
+        ));
+    }
+
     fn ns(&self, n: &str) -> String {
         format!("{}{n}", self.p)
     }
@@ -194,7 +202,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         let p = &self.p;
-        for n in ["1", "2", "c", "sw"] {
+        for n in ["1", "2", "3", "c", "sw"] {
             for pid in sh_out(&format!("ip netns pids {p}{n} 2>/dev/null")).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }
@@ -1262,4 +1270,121 @@ fn use_vmac_serves_the_vip_at_the_virtual_mac_and_interoperates() {
         "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
         lab.ns("c")
     ));
+}
+
+fn unicast_to(priority: u8, me: &str, peers: &[&str]) -> String {
+    let list: String = peers.iter().map(|p| format!("        {p}\n")).collect();
+    instance(
+        priority,
+        &format!("    unicast_src_ip {me}\n    unicast_peer {{\n{list}    }}\n"),
+    )
+}
+
+#[test]
+fn three_nodes_over_unicast_elect_in_priority_order() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    lab.add_node3();
+    let (a, b, c) = ("192.0.2.11", "192.0.2.12", "192.0.2.13");
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &unicast_to(150, a, &[b, c])));
+    let mut n2 = lab.kad("2", &lab.config("n2.conf", &unicast_to(100, b, &[a, c])));
+    let _n3 = lab.kad("3", &lab.config("n3.conf", &unicast_to(50, c, &[a, b])));
+    wait_until("node 1 master", Duration::from_secs(8), || lab.has_vip("1"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !lab.has_vip("2") && !lab.has_vip("3"),
+        "one master among three"
+    );
+    n1.term();
+    wait_until(
+        "node 2 (next priority) master",
+        Duration::from_secs(3),
+        || lab.has_vip("2"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!lab.has_vip("3"), "node 3 stays backup");
+    n2.term();
+    wait_until("node 3 master", Duration::from_secs(3), || lab.has_vip("3"));
+}
+
+#[test]
+fn a_sync_group_across_three_nodes_moves_as_one() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    lab.add_node3();
+    let group = |prio: u8| {
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_A\n        VI_B\n    }}\n}}\n\
+             vrrp_instance VI_A {{\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+             vrrp_instance VI_B {{\n    interface eth0\n    virtual_router_id 52\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        192.0.2.101/24\n    }}\n}}\n"
+        )
+    };
+    let holds = |n: &str, ip: &str| {
+        sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns(n)))
+            .contains(&format!("inet {ip}/"))
+    };
+    let both = |n: &str| holds(n, VIP) && holds(n, "192.0.2.101");
+    let none = |n: &str| !holds(n, VIP) && !holds(n, "192.0.2.101");
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &group(150)));
+    let _n2 = lab.kad("2", &lab.config("n2.conf", &group(100)));
+    let _n3 = lab.kad("3", &lab.config("n3.conf", &group(50)));
+    wait_until("node 1 holds both", Duration::from_secs(8), || both("1"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(none("2") && none("3"));
+    n1.term();
+    wait_until("node 2 holds both", Duration::from_secs(4), || {
+        both("2") && none("1")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(none("3"), "the group did not split across nodes 2 and 3");
+}
+
+#[test]
+fn a_respawned_vrrp_child_replaces_the_vmac_a_killed_one_left() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let n1 = lab.kad(
+        "1",
+        &lab.config("n1.conf", &instance(150, "    use_vmac\n")),
+    );
+    let vmac_index = || {
+        sh_out(&format!("ip -n {} -o link show vrrp.51", lab.ns("1")))
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    wait_until("master on the vmac", Duration::from_secs(8), || {
+        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
+            .contains(&format!("inet {VIP}/"))
+    });
+    let before = vmac_index();
+    let child = sh_out("pgrep -x 'kad: vrrp'")
+        .split_whitespace()
+        .find(|p| {
+            sh_out(&format!("cat /proc/{p}/status")).contains(&format!("PPid:\t{}", n1.proc.id()))
+        })
+        .map(str::to_string)
+        .expect("node 1's VRRP child");
+    sh(&format!("kill -9 {child}"));
+    wait_until("a new vmac, master again", Duration::from_secs(10), || {
+        let idx = vmac_index();
+        !idx.is_empty()
+            && idx != before
+            && sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
+                .contains(&format!("inet {VIP}/"))
+    });
+    assert_eq!(
+        sh_out(&format!("ip -n {} -o link show", lab.ns("1")))
+            .matches("vrrp.51")
+            .count(),
+        1
+    );
 }
