@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp fuzz demo clean
+.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp fuzz demo examples clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -43,8 +43,13 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-core --test fuzz -- --nocapture
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-vrrp --test fuzz_decoder -- --nocapture
 
-## For now: check every example in conf/ and summarize it (a later issue makes this a live failover).
+## A live failover in network namespaces (root): election, client pinging the VIP, the master
+## killed, the VIP moving, the old master coming back; then cleanup. Under a minute.
 demo: release
+	tests/demo/demo.sh
+
+## Check every example in conf/ with a one-line summary each.
+examples: release
 	@for f in conf/*.conf; do \
 	  echo "== $$f"; \
 	  ./target/release/kad -t -i node1 -f $$f 2>&1 | sed 's/^/   /'; \
