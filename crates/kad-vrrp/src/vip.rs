@@ -3,14 +3,17 @@
 
 use std::net::IpAddr;
 
+use std::fmt::{Debug, Display};
+
 use neli::consts::nl::NlmF;
-use neli::consts::rtnl::{Ifa, IfaF, RtAddrFamily, RtScope, Rtm};
+use neli::consts::rtnl::{Ifa, IfaF, Ifla, IflaInfo, IflaVlan, RtAddrFamily, RtScope, Rtm};
 use neli::consts::socket::NlFamily;
 use neli::nl::{NlPayload, NlmsghdrBuilder};
-use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, RtattrBuilder};
+use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder};
 use neli::socket::synchronous::NlSocketHandle;
-use neli::types::RtBuffer;
+use neli::types::{Buffer, RtBuffer};
 use neli::utils::Groups;
+use neli::{FromBytesWithInput, Size, ToBytes};
 
 /// An address to manage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,27 @@ fn scope(n: u8) -> RtScope {
     }
 }
 
+/// `IFLA_MACVLAN_MODE` and `MACVLAN_MODE_PRIVATE` (linux/if_link.h), keepalived's mode.
+const IFLA_MACVLAN_MODE: u16 = 1;
+const MACVLAN_MODE_PRIVATE: u32 = 1;
+
+/// One route attribute; a failure is reported through `err`.
+fn attr<T, P>(
+    kind: T,
+    payload: P,
+    err: &dyn Fn(&dyn Display) -> NlError,
+) -> Result<Rtattr<T, Buffer>, NlError>
+where
+    T: Size,
+    P: Size + ToBytes,
+{
+    RtattrBuilder::default()
+        .rta_type(kind)
+        .rta_payload(payload)
+        .build()
+        .map_err(|e| err(&e))
+}
+
 impl Netlink {
     /// Connects to NETLINK_ROUTE.
     pub fn open() -> Result<Netlink, NlError> {
@@ -69,27 +93,17 @@ impl Netlink {
 
     /// Adds `vip` to interface `ifindex`.
     pub fn add(&self, ifindex: u32, vip: &Vip) -> Result<(), NlError> {
-        self.request(
-            Rtm::Newaddr,
-            NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
-            ifindex,
-            vip,
-            libc::EEXIST,
-        )
+        let flags = NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL;
+        self.address(Rtm::Newaddr, flags, ifindex, vip, libc::EEXIST)
     }
 
     /// Removes `vip` from interface `ifindex`.
     pub fn del(&self, ifindex: u32, vip: &Vip) -> Result<(), NlError> {
-        self.request(
-            Rtm::Deladdr,
-            NlmF::REQUEST | NlmF::ACK,
-            ifindex,
-            vip,
-            libc::EADDRNOTAVAIL,
-        )
+        let flags = NlmF::REQUEST | NlmF::ACK;
+        self.address(Rtm::Deladdr, flags, ifindex, vip, libc::EADDRNOTAVAIL)
     }
 
-    fn request(
+    fn address(
         &self,
         kind: Rtm,
         flags: NlmF,
@@ -97,52 +111,20 @@ impl Netlink {
         vip: &Vip,
         benign: i32,
     ) -> Result<(), NlError> {
-        let err = |e: &dyn std::fmt::Display| {
-            NlError(format!("{kind:?} {}/{}: {e}", vip.addr, vip.prefix))
-        };
+        let err = |e: &dyn Display| NlError(format!("{kind:?} {}/{}: {e}", vip.addr, vip.prefix));
         let mut attrs = RtBuffer::new();
-        let bytes = octets(vip.addr);
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifa::Local)
-                .rta_payload(bytes.clone())
-                .build()
-                .map_err(|e| err(&e))?,
-        );
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifa::Address)
-                .rta_payload(bytes)
-                .build()
-                .map_err(|e| err(&e))?,
-        );
+        attrs.push(attr(Ifa::Local, octets(vip.addr), &err)?);
+        attrs.push(attr(Ifa::Address, octets(vip.addr), &err)?);
         if let Some(b) = vip.broadcast {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Ifa::Broadcast)
-                    .rta_payload(octets(b))
-                    .build()
-                    .map_err(|e| err(&e))?,
-            );
+            attrs.push(attr(Ifa::Broadcast, octets(b), &err)?);
         }
         if let Some(l) = &vip.label {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Ifa::Label)
-                    .rta_payload(format!("{l}\0"))
-                    .build()
-                    .map_err(|e| err(&e))?,
-            );
+            attrs.push(attr(Ifa::Label, format!("{l}\0"), &err)?);
         }
-        let family = if vip.addr.is_ipv6() {
-            RtAddrFamily::Inet6
+        let (family, ifa_flags) = if vip.addr.is_ipv6() {
+            (RtAddrFamily::Inet6, IfaF::NODAD)
         } else {
-            RtAddrFamily::Inet
-        };
-        let ifa_flags = if vip.addr.is_ipv6() {
-            IfaF::NODAD
-        } else {
-            IfaF::empty()
+            (RtAddrFamily::Inet, IfaF::empty())
         };
         let msg: Ifaddrmsg = IfaddrmsgBuilder::default()
             .ifa_family(family)
@@ -153,115 +135,45 @@ impl Netlink {
             .rtattrs(attrs)
             .build()
             .map_err(|e| err(&e))?;
-        let hdr = NlmsghdrBuilder::default()
-            .nl_type(kind)
-            .nl_flags(flags)
-            .nl_payload(NlPayload::Payload(msg))
-            .build()
-            .map_err(|e| err(&e))?;
-        self.sock.send(&hdr).map_err(|e| err(&e))?;
-        let (msgs, _) = self.sock.recv::<u16, Ifaddrmsg>().map_err(|e| err(&e))?;
-        for m in msgs {
-            let m = m.map_err(|e| err(&e))?;
-            if let NlPayload::Err(e) = m.nl_payload() {
-                let code = -*e.error();
-                if code != 0 && code != benign {
-                    return Err(err(&std::io::Error::from_raw_os_error(code)));
-                }
-            }
-        }
-        Ok(())
+        self.exchange(kind, flags, msg, benign, &err)
     }
-}
 
-/// `IFLA_MACVLAN_MODE` and `MACVLAN_MODE_PRIVATE` (linux/if_link.h), keepalived's mode.
-const IFLA_MACVLAN_MODE: u16 = 1;
-const MACVLAN_MODE_PRIVATE: u32 = 1;
-
-impl Netlink {
     /// Creates macvlan `name` (private mode) on interface `parent` with address `mac`, up.
     pub fn create_macvlan(&self, name: &str, parent: u32, mac: [u8; 6]) -> Result<(), NlError> {
-        use neli::consts::rtnl::{Ifla, IflaInfo, IflaVlan};
-        use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
-        use neli::types::Buffer;
-        let err = |e: &dyn std::fmt::Display| NlError(format!("create macvlan {name}: {e}"));
+        let err = |e: &dyn Display| NlError(format!("create macvlan {name}: {e}"));
         let mut data = RtBuffer::<IflaVlan, Buffer>::new();
-        data.push(
-            RtattrBuilder::default()
-                .rta_type(IflaVlan::UnrecognizedConst(IFLA_MACVLAN_MODE))
-                .rta_payload(MACVLAN_MODE_PRIVATE)
-                .build()
-                .map_err(|e| err(&e))?,
-        );
+        data.push(attr(
+            IflaVlan::UnrecognizedConst(IFLA_MACVLAN_MODE),
+            MACVLAN_MODE_PRIVATE,
+            &err,
+        )?);
         let mut info = RtBuffer::<IflaInfo, Buffer>::new();
-        info.push(
-            RtattrBuilder::default()
-                .rta_type(IflaInfo::Kind)
-                .rta_payload("macvlan\0")
-                .build()
-                .map_err(|e| err(&e))?,
-        );
-        info.push(
-            RtattrBuilder::default()
-                .rta_type(IflaInfo::Data)
-                .rta_payload(data)
-                .build()
-                .map_err(|e| err(&e))?,
-        );
+        info.push(attr(IflaInfo::Kind, "macvlan\0", &err)?);
+        info.push(attr(IflaInfo::Data, data, &err)?);
         let mut attrs = RtBuffer::<Ifla, Buffer>::new();
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifla::Ifname)
-                .rta_payload(format!("{name}\0"))
-                .build()
-                .map_err(|e| err(&e))?,
-        );
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifla::Link)
-                .rta_payload(parent)
-                .build()
-                .map_err(|e| err(&e))?,
-        );
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifla::Address)
-                .rta_payload(mac.to_vec())
-                .build()
-                .map_err(|e| err(&e))?,
-        );
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Ifla::Linkinfo)
-                .rta_payload(info)
-                .build()
-                .map_err(|e| err(&e))?,
-        );
+        attrs.push(attr(Ifla::Ifname, format!("{name}\0"), &err)?);
+        attrs.push(attr(Ifla::Link, parent, &err)?);
+        attrs.push(attr(Ifla::Address, mac.to_vec(), &err)?);
+        attrs.push(attr(Ifla::Linkinfo, info, &err)?);
         let msg: Ifinfomsg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
             .up()
             .rtattrs(attrs)
             .build()
             .map_err(|e| err(&e))?;
-        self.link_request(
-            Rtm::Newlink,
-            NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
-            msg,
-            0,
-            &err,
-        )
+        let flags = NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL;
+        self.exchange(Rtm::Newlink, flags, msg, 0, &err)
     }
 
     /// Deletes interface `index` (an interface that is already gone is not an error).
     pub fn delete_link(&self, index: u32) -> Result<(), NlError> {
-        use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder};
-        let err = |e: &dyn std::fmt::Display| NlError(format!("delete link {index}: {e}"));
+        let err = |e: &dyn Display| NlError(format!("delete link {index}: {e}"));
         let msg: Ifinfomsg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
             .ifi_index(index as i32)
             .build()
             .map_err(|e| err(&e))?;
-        self.link_request(
+        self.exchange(
             Rtm::Dellink,
             NlmF::REQUEST | NlmF::ACK,
             msg,
@@ -270,14 +182,19 @@ impl Netlink {
         )
     }
 
-    fn link_request(
+    /// Sends one request and reads its acknowledgement; an error code other than 0 and
+    /// `benign` (the "already so" answer of this request) is returned.
+    fn exchange<P>(
         &self,
         kind: Rtm,
         flags: NlmF,
-        msg: neli::rtnl::Ifinfomsg,
+        msg: P,
         benign: i32,
-        err: &dyn Fn(&dyn std::fmt::Display) -> NlError,
-    ) -> Result<(), NlError> {
+        err: &dyn Fn(&dyn Display) -> NlError,
+    ) -> Result<(), NlError>
+    where
+        P: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug,
+    {
         let hdr = NlmsghdrBuilder::default()
             .nl_type(kind)
             .nl_flags(flags)
@@ -285,10 +202,7 @@ impl Netlink {
             .build()
             .map_err(|e| err(&e))?;
         self.sock.send(&hdr).map_err(|e| err(&e))?;
-        let (msgs, _) = self
-            .sock
-            .recv::<u16, neli::rtnl::Ifinfomsg>()
-            .map_err(|e| err(&e))?;
+        let (msgs, _) = self.sock.recv::<u16, P>().map_err(|e| err(&e))?;
         for m in msgs {
             let m = m.map_err(|e| err(&e))?;
             if let NlPayload::Err(e) = m.nl_payload() {
