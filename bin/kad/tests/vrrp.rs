@@ -85,14 +85,24 @@ impl Lab {
         format!("{}{n}", self.p)
     }
 
+    /// True if node `n` holds `addr` on `dev` (on any interface with `None`).
+    fn holds(&self, n: &str, addr: &str, dev: Option<&str>) -> bool {
+        let (family, inet) = if addr.contains(':') {
+            ("-6", "inet6")
+        } else {
+            ("-4", "inet")
+        };
+        let dev = dev.map(|d| format!(" dev {d}")).unwrap_or_default();
+        sh_out(&format!("ip -n {} {family} addr show{dev}", self.ns(n)))
+            .contains(&format!("{inet} {addr}/"))
+    }
+
     fn has_vip(&self, n: &str) -> bool {
-        sh_out(&format!("ip -n {} -4 addr show dev eth0", self.ns(n)))
-            .contains(&format!("inet {VIP}/"))
+        self.holds(n, VIP, Some("eth0"))
     }
 
     fn has_vip6(&self, n: &str) -> bool {
-        sh_out(&format!("ip -n {} -6 addr show dev eth0", self.ns(n)))
-            .contains(&format!("inet6 {VIP6}/"))
+        self.holds(n, VIP6, Some("eth0"))
     }
 
     fn mac(&self, n: &str) -> String {
@@ -866,10 +876,9 @@ fn reload_changes_other_instances_without_a_flap() {
         ),
     );
     let n1 = lab.kad("1", &conf);
-    let addrs = |lab: &Lab| sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns("1")));
+    let on1 = |ip: &str| lab.holds("1", ip, Some("eth0"));
     wait_until("both instances master", Duration::from_secs(8), || {
-        let a = addrs(&lab);
-        a.contains("inet 192.0.2.100/") && a.contains("inet 192.0.2.101/")
+        on1("192.0.2.100") && on1("192.0.2.101")
     });
     // A client pings VI_1's VIP every 50 ms across the reload.
     let ping = Command::new("ip")
@@ -912,12 +921,7 @@ fn reload_changes_other_instances_without_a_flap() {
     wait_until(
         "VI_2 moved to .102, VI_3 master",
         Duration::from_secs(8),
-        || {
-            let a = addrs(&lab);
-            a.contains("inet 192.0.2.102/")
-                && !a.contains("inet 192.0.2.101/")
-                && a.contains("inet 192.0.2.103/")
-        },
+        || on1("192.0.2.102") && !on1("192.0.2.101") && on1("192.0.2.103"),
     );
     let log = n1.log();
     assert_eq!(
@@ -1061,10 +1065,7 @@ fn sync_group_members_move_together() {
     };
     let n1 = lab.kad("1", &lab.config("n1.conf", &group(150, true)));
     let _n2 = lab.kad("2", &lab.config("n2.conf", &group(100, false)));
-    let holds = |n: &str, ip: &str| {
-        sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns(n)))
-            .contains(&format!("inet {ip}/"))
-    };
+    let holds = |n: &str, ip: &str| lab.holds(n, ip, Some("eth0"));
     wait_until("node 1 master of both", Duration::from_secs(8), || {
         holds("1", VIP) && holds("1", "192.0.2.101")
     });
@@ -1205,8 +1206,7 @@ fn use_vmac_serves_the_vip_at_the_virtual_mac_and_interoperates() {
         &lab.config("n2.conf", &instance(100, "    use_vmac\n")),
     );
     wait_until("node 1 master on its vmac", Duration::from_secs(8), || {
-        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
-            .contains(&format!("inet {VIP}/"))
+        lab.holds("1", VIP, Some("vrrp.51"))
     });
     assert!(
         vmac_if("1").contains("link/ether 00:00:5e:00:01:33"),
@@ -1224,8 +1224,7 @@ fn use_vmac_serves_the_vip_at_the_virtual_mac_and_interoperates() {
     );
     n1.term();
     wait_until("node 2 master on its vmac", Duration::from_secs(3), || {
-        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("2")))
-            .contains(&format!("inet {VIP}/"))
+        lab.holds("2", VIP, Some("vrrp.51"))
     });
     assert!(
         !vmac_if("1").contains("vrrp.51"),
@@ -1250,21 +1249,18 @@ fn use_vmac_serves_the_vip_at_the_virtual_mac_and_interoperates() {
     wait_until(
         "keepalived master on its vmac",
         Duration::from_secs(10),
-        || sh_out(&format!("ip -n {} -4 addr show", lab.ns("1"))).contains(&format!("inet {VIP}/")),
+        || lab.holds("1", VIP, None),
     );
     std::thread::sleep(Duration::from_secs(3));
     assert!(
-        !sh_out(&format!("ip -n {} -4 addr show", lab.ns("2"))).contains(&format!("inet {VIP}/")),
+        !lab.holds("2", VIP, None),
         "kad accepted keepalived's adverts sent from its vmac"
     );
     ka.term();
     wait_until(
         "kad master after keepalived stops",
         Duration::from_secs(4),
-        || {
-            sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("2")))
-                .contains(&format!("inet {VIP}/"))
-        },
+        || lab.holds("2", VIP, Some("vrrp.51")),
     );
     sh(&format!(
         "ip netns exec {} ping -c 1 -W 2 {VIP} >/dev/null",
@@ -1323,10 +1319,7 @@ fn a_sync_group_across_three_nodes_moves_as_one() {
              vrrp_instance VI_B {{\n    interface eth0\n    virtual_router_id 52\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        192.0.2.101/24\n    }}\n}}\n"
         )
     };
-    let holds = |n: &str, ip: &str| {
-        sh_out(&format!("ip -n {} -4 addr show dev eth0", lab.ns(n)))
-            .contains(&format!("inet {ip}/"))
-    };
+    let holds = |n: &str, ip: &str| lab.holds(n, ip, Some("eth0"));
     let both = |n: &str| holds(n, VIP) && holds(n, "192.0.2.101");
     let none = |n: &str| !holds(n, VIP) && !holds(n, "192.0.2.101");
     let mut n1 = lab.kad("1", &lab.config("n1.conf", &group(150)));
@@ -1362,8 +1355,7 @@ fn a_respawned_vrrp_child_replaces_the_vmac_a_killed_one_left() {
             .to_string()
     };
     wait_until("master on the vmac", Duration::from_secs(8), || {
-        sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
-            .contains(&format!("inet {VIP}/"))
+        lab.holds("1", VIP, Some("vrrp.51"))
     });
     let before = vmac_index();
     let child = sh_out("pgrep -x 'kad: vrrp'")
@@ -1376,10 +1368,7 @@ fn a_respawned_vrrp_child_replaces_the_vmac_a_killed_one_left() {
     sh(&format!("kill -9 {child}"));
     wait_until("a new vmac, master again", Duration::from_secs(10), || {
         let idx = vmac_index();
-        !idx.is_empty()
-            && idx != before
-            && sh_out(&format!("ip -n {} -4 addr show dev vrrp.51", lab.ns("1")))
-                .contains(&format!("inet {VIP}/"))
+        !idx.is_empty() && idx != before && lab.holds("1", VIP, Some("vrrp.51"))
     });
     assert_eq!(
         sh_out(&format!("ip -n {} -o link show", lab.ns("1")))
