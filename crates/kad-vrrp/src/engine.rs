@@ -822,11 +822,14 @@ impl Engine {
         if l >= self.links.len() {
             return;
         }
+        // The buffer is moved out while the packets are handled (they need `&mut self`), so no
+        // packet is copied; it is put back when the socket has nothing more.
+        let mut buf = std::mem::take(&mut self.buf);
         loop {
             let got = match &self.links[l].sock {
-                Sock::V4(s) => s.recv(&mut self.buf).map(|r| {
+                Sock::V4(s) => s.recv(&mut buf).map(|r| {
                     r.map(|n| {
-                        parse_ipv4(&self.buf[..n]).map(|m| {
+                        parse_ipv4(&buf[..n]).map(|m| {
                             let env = Envelope {
                                 src: IpAddr::V4(m.src),
                                 dst: IpAddr::V4(m.dst),
@@ -836,7 +839,7 @@ impl Engine {
                         })
                     })
                 }),
-                Sock::V6(s) => s.recv(&mut self.buf).map(|r| {
+                Sock::V6(s) => s.recv(&mut buf).map(|r| {
                     r.map(|m| {
                         let env = Envelope {
                             src: IpAddr::V6(m.src),
@@ -848,18 +851,16 @@ impl Engine {
                 }),
             };
             match got {
-                Ok(None) => return,
+                Ok(None) => break,
                 Ok(Some(None)) => self.count_drop("bad_ip_header"),
-                Ok(Some(Some((env, range)))) => {
-                    let msg = self.buf[range].to_vec();
-                    self.receive(l, &env, &msg, now);
-                }
+                Ok(Some(Some((env, range)))) => self.receive(l, &env, &buf[range], now),
                 Err(e) => {
                     log::warn!("receive on {}: {e}", self.links[l].name);
-                    return;
+                    break;
                 }
             }
         }
+        self.buf = buf;
     }
 
     fn on_net_event(&mut self, ev: NetEvent, now: Instant) {
