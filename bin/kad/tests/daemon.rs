@@ -67,14 +67,29 @@ fn comm(pid: u32) -> String {
         .to_string()
 }
 
+/// Namespace set-up before kad starts: private /tmp and /run, loopback up.
+const PRIVATE_DIRS: &str =
+    "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up";
+
 impl Kad {
+    /// Starts kad on `config` and waits until both children are ready.
     fn start(config: &str, extra: &[&str]) -> Kad {
         let dir = work_dir();
         std::fs::write(dir.join("kad.conf"), config).expect("config");
+        let kad = Kad::spawn_in(dir, PRIVATE_DIRS, extra);
+        wait_until("both children ready", Duration::from_secs(10), || {
+            kad.log().matches(") ready").count() >= 2
+        });
+        kad
+    }
+
+    /// Starts `kad -n -l -D -f DIR/kad.conf EXTRA` in new mount and network namespaces after
+    /// the shell commands `setup`; logs go to DIR/kad.log. Does not wait.
+    fn spawn_in(dir: PathBuf, setup: &str, extra: &[&str]) -> Kad {
         let log = std::fs::File::create(dir.join("kad.log")).expect("log");
         let proc = Command::new("unshare")
             .args(["--mount", "--net", "--", "sh", "-c"])
-            .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up && exec \"$0\" \"$@\"")
+            .arg(format!("{setup} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_kad"))
             .args(["-n", "-l", "-D", "-f"])
             .arg(dir.join("kad.conf"))
@@ -85,11 +100,7 @@ impl Kad {
             .spawn()
             .expect("start kad");
         let pid = proc.id();
-        let kad = Kad { proc, pid, dir };
-        wait_until("both children ready", Duration::from_secs(10), || {
-            kad.log().matches(") ready").count() >= 2
-        });
-        kad
+        Kad { proc, pid, dir }
     }
 
     fn log(&self) -> String {
@@ -577,21 +588,7 @@ fn dash_p_and_dash_c_run_one_child() {
     ] {
         let dir = work_dir();
         std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
-        let log = std::fs::File::create(dir.join("kad.log")).expect("log");
-        let proc = Command::new("unshare")
-            .args(["--mount", "--net", "--", "sh", "-c"])
-            .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_kad"))
-            .args(["-n", "-l", flag, "-f"])
-            .arg(dir.join("kad.conf"))
-            .stderr(log)
-            .spawn()
-            .expect("start");
-        let kad = Kad {
-            pid: proc.id(),
-            proc,
-            dir,
-        };
+        let kad = Kad::spawn_in(dir, PRIVATE_DIRS, &[flag]);
         kad.wait_child(only, None);
         wait_until("ready", Duration::from_secs(5), || {
             kad.log().contains(") ready")
@@ -630,23 +627,11 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
     )
     .expect("sink");
     // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3.
-    let script = format!(
-        "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && sleep 0.3 && exec \"$0\" \"$@\"",
+    let setup = format!(
+        "{PRIVATE_DIRS} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && sleep 0.3",
         sink.display()
     );
-    let proc = Command::new("unshare")
-        .args(["--mount", "--net", "--", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_kad"))
-        .args(["-n", "-S", "3", "-f"])
-        .arg(dir.join("kad.conf"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start");
-    let kad = Kad {
-        pid: proc.id(),
-        proc,
-        dir,
-    };
+    let kad = Kad::spawn_in(dir, &setup, &["-S", "3"]);
     let vrrp = kad.wait_child("kad: vrrp", None);
     let checker = kad.wait_child("kad: checker", None);
     let log = kad.path("/tmp/syslog.txt");
