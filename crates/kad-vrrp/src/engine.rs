@@ -76,7 +76,6 @@ struct VmacLink {
 
 /// A `vrrp_sync_group`, resolved to instance indices.
 struct SyncGroup {
-    names: Vec<String>,
     members: Vec<usize>,
     track_interface: Vec<String>,
 }
@@ -341,6 +340,8 @@ impl Engine {
     /// removed VIPs applied as a diff; removed instances stop (priority 0 if MASTER); new ones
     /// start.
     pub fn reload(&mut self, config: &Config, registry: &Registry, now: Instant) {
+        // Group member indices refer to the old instance order; they are rebuilt below.
+        self.groups.clear();
         self.scripts = config
             .vrrp_scripts
             .iter()
@@ -496,7 +497,6 @@ impl Engine {
         } else {
             (base + delta).clamp(1, 254)
         } as u8;
-        let state = r.machine.state();
         if effective != r.machine.priority() {
             log::info!(
                 "({}) effective priority {} -> {effective}",
@@ -505,7 +505,6 @@ impl Engine {
             );
             self.feed(i, now, Event::Priority(effective));
         }
-        let _ = state;
         self.instances[i].own_fault = fault;
         match self.group_of(i) {
             Some(g) => {
@@ -536,10 +535,7 @@ impl Engine {
 
     /// The sync group instance `i` belongs to.
     fn group_of(&self, i: usize) -> Option<usize> {
-        let name = &self.instances[i].cfg.name;
-        self.groups
-            .iter()
-            .position(|g| g.names.iter().any(|n| n == name))
+        self.groups.iter().position(|g| g.members.contains(&i))
     }
 
     /// Creates the instance's macvlan (removing a stale one of that name first: a killed child
@@ -595,7 +591,6 @@ impl Engine {
             .sync_groups
             .iter()
             .map(|g| SyncGroup {
-                names: g.members.clone(),
                 members: g
                     .members
                     .iter()
