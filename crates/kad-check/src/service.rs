@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use kad_core::config::Config;
 use kad_ipc::mio::Registry;
-use kad_ipc::{ChildService, FromChild, ToChild};
+use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
 use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
@@ -99,11 +99,11 @@ impl ChildService for CheckService {
                 }
                 vec![]
             }
-            ToChild::InstanceState {
+            ToChild::Routed(Routed::InstanceState {
                 name,
                 state,
                 priority,
-            } => {
+            }) => {
                 self.notifier
                     .on_state(&self.config, &name, &state, priority);
                 self.alert(&name, &state, priority);
@@ -112,7 +112,7 @@ impl ChildService for CheckService {
             }
             ToChild::DumpStats
             | ToChild::DumpJson
-            | ToChild::ScriptStatus { .. }
+            | ToChild::Routed(Routed::ScriptStatus { .. })
             | ToChild::Shutdown => vec![],
         }
     }
@@ -153,7 +153,8 @@ impl ChildService for CheckService {
                     "VRRP_Script({name}) {}",
                     if ok { "succeeded" } else { "failed" }
                 );
-                self.outbox.push(FromChild::ScriptStatus { name, ok });
+                self.outbox
+                    .push(FromChild::Routed(Routed::ScriptStatus { name, ok }));
             }
         }
     }

@@ -200,7 +200,7 @@ impl<In, Out> mio::event::Source for Channel<In, Out> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{FromChild, ToChild};
+    use crate::message::{FromChild, Routed, ToChild};
     use kad_core::config::Config;
 
     type ParentEnd = Channel<FromChild, ToChild>;
@@ -255,15 +255,15 @@ mod tests {
             ToChild::DumpStats,
             ToChild::DumpJson,
             ToChild::Shutdown,
-            ToChild::ScriptStatus {
+            ToChild::Routed(Routed::ScriptStatus {
                 name: "chk".into(),
                 ok: true,
-            },
-            ToChild::InstanceState {
+            }),
+            ToChild::Routed(Routed::InstanceState {
                 name: "VI_1".into(),
                 state: "MASTER".into(),
                 priority: 150,
-            },
+            }),
         ];
         for m in &to_child {
             assert_eq!(&deliver(&mut parent, &mut child, m), m);
@@ -272,15 +272,15 @@ mod tests {
             FromChild::Ready { pid: 42 },
             FromChild::Reloaded,
             FromChild::Fatal("no".into()),
-            FromChild::ScriptStatus {
+            FromChild::Routed(Routed::ScriptStatus {
                 name: "chk".into(),
                 ok: false,
-            },
-            FromChild::InstanceState {
+            }),
+            FromChild::Routed(Routed::InstanceState {
                 name: "VI_1".into(),
                 state: "BACKUP".into(),
                 priority: 150,
-            },
+            }),
         ];
         for m in &from_child {
             assert_eq!(&deliver(&mut child, &mut parent, m), m);

@@ -18,5 +18,5 @@ pub mod message;
 pub use channel::Channel;
 pub use child::{serve, ChildService, EXIT_IPC, FIRST_SERVICE_TOKEN};
 pub use frame::IpcError;
-pub use message::{FromChild, ToChild};
+pub use message::{FromChild, Routed, ToChild};
 pub use mio;

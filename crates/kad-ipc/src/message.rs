@@ -16,22 +16,8 @@ pub enum ToChild {
     DumpJson,
     /// Stop cleanly and exit 0.
     Shutdown,
-    /// A vrrp_script result, routed from the checker to the VRRP child.
-    ScriptStatus {
-        /// Script name.
-        name: String,
-        /// True if the script now counts as succeeding.
-        ok: bool,
-    },
-    /// A VRRP instance changed state, routed from the VRRP child to the checker (notify, mail).
-    InstanceState {
-        /// Instance name.
-        name: String,
-        /// New state (MASTER, BACKUP, FAULT, STOP).
-        state: String,
-        /// Effective priority at the change.
-        priority: u8,
-    },
+    /// News from the other child, passed on by the parent.
+    Routed(Routed),
 }
 
 /// Child → parent.
@@ -46,18 +32,25 @@ pub enum FromChild {
     Reloaded,
     /// The child cannot ever run (it exits after sending this); the parent stops.
     Fatal(String),
-    /// A vrrp_script result for the VRRP child.
+    /// News for the other child; the parent passes it on unchanged.
+    Routed(Routed),
+}
+
+/// Child-to-child news: sent as `FromChild::Routed`, delivered as `ToChild::Routed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Routed {
+    /// A vrrp_script result, from the checker to the VRRP child.
     ScriptStatus {
         /// Script name.
         name: String,
         /// True if the script now counts as succeeding.
         ok: bool,
     },
-    /// A VRRP instance state for the checker child.
+    /// A VRRP instance changed state, from the VRRP child to the checker (notify, mail).
     InstanceState {
         /// Instance name.
         name: String,
-        /// New state.
+        /// New state (MASTER, BACKUP, FAULT, STOP).
         state: String,
         /// Effective priority at the change.
         priority: u8,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use kad_core::config::Config;
 use kad_ipc::mio::{Registry, Token};
-use kad_ipc::{ChildService, FromChild, ToChild, FIRST_SERVICE_TOKEN};
+use kad_ipc::{ChildService, FromChild, Routed, ToChild, FIRST_SERVICE_TOKEN};
 
 use crate::dump;
 use crate::engine::Engine;
@@ -111,14 +111,14 @@ impl ChildService for VrrpService {
                 );
                 vec![]
             }
-            ToChild::ScriptStatus { name, ok } => {
+            ToChild::Routed(Routed::ScriptStatus { name, ok }) => {
                 if let Some(e) = self.engine.as_mut() {
                     e.script_status(&name, ok, Instant::now());
                 }
                 self.scripts.insert(name, ok);
                 vec![]
             }
-            ToChild::InstanceState { .. } | ToChild::Shutdown => vec![],
+            ToChild::Routed(Routed::InstanceState { .. }) | ToChild::Shutdown => vec![],
         }
     }
 
@@ -156,10 +156,12 @@ impl ChildService for VrrpService {
         };
         e.changes
             .drain(..)
-            .map(|(name, state, priority)| FromChild::InstanceState {
-                name,
-                state: state.name().to_string(),
-                priority,
+            .map(|(name, state, priority)| {
+                FromChild::Routed(Routed::InstanceState {
+                    name,
+                    state: state.name().to_string(),
+                    priority,
+                })
             })
             .collect()
     }

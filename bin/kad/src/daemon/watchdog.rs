@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use kad_core::config::Config;
 use kad_ipc::channel::pair;
-use kad_ipc::{Channel, FromChild, ToChild};
+use kad_ipc::{Channel, FromChild, Routed, ToChild};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
@@ -240,10 +240,10 @@ impl Watchdog {
         if kind == ChildKind::Vrrp {
             // A new VRRP child learns the last known script results at once.
             for (name, &ok) in &self.script_status {
-                let msg = ToChild::ScriptStatus {
+                let msg = ToChild::Routed(Routed::ScriptStatus {
                     name: name.clone(),
                     ok,
-                };
+                });
                 if let Err(e) = parent_end.send(&msg) {
                     log::error!("cannot replay script results to the VRRP child: {e}");
                 }
@@ -468,22 +468,18 @@ impl Watchdog {
                 log::error!("{label} cannot run: {reason}");
                 self.slots[i].fatal = true;
             }
-            FromChild::ScriptStatus { name, ok } => {
-                self.script_status.insert(name.clone(), ok);
-                self.send(0, ToChild::ScriptStatus { name, ok });
+            FromChild::Routed(news) => {
+                // Script results go to the VRRP child (slot 0) and are kept for its successor;
+                // instance states go to the checker (slot 1).
+                let to = match &news {
+                    Routed::ScriptStatus { name, ok } => {
+                        self.script_status.insert(name.clone(), *ok);
+                        0
+                    }
+                    Routed::InstanceState { .. } => 1,
+                };
+                self.send(to, ToChild::Routed(news));
             }
-            FromChild::InstanceState {
-                name,
-                state,
-                priority,
-            } => self.send(
-                1,
-                ToChild::InstanceState {
-                    name,
-                    state,
-                    priority,
-                },
-            ),
         }
     }
 
