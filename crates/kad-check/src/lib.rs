@@ -7,10 +7,13 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod health;
 pub mod notify;
+pub mod probe;
 pub mod script;
 pub mod service;
 pub mod smtp;
+pub mod table;
 pub mod vrrp_scripts;
 
 pub use service::CheckService;

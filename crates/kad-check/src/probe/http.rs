@@ -1,0 +1,335 @@
+//! HTTP_GET / SSL_GET: one GET per `url`, each on its own connection, all of which must pass.
+//! A URL passes when the status is in its `status_code` ranges (any status when only a digest
+//! is set) and, with `digest`, the MD5 of the body matches. The response read is bounded.
+
+use kad_core::config::model::{CheckTarget, HttpVersion, UrlCheck};
+use md5::{Digest, Md5};
+
+use super::stream::{Dialogue, Step};
+use crate::health::Verdict;
+
+/// The most of a response kad reads (headers and body).
+pub const MAX_RESPONSE: usize = 4 << 20;
+
+/// The GETs of one check attempt.
+pub struct HttpDialogue {
+    urls: Box<[UrlCheck]>,
+    next: usize,
+    host: String,
+    port_suffix: String,
+    version: HttpVersion,
+    response: Vec<u8>,
+}
+
+impl HttpDialogue {
+    /// The dialogue for `urls` against `target`, `Host:` from `virtualhost` else the address.
+    pub fn new(
+        urls: &[UrlCheck],
+        virtualhost: Option<&str>,
+        target: &CheckTarget,
+        version: HttpVersion,
+    ) -> HttpDialogue {
+        let host = match (virtualhost, target.addr) {
+            (Some(h), _) => h.to_string(),
+            (None, std::net::IpAddr::V6(a)) => format!("[{a}]"),
+            (None, a) => a.to_string(),
+        };
+        let port_suffix = match target.port {
+            Some(80) | None => String::new(),
+            Some(p) => format!(":{p}"),
+        };
+        HttpDialogue {
+            urls: urls.into(),
+            next: 0,
+            host,
+            port_suffix,
+            version,
+            response: Vec::new(),
+        }
+    }
+
+    fn request(&self, url: &UrlCheck) -> Vec<u8> {
+        let host = url.virtualhost.as_deref().unwrap_or(&self.host);
+        let (proto, close) = match self.version {
+            HttpVersion::Http10 => ("1.0", ""),
+            HttpVersion::Http10Close => ("1.0", "Connection: close\r\n"),
+            HttpVersion::Http11 => ("1.1", "Connection: close\r\n"),
+        };
+        format!(
+            "GET {} HTTP/{proto}\r\nUser-Agent: KeepAliveClient\r\nHost: {host}{}\r\n{close}\r\n",
+            url.path, self.port_suffix
+        )
+        .into_bytes()
+    }
+}
+
+/// A parsed response head.
+struct Head {
+    status: u16,
+    body_start: usize,
+    content_length: Option<usize>,
+    chunked: bool,
+}
+
+fn parse_head(buf: &[u8]) -> Option<Result<Head, String>> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.split_whitespace();
+    let status = match (
+        parts.next(),
+        parts.next().and_then(|s| s.parse::<u16>().ok()),
+    ) {
+        (Some(v), Some(s)) if v.starts_with("HTTP/") => s,
+        _ => return Some(Err(format!("not an HTTP response: {:.60}", status_line))),
+    };
+    let mut content_length = None;
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            content_length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.eq_ignore_ascii_case("chunked");
+        }
+    }
+    Some(Ok(Head {
+        status,
+        body_start: end + 4,
+        content_length,
+        chunked,
+    }))
+}
+
+/// Decodes a complete chunked body; `None` while incomplete.
+fn dechunk(mut raw: &[u8]) -> Option<Result<Vec<u8>, String>> {
+    let mut body = Vec::new();
+    loop {
+        let eol = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = String::from_utf8_lossy(&raw[..eol]);
+        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
+            return Some(Err(format!("bad chunk size {size_hex:.20}")));
+        };
+        raw = &raw[eol + 2..];
+        if size == 0 {
+            return Some(Ok(body));
+        }
+        if raw.len() < size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// Lower-case hex MD5 of `body` (what keepalived's genhash prints).
+pub fn md5_hex(body: &[u8]) -> String {
+    Md5::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Judges one complete response against its URL.
+fn judge(url: &UrlCheck, status: u16, body: &[u8]) -> Result<(), String> {
+    let status_ok = url.status_codes.is_empty() && url.digest.is_some()
+        || url
+            .status_codes
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&status));
+    if !status_ok {
+        return Err(format!("{} returned status {status}", url.path));
+    }
+    if let Some(want) = &url.digest {
+        let got = md5_hex(body);
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(format!("{} digest {got}, expected {want}", url.path));
+        }
+    }
+    Ok(())
+}
+
+impl Dialogue for HttpDialogue {
+    fn connected(&mut self) -> Step {
+        self.response.clear();
+        match self.urls.get(self.next) {
+            Some(url) => Step::Send(self.request(url)),
+            None => Step::Done(Verdict::up("no url to check")),
+        }
+    }
+
+    fn received(&mut self, data: &[u8], eof: bool) -> Step {
+        self.response.extend_from_slice(data);
+        if self.response.len() > MAX_RESPONSE {
+            return Step::Done(Verdict::down(format!(
+                "response larger than {MAX_RESPONSE} bytes"
+            )));
+        }
+        let head = match parse_head(&self.response) {
+            None if eof => {
+                return Step::Done(Verdict::down("connection closed before the response"))
+            }
+            None => return Step::Wait,
+            Some(Err(e)) => return Step::Done(Verdict::down(e)),
+            Some(Ok(h)) => h,
+        };
+        let raw = &self.response[head.body_start..];
+        let body = if head.chunked {
+            match dechunk(raw) {
+                Some(Ok(b)) => b,
+                Some(Err(e)) => return Step::Done(Verdict::down(e)),
+                None if eof => return Step::Done(Verdict::down("truncated chunked body")),
+                None => return Step::Wait,
+            }
+        } else {
+            match head.content_length {
+                Some(n) if raw.len() >= n => raw[..n].to_vec(),
+                Some(_) if eof => return Step::Done(Verdict::down("truncated body")),
+                Some(_) => return Step::Wait,
+                None if eof => raw.to_vec(),
+                None => return Step::Wait,
+            }
+        };
+        let Some(url) = self.urls.get(self.next) else {
+            return Step::Done(Verdict::up("no url to check"));
+        };
+        if let Err(e) = judge(url, head.status, &body) {
+            return Step::Done(Verdict::down(e));
+        }
+        self.next += 1;
+        if self.next < self.urls.len() {
+            Step::Reconnect
+        } else {
+            Step::Done(Verdict::up(format!("status {}", head.status)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(codes: &[(u16, u16)], digest: Option<&str>) -> UrlCheck {
+        UrlCheck {
+            path: "/health".into(),
+            digest: digest.map(Into::into),
+            status_codes: codes.into(),
+            virtualhost: None,
+        }
+    }
+
+    fn target() -> CheckTarget {
+        CheckTarget {
+            addr: "192.0.2.1".parse().unwrap(),
+            port: Some(8080),
+            bind_addr: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+        }
+    }
+
+    #[test]
+    fn the_request_names_the_host_and_port() {
+        let d = HttpDialogue::new(
+            &[url(&[(200, 299)], None)],
+            Some("www.example.org"),
+            &target(),
+            HttpVersion::Http11,
+        );
+        let req = String::from_utf8(d.request(&d.urls[0])).unwrap();
+        assert_eq!(
+            req,
+            "GET /health HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nHost: www.example.org:8080\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn status_digest_and_framing_are_judged() {
+        let body = b"hello";
+        let digest = md5_hex(body);
+        assert_eq!(digest, "5d41402abc4b2a76b9719d911017c592");
+        let mut d = HttpDialogue::new(
+            &[url(&[], Some(&digest))],
+            None,
+            &target(),
+            HttpVersion::Http10,
+        );
+        d.connected();
+        assert_eq!(
+            d.received(b"HTTP/1.0 503 Busy\r\nContent-Length: 5\r\n\r\nhel", false),
+            Step::Wait
+        );
+        assert_eq!(
+            d.received(b"lo", false),
+            Step::Done(Verdict::up("status 503"))
+        );
+
+        let mut d = HttpDialogue::new(
+            &[url(&[(200, 200)], None)],
+            None,
+            &target(),
+            HttpVersion::Http10,
+        );
+        d.connected();
+        match d.received(b"HTTP/1.1 500 Oops\r\n\r\n", true) {
+            Step::Done(v) => assert_eq!(v.reason, "/health returned status 500"),
+            s => panic!("{s:?}"),
+        }
+        let mut d = HttpDialogue::new(
+            &[url(&[(200, 200)], Some("00"))],
+            None,
+            &target(),
+            HttpVersion::Http11,
+        );
+        d.connected();
+        let s = d.received(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n", false);
+        assert_eq!(
+            s,
+            Step::Done(Verdict::down(format!(
+                "/health digest {digest}, expected 00"
+            )))
+        );
+    }
+
+    #[test]
+    fn several_urls_need_a_new_connection_each() {
+        let urls = [url(&[(200, 200)], None), url(&[(200, 200)], None)];
+        let mut d = HttpDialogue::new(&urls, None, &target(), HttpVersion::Http10);
+        d.connected();
+        assert_eq!(
+            d.received(b"HTTP/1.0 200 OK\r\n\r\n", true),
+            Step::Reconnect
+        );
+        d.connected();
+        assert_eq!(
+            d.received(b"HTTP/1.0 200 OK\r\n\r\n", true),
+            Step::Done(Verdict::up("status 200"))
+        );
+    }
+
+    #[test]
+    fn garbage_and_silence_fail() {
+        let mut d = HttpDialogue::new(
+            &[url(&[(200, 200)], None)],
+            None,
+            &target(),
+            HttpVersion::Http10,
+        );
+        d.connected();
+        assert!(matches!(d.received(b"SSH-2.0-OpenSSH\r\n\r\n", false), Step::Done(v) if !v.ok));
+        let mut d = HttpDialogue::new(
+            &[url(&[(200, 200)], None)],
+            None,
+            &target(),
+            HttpVersion::Http10,
+        );
+        d.connected();
+        assert!(matches!(d.received(b"", true), Step::Done(v) if !v.ok));
+    }
+}

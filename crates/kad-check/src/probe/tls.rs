@@ -1,0 +1,116 @@
+//! TLS client settings for SSL_GET (rustls: a kept, memory-safe TLS stack that runs over any
+//! non-blocking socket). As keepalived: the server's certificate is not verified unless the
+//! `SSL { ca … }` block names a CA; `certificate` and `key` give a client certificate; SNI is
+//! sent only with `enable_sni`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use kad_core::config::model::SslContext;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+
+use super::stream::TlsSession;
+
+/// Accepts any server certificate (keepalived's default for SSL_GET): the check is about the
+/// service answering, not about who it is. Signatures are still checked.
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn read_pem(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Builds the client settings from the `SSL` block (or none).
+pub fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
+    let provider = Arc::new(ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match ssl.and_then(|s| s.ca.as_deref()) {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut read_pem(ca)?.as_slice()) {
+                let cert = cert.map_err(|e| format!("{ca}: {e}"))?;
+                roots.add(cert).map_err(|e| format!("{ca}: {e}"))?;
+            }
+            builder.with_root_certificates(roots)
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
+    };
+    let cert_key = ssl.and_then(|s| Some((s.certificate.as_deref()?, s.key.as_deref()?)));
+    let mut config = match cert_key {
+        Some((cert, key)) => {
+            let chain = rustls_pemfile::certs(&mut read_pem(cert)?.as_slice())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{cert}: {e}"))?;
+            let key: PrivateKeyDer<'static> =
+                rustls_pemfile::private_key(&mut read_pem(key)?.as_slice())
+                    .map_err(|e| format!("{key}: {e}"))?
+                    .ok_or_else(|| format!("{key}: no private key"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.enable_sni = false;
+    Ok(config)
+}
+
+/// The session settings for one SSL_GET: the name is `virtualhost` when it is a DNS name,
+/// else the server's address; SNI is sent only with `enable_sni`.
+pub fn session(
+    base: &Arc<ClientConfig>,
+    virtualhost: Option<&str>,
+    addr: IpAddr,
+    enable_sni: bool,
+) -> TlsSession {
+    let name = virtualhost
+        .and_then(|h| ServerName::try_from(h.to_string()).ok())
+        .unwrap_or(ServerName::IpAddress(addr.into()));
+    let config = if enable_sni {
+        let mut c = (**base).clone();
+        c.enable_sni = true;
+        Arc::new(c)
+    } else {
+        base.clone()
+    };
+    (config, name)
+}
