@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use kad_core::config::model::{CheckKind, Config, LvsMethod, Protocol, ServiceKey};
 
+use crate::engine::Snapshot;
+
 fn method(m: LvsMethod) -> &'static str {
     match m {
         LvsMethod::Nat => "NAT",
@@ -13,7 +15,8 @@ fn method(m: LvsMethod) -> &'static str {
     }
 }
 
-fn checker_name(k: &CheckKind) -> &'static str {
+/// keepalived's name of a checker kind.
+pub fn checker_name(k: &CheckKind) -> &'static str {
     match k {
         CheckKind::Tcp => "TCP_CHECK",
         CheckKind::Http { tls: false, .. } => "HTTP_GET",
@@ -27,15 +30,18 @@ fn checker_name(k: &CheckKind) -> &'static str {
     }
 }
 
-/// The whole dump.
-pub fn data(cfg: &Config, instances: &BTreeMap<String, String>) -> String {
+/// The whole dump: configuration beside the live state of every checker.
+pub fn data(cfg: &Config, snap: &Snapshot, instances: &BTreeMap<String, String>) -> String {
     let mut s = kad_core::dump::global_section(&cfg.global);
     let _ = writeln!(s, "------< LVS Topology >------");
     let _ = writeln!(
         s,
-        " System: IPVS state managed by kad (kernel table not yet programmed)"
+        " System: desired IPVS table kept by kad (kernel table not programmed)"
     );
-    for vs in &cfg.virtual_servers {
+    for (vi, vs) in cfg.virtual_servers.iter().enumerate() {
+        let Some(vsnap) = snap.virtual_servers.get(vi) else {
+            continue;
+        };
         let key = match &vs.key {
             ServiceKey::Addr {
                 addr,
@@ -71,8 +77,11 @@ pub fn data(cfg: &Config, instances: &BTreeMap<String, String>) -> String {
         }
         let _ = writeln!(
             s,
-            "   quorum = {}, hysteresis = {}",
-            vs.quorum, vs.hysteresis
+            "   quorum = {}, hysteresis = {}, quorum state = {}, alive weight = {}",
+            vs.quorum,
+            vs.hysteresis,
+            if vsnap.quorum_up { "UP" } else { "DOWN" },
+            vsnap.alive_weight
         );
         if let Some(sorry) = &vs.sorry_server {
             let _ = writeln!(
@@ -82,8 +91,20 @@ pub fn data(cfg: &Config, instances: &BTreeMap<String, String>) -> String {
                 sorry.port.unwrap_or(0)
             );
         }
+        let _ = writeln!(s, "   Destinations wanted:");
+        for d in &vsnap.destinations {
+            let _ = writeln!(
+                s,
+                "     {}:{} {} weight {}{}",
+                fmt_addr(&d.addr),
+                d.port,
+                method(d.method),
+                d.weight,
+                if d.sorry { " (sorry server)" } else { "" }
+            );
+        }
         let _ = writeln!(s, "   Real servers:");
-        for rs in &vs.real_servers {
+        for (rs, rsnap) in vs.real_servers.iter().zip(&vsnap.real_servers) {
             let _ = writeln!(
                 s,
                 "     RS = {}:{}, weight = {}",
@@ -91,9 +112,15 @@ pub fn data(cfg: &Config, instances: &BTreeMap<String, String>) -> String {
                 rs.port.unwrap_or(0),
                 rs.weight
             );
+            let _ = writeln!(
+                s,
+                "       alive = {}, effective weight = {}",
+                if rsnap.alive { "yes" } else { "no" },
+                rsnap.weight
+            );
             let _ = writeln!(s, "       lvs_method = {}", method(rs.lvs_method));
             let _ = writeln!(s, "       inhibit_on_failure = {}", rs.inhibit_on_failure);
-            for c in &rs.checkers {
+            for (c, cs) in rs.checkers.iter().zip(&rsnap.checkers) {
                 let _ = writeln!(s, "       Checker = {}", checker_name(&c.kind));
                 let _ = writeln!(
                     s,
@@ -103,7 +130,34 @@ pub fn data(cfg: &Config, instances: &BTreeMap<String, String>) -> String {
                 );
                 let _ = writeln!(s, "         connect_timeout = {:.1}, retry = {}, delay_before_retry = {:.1}, delay_loop = {:.1}",
                     c.timing.connect_timeout.as_secs_f64(), c.timing.retry, c.timing.delay_before_retry.as_secs_f64(), c.timing.delay_loop.as_secs_f64());
-                let _ = writeln!(s, "         last result = none (checks not running yet)");
+                let st = &cs.stats;
+                let _ = writeln!(
+                    s,
+                    "         state = {}, failures in a row = {}, attempt running = {}",
+                    if cs.up { "UP" } else { "DOWN" },
+                    cs.failures_in_a_row,
+                    if cs.running { "yes" } else { "no" }
+                );
+                match st.last_ok {
+                    None => {
+                        let _ = writeln!(s, "         last result = none yet");
+                    }
+                    Some(ok) => {
+                        let _ = writeln!(
+                            s,
+                            "         last result = {} ({}), latency = {:.3} ms, at = {}",
+                            if ok { "success" } else { "failure" },
+                            st.last_reason,
+                            st.last_latency_us as f64 / 1000.0,
+                            st.last_at
+                        );
+                    }
+                }
+                let _ = writeln!(
+                    s,
+                    "         checks = {}, failures = {}, transitions = {}",
+                    st.checks, st.failures, st.transitions
+                );
             }
         }
     }

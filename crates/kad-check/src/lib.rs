@@ -7,6 +7,8 @@
 #![deny(missing_docs)]
 
 pub mod dump;
+pub mod engine;
+pub mod file_check;
 pub mod health;
 pub mod notify;
 pub mod probe;

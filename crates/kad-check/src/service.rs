@@ -8,6 +8,7 @@ use kad_core::config::Config;
 use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
+use crate::engine::{Alert, Engine};
 use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
 use crate::vrrp_scripts::VrrpScripts;
@@ -22,12 +23,16 @@ pub struct CheckService {
     notifier: Notifier,
     smtp: Sender,
     outbox: Vec<FromChild>,
+    engine: Engine,
+    registry: Option<Registry>,
 }
 
 impl CheckService {
     /// A service for `config`, dumping to `dump_path` (keepalived: /tmp/keepalived_check.data).
     pub fn new(config: Config, dump_path: PathBuf) -> Self {
         CheckService {
+            engine: Engine::new(&config),
+            registry: None,
             config,
             instances: BTreeMap::new(),
             dump_path,
@@ -51,15 +56,30 @@ impl CheckService {
             .or(g.smtp_alert_vrrp)
             .or(g.smtp_alert)
             .unwrap_or(false);
+        if !wanted {
+            return;
+        }
+        let router = g
+            .router_id
+            .clone()
+            .unwrap_or_else(kad_core::config::default_config_id);
+        self.mail(
+            format!("[{router}] VRRP Instance {name} - Entering {state} state"),
+            format!("kad on {router}: VRRP instance {name} is now {state} (priority {priority})."),
+        );
+    }
+
+    /// Sends a mail to `notification_email` through `smtp_server` (if both are set).
+    fn mail(&mut self, subject: String, body: String) {
+        let g = &self.config.global;
         let Some(server) = g
             .smtp_server
             .as_ref()
-            .filter(|_| wanted && !g.notification_email.is_empty())
+            .filter(|_| !g.notification_email.is_empty())
         else {
             return;
         };
         let host = kad_core::config::default_config_id();
-        let router = g.router_id.clone().unwrap_or_else(|| host.clone());
         let mail = Mail {
             helo: g.smtp_helo_name.clone().unwrap_or_else(|| host.clone()),
             from: g
@@ -67,13 +87,32 @@ impl CheckService {
                 .clone()
                 .unwrap_or_else(|| format!("kad@{host}")),
             to: g.notification_email.clone(),
-            subject: format!("[{router}] VRRP Instance {name} - Entering {state} state"),
-            body: format!(
-                "kad on {router}: VRRP instance {name} is now {state} (priority {priority})."
-            ),
+            subject,
+            body,
         };
         self.smtp
             .send(&server.host, server.port, mail, g.smtp_connect_timeout);
+    }
+
+    /// Passes the engine's alerts to the SMTP client.
+    fn send_alerts(&mut self) {
+        for Alert::Mail { subject, body } in self.engine.take_alerts() {
+            self.mail(subject, body);
+        }
+    }
+
+    fn start_engine(&mut self) {
+        crate::file_check::init_files(&self.config);
+        self.engine = Engine::new(&self.config);
+        match self.registry.as_ref().map(Registry::try_clone) {
+            Some(Ok(r)) => self.engine.start(r, Instant::now()),
+            Some(Err(e)) => log::error!("checkers cannot start: {e}"),
+            None => {}
+        }
+        if !self.engine.is_empty() {
+            log::info!("{} checker(s) scheduled", self.engine.len());
+        }
+        self.send_alerts();
     }
 }
 
@@ -82,6 +121,8 @@ impl ChildService for CheckService {
         match msg {
             ToChild::Reload(cfg) => {
                 self.config = *cfg;
+                self.engine.stop();
+                self.start_engine();
                 if self.scripts.is_some() {
                     self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
                 }
@@ -92,7 +133,8 @@ impl ChildService for CheckService {
                 vec![FromChild::Reloaded]
             }
             ToChild::Dump => {
-                let text = crate::dump::data(&self.config, &self.instances);
+                let text =
+                    crate::dump::data(&self.config, &self.engine.snapshot(), &self.instances);
                 match kad_core::dumpfile::write_atomic(&self.dump_path, text.as_bytes()) {
                     Ok(()) => log::info!("wrote {}", self.dump_path.display()),
                     Err(e) => log::error!("cannot write {}: {e}", self.dump_path.display()),
@@ -110,19 +152,34 @@ impl ChildService for CheckService {
                 self.instances.insert(name, state);
                 vec![]
             }
+            ToChild::DumpJson => {
+                let path = self.dump_path.with_extension("json");
+                let text =
+                    serde_json::to_string_pretty(&self.engine.snapshot()).unwrap_or_default();
+                match kad_core::dumpfile::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => log::info!("wrote {}", path.display()),
+                    Err(e) => log::error!("cannot write {}: {e}", path.display()),
+                }
+                vec![]
+            }
             ToChild::DumpStats
-            | ToChild::DumpJson
             | ToChild::Routed(Routed::ScriptStatus { .. })
             | ToChild::Shutdown => vec![],
         }
     }
 
     fn stop(&mut self) {
+        self.engine.stop();
         log::info!("checker child stopping");
     }
 
     fn start(&mut self, registry: Registry) {
+        match registry.try_clone() {
+            Ok(r) => self.registry = Some(r),
+            Err(e) => log::error!("checkers cannot start: {e}"),
+        }
         self.smtp.set_registry(registry);
+        self.start_engine();
         self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
     }
 
@@ -130,6 +187,7 @@ impl ChildService for CheckService {
         let scripts = self.scripts.as_ref().and_then(VrrpScripts::next_deadline);
         [
             scripts,
+            self.engine.next_deadline(),
             self.notifier.next_deadline(),
             self.smtp.next_deadline(),
         ]
@@ -138,13 +196,18 @@ impl ChildService for CheckService {
         .min()
     }
 
-    fn ready(&mut self, token: kad_ipc::mio::Token, _now: Instant) {
-        if self.smtp.owns(token) {
+    fn ready(&mut self, token: kad_ipc::mio::Token, now: Instant) {
+        if self.engine.owns(token) {
+            self.engine.ready(token, now);
+            self.send_alerts();
+        } else if self.smtp.owns(token) {
             self.smtp.ready(token);
         }
     }
 
     fn on_timer(&mut self, now: Instant) {
+        self.engine.on_timer(now);
+        self.send_alerts();
         self.notifier.on_timer(now);
         self.smtp.on_timer(now);
         if let Some(s) = self.scripts.as_mut() {

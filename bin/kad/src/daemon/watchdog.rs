@@ -296,7 +296,12 @@ impl Watchdog {
                     }
                 }
                 SIGUSR2 => self.send(0, ToChild::DumpStats),
-                s if s == sigrtmin2() => self.send(0, ToChild::DumpJson),
+                // keepalived's JSON is the VRRP child's; kad's checker adds keepalived_check.json.
+                s if s == sigrtmin2() => {
+                    for i in 0..self.slots.len() {
+                        self.send(i, ToChild::DumpJson);
+                    }
+                }
                 _ => {}
             }
         }

@@ -71,7 +71,7 @@ mod tests {
     fn a_query_round_trips_and_replies_are_matched() {
         let (bytes, q) = build(0x1234, "a", "www.example.org.").unwrap();
         let mut reply = Message::from_vec(&bytes).unwrap();
-        assert_eq!(reply.queries(), [q.clone()]);
+        assert_eq!(reply.queries(), std::slice::from_ref(&q));
         assert_eq!(judge(0x1234, &q, &bytes), None, "a query is no answer");
         reply.set_message_type(MessageType::Response);
         assert!(judge(0x1234, &q, &reply.to_bytes().unwrap()).unwrap().ok);

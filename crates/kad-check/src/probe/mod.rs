@@ -37,8 +37,8 @@ pub trait Probe {
 
 /// What a probe needs besides its checker's settings.
 pub struct ProbeContext<'a> {
-    /// TLS client settings for SSL_GET.
-    pub tls: &'a Arc<rustls::ClientConfig>,
+    /// TLS client settings for SSL_GET (`None`: the SSL block could not be loaded).
+    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
     /// HELO name for SMTP_CHECK when the checker sets none.
     pub helo: &'a str,
     /// A number unique to the checker (ICMP identifier, DNS id seed).
@@ -68,7 +68,11 @@ pub fn start(
         } => {
             let vhost = virtualhost.as_deref().or(ctx.virtualhost);
             let dialogue = http::HttpDialogue::new(urls, vhost, target, *http_protocol);
-            let tls = tls.then(|| tls::session(ctx.tls, vhost, target.addr, *enable_sni));
+            let tls = match (tls, ctx.tls) {
+                (false, _) => None,
+                (true, Some(base)) => Some(tls::session(base, vhost, target.addr, *enable_sni)),
+                (true, None) => return Some(Err(Verdict::down("no usable SSL context"))),
+            };
             stream::StreamProbe::connect(target, tls, Box::new(dialogue)).map(boxed)
         }
         CheckKind::Smtp { helo_name } => {

@@ -30,6 +30,23 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// The top-level `SSL { … }` block used by SSL_GET.
     pub ssl: Option<SslContext>,
+    /// `track_file` / `vrrp_track_file` blocks (used by FILE_CHECK).
+    pub track_files: Vec<TrackFile>,
+}
+
+/// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    /// Block name.
+    pub name: String,
+    /// The file holding a number.
+    pub file: String,
+    /// Multiplier of the value (default 1).
+    pub weight: i64,
+    /// `reverse`: the value counts negatively.
+    pub reverse: bool,
+    /// `init_file`: the value to write at start (with `overwrite`, even if the file exists).
+    pub init: Option<(i64, bool)>,
 }
 
 /// A script to run with optional user and group (`notify_master "/x arg" user group`).

@@ -66,6 +66,11 @@ pub(crate) fn build(
                     cfg.vrrp_scripts.push(script);
                 }
             }
+            "track_file" | "vrrp_track_file" => {
+                if let Some(t) = vrrp::track_file(&mut ctx, &s, 1) {
+                    cfg.track_files.push(t);
+                }
+            }
             "vrrp_sync_group" => {
                 if let Some(group) = vrrp::sync_group(&mut ctx, &s, 1) {
                     ctx.group_pos.push(s.pos());
@@ -112,8 +117,6 @@ pub(crate) fn build(
             | "track_group"
             | "linkbeat_interfaces"
             | "garp_group"
-            | "track_file"
-            | "vrrp_track_file"
             | "vrrp_track_process"
             | "bfd_instance" => ctx.unsupported(&s),
             _ => ctx.unknown(&s, "at top level"),

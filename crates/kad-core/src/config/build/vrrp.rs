@@ -6,7 +6,7 @@ use super::global::set;
 use super::{Ctx, RefKind};
 use crate::config::model::{
     AuthType, Authentication, GarpTiming, GlobalDefs, InitialState, Notify, Script, SyncGroup,
-    Tracked, UnicastPeer, VirtualAddress, Vmac, VrrpInstance, VrrpScript,
+    TrackFile, Tracked, UnicastPeer, VirtualAddress, Vmac, VrrpInstance, VrrpScript,
 };
 use crate::config::reader::Stmt;
 use crate::config::values::{parse_int_in, parse_ip, parse_ip_prefix};
@@ -173,6 +173,52 @@ fn notify_keyword(ctx: &mut Ctx, s: &Stmt, n: &mut Notify) -> bool {
     };
     *slot = ctx.script(s);
     true
+}
+
+/// `track_file NAME { … }` (content at `level`).
+pub(super) fn track_file(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<TrackFile> {
+    let name = block_name(ctx, head, "a track_file name")?;
+    let mut out = TrackFile {
+        name,
+        file: String::new(),
+        weight: 1,
+        reverse: false,
+        init: None,
+    };
+    while let Some(s) = ctx.reader.next(level) {
+        match s.keyword() {
+            "file" => set(&mut out.file, ctx.string(&s, "a file path")),
+            "weight" => {
+                ctx.max_args(&s, 2);
+                set(
+                    &mut out.weight,
+                    ctx.value(&s, 0, "a weight -254..254", |v| parse_int_in(v, -254, 254)),
+                );
+                out.reverse = reverse_word(ctx, &s, 1);
+            }
+            "init_file" => {
+                ctx.max_args(&s, 2);
+                let mut value = 0;
+                let mut overwrite = false;
+                for w in s.args() {
+                    match w.text.as_str() {
+                        "overwrite" => overwrite = true,
+                        v => match parse_int_in(v, i64::from(i32::MIN), i64::from(i32::MAX)) {
+                            Ok(n) => value = n,
+                            Err(e) => ctx.error(w.pos, format!("'init_file': {e}")),
+                        },
+                    }
+                }
+                out.init = Some((value, overwrite));
+            }
+            _ => ctx.unknown(&s, "in track_file"),
+        }
+    }
+    if out.file.is_empty() {
+        ctx.error(head.pos(), "track_file needs a 'file'");
+        return None;
+    }
+    Some(out)
 }
 
 /// The block's name argument (`vrrp_instance NAME {`), with the block required.

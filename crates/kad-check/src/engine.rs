@@ -1,0 +1,748 @@
+//! The checker child's scheduler: every checker of every real server, their attempts in
+//! flight, the timers, and what a result changes (real-server state, quorum, the desired
+//! table, notify scripts, alerts). One mio loop, one timer heap; no thread per check.
+//!
+//! First attempts are spread over `warmup` (default: the checker's `delay_loop`), so that a
+//! large config does not start with a burst.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use kad_core::config::model::{
+    CheckKind, Checker, Config, GlobalDefs, RealServer, Script, VirtualServer,
+};
+use kad_ipc::mio::{Registry, Token};
+use serde::Serialize;
+
+use crate::health::{CheckerHealth, Quorum, ServerHealth, Verdict};
+use crate::probe::{self, Probe, ProbeContext};
+use crate::script::{resolve_user, split_command, Outcome, ScriptRunner};
+use crate::table::{self, Destination};
+
+/// Tokens from here up are checkers' sockets (token − base = checker index).
+pub const CHECK_TOKEN_BASE: usize = 1 << 32;
+/// How often running scripts (MISC_CHECK, notify) are reaped.
+const REAP_EVERY: Duration = Duration::from_millis(20);
+/// keepalived does not time notify scripts out; kad stops one that runs longer than this.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Counters and the last result of one checker, for the dumps.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckStats {
+    /// Attempts finished.
+    pub checks: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// Up/down changes.
+    pub transitions: u64,
+    /// Result of the last attempt.
+    pub last_ok: Option<bool>,
+    /// Why (e.g. "status 500", "timed out").
+    pub last_reason: String,
+    /// Duration of the last attempt, in microseconds.
+    pub last_latency_us: u64,
+    /// When the last attempt ended (Unix seconds).
+    pub last_at: u64,
+}
+
+enum Running {
+    Idle,
+    Probe(Box<dyn Probe>, Instant),
+    Script(Instant),
+}
+
+struct Slot {
+    vs: usize,
+    rs: usize,
+    ck: usize,
+    health: CheckerHealth,
+    running: Running,
+    generation: u64,
+    stats: CheckStats,
+}
+
+struct VsState {
+    quorum: Quorum,
+    servers: Vec<ServerHealth>,
+    table: Vec<Destination>,
+}
+
+/// Something the service must do for the engine (it owns the SMTP client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    /// A real server went up or down, or a virtual server gained or lost quorum.
+    Mail {
+        /// Subject line.
+        subject: String,
+        /// Body text.
+        body: String,
+    },
+}
+
+/// All checkers of a configuration.
+pub struct Engine {
+    config: Config,
+    slots: Vec<Slot>,
+    vs: Vec<VsState>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    registry: Option<Registry>,
+    scripts: ScriptRunner,
+    script_owner: HashMap<u32, usize>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    helo: String,
+    alerts: Vec<Alert>,
+    table_changed: bool,
+}
+
+fn kind_name(k: &CheckKind) -> &'static str {
+    crate::dump::checker_name(k)
+}
+
+/// `[addr]:proto:port` as keepalived writes a service.
+pub fn fmt_service(addr: std::net::IpAddr, port: u16, vs: &VirtualServer) -> String {
+    let proto = match vs.protocol {
+        kad_core::config::model::Protocol::Tcp => "tcp",
+        kad_core::config::model::Protocol::Udp => "udp",
+        kad_core::config::model::Protocol::Sctp => "sctp",
+    };
+    format!("[{addr}]:{proto}:{port}")
+}
+
+/// `[addr]:proto:port` of a virtual server (or `FWM n`, `group NAME`).
+pub fn fmt_vs(vs: &VirtualServer) -> String {
+    use kad_core::config::model::ServiceKey;
+    match &vs.key {
+        ServiceKey::Addr { addr, port } => fmt_service(*addr, port.unwrap_or(0), vs),
+        ServiceKey::Fwmark(m) => format!("FWM {m}"),
+        ServiceKey::Group(g) => format!("group {g}"),
+    }
+}
+
+fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
+    let port = rs.port.unwrap_or(match &vs.key {
+        kad_core::config::model::ServiceKey::Addr { port, .. } => port.unwrap_or(0),
+        _ => 0,
+    });
+    fmt_service(rs.addr, port, vs)
+}
+
+impl Engine {
+    /// Schedules every checker of `config`; nothing runs until [`Engine::start`].
+    pub fn new(config: &Config) -> Engine {
+        let tls = match probe::tls::client_config(config.ssl.as_ref()) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                log::error!("SSL: {e}; SSL_GET checks fail until the SSL block is fixed");
+                None
+            }
+        };
+        let mut slots = Vec::new();
+        let mut vs_states = Vec::with_capacity(config.virtual_servers.len());
+        for (v, vs) in config.virtual_servers.iter().enumerate() {
+            let mut servers = Vec::with_capacity(vs.real_servers.len());
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let mut ups = Vec::with_capacity(rs.checkers.len());
+                for (c, ck) in rs.checkers.iter().enumerate() {
+                    let health = CheckerHealth::new(&ck.timing);
+                    ups.push(health.up);
+                    slots.push(Slot {
+                        vs: v,
+                        rs: r,
+                        ck: c,
+                        health,
+                        running: Running::Idle,
+                        generation: 0,
+                        stats: CheckStats::default(),
+                    });
+                }
+                servers.push(ServerHealth::new(i64::from(rs.weight), ups));
+            }
+            vs_states.push(VsState {
+                quorum: Quorum::new(vs.quorum, vs.hysteresis),
+                servers,
+                table: Vec::new(),
+            });
+        }
+        let host = kad_core::config::default_config_id();
+        Engine {
+            helo: config.global.smtp_helo_name.clone().unwrap_or(host),
+            config: config.clone(),
+            slots,
+            vs: vs_states,
+            timers: BinaryHeap::new(),
+            registry: None,
+            scripts: ScriptRunner::default(),
+            script_owner: HashMap::new(),
+            tls,
+            alerts: Vec::new(),
+            table_changed: true,
+        }
+    }
+
+    /// Number of checkers.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True without checkers.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Starts the schedule: quorum from the initial states, first runs spread over warmup.
+    pub fn start(&mut self, registry: Registry, now: Instant) {
+        self.registry = Some(registry);
+        raise_nofile(self.slots.len());
+        for v in 0..self.vs.len() {
+            self.evaluate_vs(v);
+        }
+        let n = self.slots.len().max(1);
+        for i in 0..self.slots.len() {
+            let ck = self.checker(i);
+            let spread = ck.timing.warmup.unwrap_or(ck.timing.delay_loop);
+            // Spread evenly by position, not randomly: deterministic and flat.
+            let offset = spread.mul_f64((i * 7919 % n) as f64 / n as f64);
+            self.schedule(i, now + offset);
+        }
+    }
+
+    fn checker(&self, i: usize) -> &Checker {
+        let s = &self.slots[i];
+        &self.config.virtual_servers[s.vs].real_servers[s.rs].checkers[s.ck]
+    }
+
+    fn schedule(&mut self, i: usize, at: Instant) {
+        let s = &mut self.slots[i];
+        s.generation += 1;
+        self.timers.push(Reverse((at, i, s.generation)));
+    }
+
+    /// When [`Engine::on_timer`] is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        let reap = (self.scripts.running() > 0).then(|| Instant::now() + REAP_EVERY);
+        match (timer, reap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True if `token` is a checker's.
+    pub fn owns(&self, token: Token) -> bool {
+        token.0 >= CHECK_TOKEN_BASE && token.0 - CHECK_TOKEN_BASE < self.slots.len()
+    }
+
+    /// A checker's socket is ready.
+    pub fn ready(&mut self, token: Token, now: Instant) {
+        let i = token.0 - CHECK_TOKEN_BASE;
+        let Some(registry) = self.registry.as_ref() else {
+            return;
+        };
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        let verdict = match &mut slot.running {
+            Running::Probe(p, _) => p.ready(registry, token),
+            _ => None,
+        };
+        if let Some(v) = verdict {
+            self.finish(i, v, now);
+        }
+    }
+
+    /// Timers: starts due attempts, times out late ones, reaps scripts.
+    pub fn on_timer(&mut self, now: Instant) {
+        for (pid, outcome) in self.scripts.poll(now) {
+            if let Some(i) = self.script_owner.remove(&pid) {
+                let v = self.misc_verdict(i, outcome);
+                self.finish(i, v, now);
+            }
+        }
+        while let Some(&Reverse((at, i, generation))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.slots[i].generation != generation {
+                continue;
+            }
+            match &mut self.slots[i].running {
+                Running::Idle => self.begin(i, now),
+                Running::Probe(p, _) => {
+                    let v = p.timed_out();
+                    self.finish(i, v, now);
+                }
+                Running::Script(..) => {} // the runner kills it at its timeout
+            }
+        }
+    }
+
+    fn begin(&mut self, i: usize, now: Instant) {
+        let ck = self.checker(i).clone();
+        let s = &self.slots[i];
+        let vs = &self.config.virtual_servers[s.vs];
+        let rs = &vs.real_servers[s.rs];
+        match &ck.kind {
+            CheckKind::Misc {
+                script, timeout, ..
+            } => {
+                let timeout = timeout.unwrap_or(ck.timing.delay_loop);
+                match run_script(
+                    &mut self.scripts,
+                    &self.config.global,
+                    script,
+                    split_command(&script.command),
+                    timeout,
+                ) {
+                    Ok(pid) => {
+                        self.script_owner.insert(pid, i);
+                        self.slots[i].running = Running::Script(now);
+                    }
+                    Err(e) => self.finish(i, Verdict::down(e), now),
+                }
+                return;
+            }
+            CheckKind::File { .. } => {
+                let v = crate::file_check::verdict(&self.config, &ck.kind);
+                self.finish(i, v, now);
+                return;
+            }
+            _ => {}
+        }
+        let vhost = rs.virtualhost.as_deref().or(vs.virtualhost.as_deref());
+        let ctx = ProbeContext {
+            tls: self.tls.as_ref(),
+            helo: &self.helo,
+            ident: i as u16,
+            virtualhost: vhost,
+        };
+        let token = Token(CHECK_TOKEN_BASE + i);
+        let Some(registry) = self.registry.as_ref() else {
+            return;
+        };
+        match probe::start(&ck.kind, &ck.target, &ctx) {
+            Some(Ok(mut p)) => match p.register(registry, token) {
+                Ok(()) => {
+                    self.slots[i].running = Running::Probe(p, now);
+                    self.schedule(i, now + ck.timing.connect_timeout);
+                }
+                Err(e) => self.finish(i, Verdict::down(format!("cannot poll: {e}")), now),
+            },
+            Some(Err(v)) => self.finish(i, v, now),
+            None => {}
+        }
+    }
+
+    fn misc_verdict(&self, i: usize, outcome: Outcome) -> Verdict {
+        let (dynamic, base) = match &self.checker(i).kind {
+            CheckKind::Misc { dynamic, .. } => {
+                let s = &self.slots[i];
+                (
+                    *dynamic,
+                    i64::from(self.config.virtual_servers[s.vs].real_servers[s.rs].weight),
+                )
+            }
+            _ => (false, 0),
+        };
+        match outcome {
+            Outcome::Exited(0) => Verdict::up("exit 0"),
+            Outcome::Exited(code @ 2..=255) if dynamic => Verdict {
+                ok: true,
+                reason: format!("exit {code}: weight {}", code - 2),
+                weight_delta: Some(i64::from(code) - 2 - base),
+            },
+            Outcome::Exited(code) => Verdict::down(format!("exit {code}")),
+            Outcome::Signaled(sig) => Verdict::down(format!("killed by signal {sig}")),
+            Outcome::TimedOut => Verdict::down("timed out; its process group was killed"),
+        }
+    }
+
+    /// An attempt ended: counts it, applies the rules, schedules the next.
+    fn finish(&mut self, i: usize, v: Verdict, now: Instant) {
+        let registry = self.registry.as_ref();
+        let slot = &mut self.slots[i];
+        let started = match std::mem::replace(&mut slot.running, Running::Idle) {
+            Running::Probe(mut p, t) => {
+                if let Some(r) = registry {
+                    p.deregister(r);
+                }
+                Some(t)
+            }
+            Running::Script(t) => Some(t),
+            Running::Idle => None,
+        };
+        let st = &mut slot.stats;
+        st.checks += 1;
+        st.failures += u64::from(!v.ok);
+        st.last_ok = Some(v.ok);
+        st.last_latency_us = started
+            .map(|t| now.saturating_duration_since(t).as_micros() as u64)
+            .unwrap_or(0);
+        st.last_at = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let (changed, delay) = slot.health.record(v.ok);
+        let (vi, ri, ci) = (slot.vs, slot.rs, slot.ck);
+        if changed.is_some() {
+            slot.stats.transitions += 1;
+        }
+        let vs = &self.config.virtual_servers[vi];
+        let rs = &vs.real_servers[ri];
+        let ck = &rs.checkers[ci];
+        let what = format!("{} on {}", kind_name(&ck.kind), rs_name(vs, rs));
+        match changed {
+            Some(true) => log::info!("{what} succeeded: {}", v.reason),
+            Some(false) => log::info!("{what} failed: {}", v.reason),
+            None if !v.ok && (ck.log_all_failures || slot.health.up) => {
+                log::info!(
+                    "{what} failed ({}), retry {} of {}",
+                    v.reason,
+                    slot.health.failures,
+                    ck.timing.retry
+                )
+            }
+            None => {}
+        }
+        slot.stats.last_reason = v.reason;
+        let server = &mut self.vs[vi].servers[ri];
+        let was_alive = server.alive();
+        let old_weight = server.weight();
+        server.checkers_up[ci] = self.slots[i].health.up;
+        if let (true, Some(d)) = (v.ok, v.weight_delta) {
+            server.deltas[ci] = d;
+        }
+        let (alive, weight) = (server.alive(), server.weight());
+        self.schedule(i, now + delay);
+        if alive != was_alive {
+            self.server_changed(vi, ri, alive);
+        }
+        if alive && was_alive && weight != old_weight {
+            let vs = &self.config.virtual_servers[vi];
+            let rs = &vs.real_servers[ri];
+            log::info!(
+                "Changing weight from {old_weight} to {weight} for {} of VS {}",
+                rs_name(vs, rs),
+                fmt_vs(vs)
+            );
+        }
+        if alive != was_alive || weight != old_weight {
+            self.evaluate_vs(vi);
+        }
+    }
+
+    /// A real server went up or down: log, notify_up/down, smtp_alert.
+    fn server_changed(&mut self, vi: usize, ri: usize, alive: bool) {
+        let vs = &self.config.virtual_servers[vi];
+        let rs = &vs.real_servers[ri];
+        let (name, vname) = (rs_name(vs, rs), fmt_vs(vs));
+        let verb = if alive {
+            "Adding service"
+        } else {
+            "Removing service"
+        };
+        log::info!(
+            "{verb} {name} {} VS {vname}",
+            if alive { "to" } else { "from" }
+        );
+        let script = if alive {
+            rs.notify_up.clone()
+        } else {
+            rs.notify_down.clone()
+        };
+        if let Some(s) = script {
+            if let Err(e) = run_script(
+                &mut self.scripts,
+                &self.config.global,
+                &s,
+                split_command(&s.command),
+                NOTIFY_TIMEOUT,
+            ) {
+                log::error!("notify script {}: {e}", s.command);
+            }
+        }
+        let g = &self.config.global;
+        if rs
+            .smtp_alert
+            .or(g.smtp_alert_checker)
+            .or(g.smtp_alert)
+            .unwrap_or(false)
+        {
+            let state = if alive { "UP" } else { "DOWN" };
+            self.alerts.push(Alert::Mail {
+                subject: format!(
+                    "[{}] Realserver {name} of virtual server {vname} - {state}",
+                    self.router_id()
+                ),
+                body: format!("=> kad: real server {name} of virtual server {vname} is {state} <="),
+            });
+        }
+    }
+
+    fn router_id(&self) -> String {
+        self.config
+            .global
+            .router_id
+            .clone()
+            .unwrap_or_else(kad_core::config::default_config_id)
+    }
+
+    /// Recomputes a virtual server's quorum and destinations.
+    fn evaluate_vs(&mut self, vi: usize) {
+        let vs = &self.config.virtual_servers[vi];
+        let st = &mut self.vs[vi];
+        let alive_weight: i64 = st
+            .servers
+            .iter()
+            .filter(|s| s.alive())
+            .map(|s| i64::from(s.weight()))
+            .sum();
+        let change = st.quorum.update(alive_weight);
+        let table = table::destinations(vs, &st.servers, st.quorum.up);
+        if table != st.table {
+            st.table = table;
+            self.table_changed = true;
+        }
+        let Some(up) = change else {
+            return;
+        };
+        let vname = fmt_vs(vs);
+        let q = st.quorum.clone();
+        if up {
+            log::info!(
+                "Gained quorum {}+{}={} <= {alive_weight} for VS {vname}",
+                q.quorum,
+                q.hysteresis,
+                q.quorum + q.hysteresis
+            );
+        } else {
+            log::info!(
+                "Lost quorum {}-{}={} > {alive_weight} for VS {vname}",
+                q.quorum,
+                q.hysteresis,
+                q.quorum - q.hysteresis
+            );
+        }
+        let script = if up {
+            vs.quorum_up.clone()
+        } else {
+            vs.quorum_down.clone()
+        };
+        if let Some(s) = script {
+            if let Err(e) = run_script(
+                &mut self.scripts,
+                &self.config.global,
+                &s,
+                split_command(&s.command),
+                NOTIFY_TIMEOUT,
+            ) {
+                log::error!("quorum script {}: {e}", s.command);
+            }
+        }
+        let g = &self.config.global;
+        if vs
+            .smtp_alert
+            .or(g.smtp_alert_checker)
+            .or(g.smtp_alert)
+            .unwrap_or(false)
+        {
+            let state = if up { "UP" } else { "DOWN" };
+            self.alerts.push(Alert::Mail {
+                subject: format!("[{}] Virtualserver {vname} - quorum {state}", self.router_id()),
+                body: format!("=> kad: virtual server {vname} quorum is {state} (alive weight {alive_weight}) <="),
+            });
+        }
+    }
+
+    /// Alerts produced since the last call.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.alerts)
+    }
+
+    /// True once if the desired table changed since the last call.
+    pub fn take_table_changed(&mut self) -> bool {
+        std::mem::replace(&mut self.table_changed, false)
+    }
+
+    /// The configuration the engine runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A snapshot of everything, for the dumps.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut out = Snapshot {
+            virtual_servers: Vec::new(),
+        };
+        for (vi, vs) in self.config.virtual_servers.iter().enumerate() {
+            let st = &self.vs[vi];
+            let alive_weight = st
+                .servers
+                .iter()
+                .filter(|s| s.alive())
+                .map(|s| i64::from(s.weight()))
+                .sum();
+            out.virtual_servers.push(VsSnapshot {
+                name: fmt_vs(vs),
+                quorum_up: st.quorum.up,
+                alive_weight,
+                destinations: st.table.clone(),
+                real_servers: vs
+                    .real_servers
+                    .iter()
+                    .zip(&st.servers)
+                    .map(|(rs, h)| RsSnapshot {
+                        name: rs_name(vs, rs),
+                        alive: h.alive(),
+                        weight: h.weight(),
+                        checkers: Vec::new(),
+                    })
+                    .collect(),
+            });
+        }
+        for s in &self.slots {
+            let ck = &self.config.virtual_servers[s.vs].real_servers[s.rs].checkers[s.ck];
+            out.virtual_servers[s.vs].real_servers[s.rs]
+                .checkers
+                .push(CheckerSnapshot {
+                    kind: kind_name(&ck.kind),
+                    target: probe::peer(&ck.target).to_string(),
+                    up: s.health.up,
+                    failures_in_a_row: s.health.failures,
+                    running: !matches!(s.running, Running::Idle),
+                    stats: s.stats.clone(),
+                });
+        }
+        out
+    }
+
+    /// Stops every attempt in flight (graceful stop; with `omega`, runs down notifiers).
+    pub fn stop(&mut self) {
+        if let Some(r) = self.registry.as_ref() {
+            for s in &mut self.slots {
+                if let Running::Probe(p, _) = &mut s.running {
+                    p.deregister(r);
+                }
+                s.running = Running::Idle;
+            }
+        }
+        for vi in 0..self.vs.len() {
+            if !self.config.virtual_servers[vi].omega {
+                continue;
+            }
+            for ri in 0..self.vs[vi].servers.len() {
+                if self.vs[vi].servers[ri].alive() {
+                    let rs = &self.config.virtual_servers[vi].real_servers[ri];
+                    if let Some(s) = rs.notify_down.clone() {
+                        let _ = run_script(
+                            &mut self.scripts,
+                            &self.config.global,
+                            &s,
+                            split_command(&s.command),
+                            NOTIFY_TIMEOUT,
+                        );
+                    }
+                }
+            }
+            if self.vs[vi].quorum.up {
+                if let Some(s) = self.config.virtual_servers[vi].quorum_down.clone() {
+                    let _ = run_script(
+                        &mut self.scripts,
+                        &self.config.global,
+                        &s,
+                        split_command(&s.command),
+                        NOTIFY_TIMEOUT,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Starts `script` (argv already split) as its user, else `script_user`.
+fn run_script(
+    runner: &mut ScriptRunner,
+    g: &GlobalDefs,
+    script: &Script,
+    argv: Vec<String>,
+    timeout: Duration,
+) -> Result<u32, String> {
+    let user = script.user.as_deref().or(g.script_user.as_deref());
+    let group = script.group.as_deref().or(g.script_group.as_deref());
+    resolve_user(user, group)
+        .and_then(|run_as| runner.start_argv(&argv, run_as, timeout, g.enable_script_security))
+        .map_err(|e| e.to_string())
+}
+
+/// Everything the dumps show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Virtual servers in config order.
+    pub virtual_servers: Vec<VsSnapshot>,
+}
+
+/// One virtual server's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct VsSnapshot {
+    /// `[addr]:proto:port`.
+    pub name: String,
+    /// Quorum held.
+    pub quorum_up: bool,
+    /// Summed weight of alive real servers.
+    pub alive_weight: i64,
+    /// The desired IPVS destinations.
+    pub destinations: Vec<Destination>,
+    /// Real servers.
+    pub real_servers: Vec<RsSnapshot>,
+}
+
+/// One real server's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct RsSnapshot {
+    /// `[addr]:proto:port`.
+    pub name: String,
+    /// Every checker up.
+    pub alive: bool,
+    /// Effective weight.
+    pub weight: u32,
+    /// Checkers.
+    pub checkers: Vec<CheckerSnapshot>,
+}
+
+/// One checker's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckerSnapshot {
+    /// `TCP_CHECK`, `HTTP_GET`, ….
+    pub kind: &'static str,
+    /// Where it connects.
+    pub target: String,
+    /// Up or down.
+    pub up: bool,
+    /// Failures counted towards `retry`.
+    pub failures_in_a_row: u32,
+    /// An attempt is in flight.
+    pub running: bool,
+    /// Counters and last result.
+    pub stats: CheckStats,
+}
+
+/// Raises RLIMIT_NOFILE to what `checkers` sockets (plus the daemon's own) need.
+fn raise_nofile(checkers: usize) {
+    let want = checkers as u64 + 256;
+    let Ok((soft, hard)) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+    else {
+        return;
+    };
+    if soft >= want {
+        return;
+    }
+    let new_hard = hard.max(want);
+    if let Err(e) =
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, want, new_hard)
+    {
+        log::warn!("cannot raise the open-file limit to {want}: {e}");
+    }
+}
