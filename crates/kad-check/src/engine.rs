@@ -222,7 +222,7 @@ impl Engine {
     /// When [`Engine::on_timer`] is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        let reap = (self.scripts.running() > 0).then(|| Instant::now() + REAP_EVERY);
+        let reap = self.scripts.next_reap(REAP_EVERY);
         match (timer, reap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -91,7 +91,7 @@ impl Notifier {
 
     /// While scripts run: when to reap them.
     pub fn next_deadline(&self) -> Option<Instant> {
-        (self.runner.running() > 0).then(|| Instant::now() + REAP_EVERY)
+        self.runner.next_reap(REAP_EVERY)
     }
 
     /// Reaps finished notify scripts.

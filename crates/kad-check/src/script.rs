@@ -164,6 +164,7 @@ struct Job {
 #[derive(Default)]
 pub struct ScriptRunner {
     jobs: HashMap<u32, Job>,
+    last_poll: Option<Instant>,
 }
 
 impl ScriptRunner {
@@ -234,6 +235,15 @@ impl ScriptRunner {
             .min()
     }
 
+    /// While scripts run: when to [`ScriptRunner::poll`] next, `every` after the last poll
+    /// (a fixed instant, so a loop waiting for it does reach it).
+    pub fn next_reap(&self, every: Duration) -> Option<Instant> {
+        if self.jobs.is_empty() {
+            return None;
+        }
+        Some(self.last_poll.map_or_else(Instant::now, |t| t + every))
+    }
+
     /// Number of scripts still running.
     pub fn running(&self) -> usize {
         self.jobs.len()
@@ -241,6 +251,7 @@ impl ScriptRunner {
 
     /// Kills the process groups of scripts past their timeout and reaps every finished one.
     pub fn poll(&mut self, now: Instant) -> Vec<(u32, Outcome)> {
+        self.last_poll = Some(now);
         for (&pid, job) in self.jobs.iter_mut() {
             if !job.timed_out && now >= job.deadline {
                 job.timed_out = true;

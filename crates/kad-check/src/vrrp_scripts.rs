@@ -92,7 +92,7 @@ impl VrrpScripts {
             .filter(|t| t.pid.is_none())
             .map(|t| t.next_run)
             .min();
-        let reap = (self.runner.running() > 0).then(|| Instant::now() + REAP_EVERY);
+        let reap = self.runner.next_reap(REAP_EVERY);
         match (idle, reap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

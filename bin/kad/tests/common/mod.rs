@@ -1,0 +1,181 @@
+//! The harness shared by the daemon-level system tests: kad started as root in its own
+//! namespaces, with helpers to wait, signal and read its files.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn system_tests_enabled() -> bool {
+    if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
+        eprintln!("KAD_SYSTEM_TESTS=0: skipping a system test");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "system tests run as root (set KAD_SYSTEM_TESTS=0 to skip)"
+    );
+    true
+}
+
+/// A kad parent running in its own namespaces.
+pub struct Kad {
+    /// The `unshare` process that became kad.
+    pub proc: Child,
+    /// kad's pid.
+    pub pid: u32,
+    /// The test's work dir (config, log).
+    pub dir: PathBuf,
+}
+
+pub fn work_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "daemon-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: sending a signal to a pid this test started.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+pub fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Namespace set-up before kad starts: private /tmp and /run, loopback up.
+pub const PRIVATE_DIRS: &str =
+    "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up";
+
+impl Kad {
+    /// Starts kad on `config` and waits until both children are ready.
+    pub fn start(config: &str, extra: &[&str]) -> Kad {
+        let dir = work_dir();
+        std::fs::write(dir.join("kad.conf"), config).expect("config");
+        let kad = Kad::spawn_in(dir, PRIVATE_DIRS, extra);
+        wait_until("both children ready", Duration::from_secs(10), || {
+            kad.log().matches(") ready").count() >= 2
+        });
+        kad
+    }
+
+    /// Starts `kad -n -l -D -f DIR/kad.conf EXTRA` in new mount and network namespaces after
+    /// the shell commands `setup`; logs go to DIR/kad.log. Does not wait.
+    pub fn spawn_in(dir: PathBuf, setup: &str, extra: &[&str]) -> Kad {
+        Kad::spawn(dir, &["--mount", "--net"], setup, extra)
+    }
+
+    /// Like [`Kad::spawn_in`] with the given `unshare` namespace flags.
+    pub fn spawn(dir: PathBuf, namespaces: &[&str], setup: &str, extra: &[&str]) -> Kad {
+        let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+        let proc = Command::new("unshare")
+            .args(namespaces)
+            .args(["--", "sh", "-c"])
+            .arg(format!("{setup} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_kad"))
+            .args(["-n", "-l", "-D", "-f"])
+            .arg(dir.join("kad.conf"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start kad");
+        let pid = proc.id();
+        Kad { proc, pid, dir }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kad.log")).unwrap_or_default()
+    }
+
+    /// A path inside kad's mount namespace.
+    pub fn path(&self, p: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{p}", self.pid))
+    }
+
+    pub fn children(&self) -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.pid))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    pub fn child(&self, title: &str) -> Option<u32> {
+        self.children()
+            .into_iter()
+            .find(|&c| comm(c) == title && alive(c))
+    }
+
+    pub fn wait_child(&self, title: &str, not: Option<u32>) -> u32 {
+        let mut found = 0;
+        wait_until(title, Duration::from_secs(5), || match self.child(title) {
+            Some(p) if Some(p) != not => {
+                found = p;
+                true
+            }
+            _ => false,
+        });
+        found
+    }
+
+    pub fn signal(&self, sig: i32) {
+        signal(self.pid, sig);
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.proc.try_wait() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn fd_count(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Kad {
+    fn drop(&mut self) {
+        let kids = self.children();
+        signal(self.pid, libc::SIGKILL);
+        for k in kids {
+            signal(k, libc::SIGKILL);
+        }
+        let _ = self.proc.wait();
+    }
+}
