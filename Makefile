@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp fuzz demo examples clean
+.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp bench-check fuzz demo examples clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -23,7 +23,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
-bench: bench-config bench-daemon bench-vrrp
+bench: bench-config bench-daemon bench-vrrp bench-check
 
 bench-config: release
 	tests/bench/bench-config.sh
@@ -36,6 +36,12 @@ bench-daemon: release
 ## REPS and IDLE shorten it).
 bench-vrrp: release
 	python3 tests/bench/bench-vrrp.py
+
+## Checker load: 10,000 TCP_CHECK + 2,000 HTTP_GET at delay_loop 1, kad alone here (60 s), then
+## kad beside keepalived in the ip_vs VM (../shared/ipvs-vm) on the same config (root, ~6 min).
+bench-check: release
+	$(CARGO) build --release -p kad --example check_target
+	python3 tests/bench/bench-check.py
 
 ## Long property-test runs of the config parser and the VRRP decoder (FUZZ_CASES per property).
 FUZZ_CASES ?= 200000

@@ -703,3 +703,75 @@ fn file_check_reads_a_track_file() {
         snapshot(&kad)["virtual_servers"][0]["real_servers"][0]["weight"] == 7
     });
 }
+
+#[test]
+fn reload_keeps_the_state_of_unchanged_checkers() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut gone = Server::start(0, accept_only());
+    let added = Server::start(0, accept_only());
+    let rs = |port: u16| {
+        format!("  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n")
+    };
+    let vs =
+        |body: String| format!("virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n{body}}}\n");
+    let kad = checker(&vs(rs(gone.port)));
+    gone.stop();
+    let before = wait_rs(&kad, 0, false);
+    let checks = before["checkers"][0]["stats"]["checks"]
+        .as_u64()
+        .unwrap_or(0);
+    // Reload with a second real server: the first stays down (no alpha would make a new
+    // checker start up), its counters go on, and the new one is checked.
+    std::fs::write(
+        kad.dir.join("kad.conf"),
+        vs(rs(gone.port) + &rs(added.port)),
+    )
+    .expect("config");
+    kad.signal(libc::SIGHUP);
+    wait_until("the reload", FLIP, || {
+        kad.log().contains("reloaded: 1 virtual_server")
+    });
+    let snap = snapshot(&kad);
+    let first = &snap["virtual_servers"][0]["real_servers"][0];
+    assert_eq!(first["alive"], false, "{snap}");
+    assert!(
+        first["checkers"][0]["stats"]["checks"]
+            .as_u64()
+            .unwrap_or(0)
+            >= checks
+    );
+    wait_until("a check of the new server", FLIP, || {
+        reason(&wait_rs(&kad, 1, true), 0) == "connected"
+    });
+}
+
+#[test]
+fn connect_ip_connect_port_bindto_and_bind_port_are_honoured() {
+    if !system_tests_enabled() {
+        return;
+    }
+    // The address comes from accept(): the checker resets the connection at once, after
+    // which getpeername on the accepted socket would fail.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let peers = Arc::new(Mutex::new(Vec::new()));
+    let seen = peers.clone();
+    std::thread::spawn(move || {
+        while let Ok((_, from)) = listener.accept() {
+            seen.lock().expect("lock").push(from);
+        }
+    });
+    let config = format!(
+        "virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n\
+           real_server 192.0.2.7 80 {{\n    TCP_CHECK {{\n      connect_ip 127.0.0.1\n      connect_port {port}\n      bindto 127.0.0.2\n      bind_port 40999\n      connect_timeout 1\n      retry 0\n      alpha\n    }}\n  }}\n}}\n"
+    );
+    let kad = checker(&config);
+    wait_rs(&kad, 0, true);
+    wait_until("the accept", FLIP, || {
+        !peers.lock().expect("lock").is_empty()
+    });
+    let first = peers.lock().expect("lock").first().copied();
+    assert_eq!(first, Some("127.0.0.2:40999".parse().expect("addr")));
+}

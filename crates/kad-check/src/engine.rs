@@ -40,7 +40,7 @@ pub struct CheckStats {
     /// Result of the last attempt.
     pub last_ok: Option<bool>,
     /// Why (e.g. "status 500", "timed out").
-    pub last_reason: String,
+    pub last_reason: compact_str::CompactString,
     /// Duration of the last attempt, in microseconds.
     pub last_latency_us: u64,
     /// When the last attempt ended (Unix seconds).
@@ -83,13 +83,15 @@ pub enum Alert {
 
 /// All checkers of a configuration.
 pub struct Engine {
-    config: Config,
+    config: Arc<Config>,
     slots: Vec<Slot>,
     vs: Vec<VsState>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     registry: Option<Registry>,
     scripts: ScriptRunner,
     script_owner: HashMap<u32, usize>,
+    /// Scripts started by the engine this one replaced (reload).
+    orphans: ScriptRunner,
     tls: Option<Arc<rustls::ClientConfig>>,
     helo: String,
     alerts: Vec<Alert>,
@@ -130,7 +132,7 @@ fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
 
 impl Engine {
     /// Schedules every checker of `config`; nothing runs until [`Engine::start`].
-    pub fn new(config: &Config) -> Engine {
+    pub fn new(config: Arc<Config>) -> Engine {
         let tls = match probe::tls::client_config(config.ssl.as_ref()) {
             Ok(c) => Some(Arc::new(c)),
             Err(e) => {
@@ -175,6 +177,7 @@ impl Engine {
             registry: None,
             scripts: ScriptRunner::default(),
             script_owner: HashMap::new(),
+            orphans: ScriptRunner::default(),
             tls,
             alerts: Vec::new(),
             table_changed: true,
@@ -203,8 +206,60 @@ impl Engine {
             let ck = self.checker(i);
             let spread = ck.timing.warmup.unwrap_or(ck.timing.delay_loop);
             // Spread evenly by position, not randomly: deterministic and flat.
-            let offset = spread.mul_f64((i * 7919 % n) as f64 / n as f64);
+            let offset = spread.mul_f64(i as f64 / n as f64);
             self.schedule(i, now + offset);
+        }
+    }
+
+    /// Takes over the state of checkers found in both configurations (same virtual server,
+    /// real server, checker position, kind and target) and the quorum state of virtual
+    /// servers found in both: a reload does not reset what is known (keepalived's rule).
+    /// Call before [`Engine::start`].
+    pub fn inherit(&mut self, old: &mut Engine) {
+        // Scripts of the old engine still running are reaped here, their results ignored.
+        self.orphans = std::mem::take(&mut old.scripts);
+        fn key(e: &Engine, s: &Slot) -> String {
+            let vs = &e.config.virtual_servers[s.vs];
+            let rs = &vs.real_servers[s.rs];
+            let ck = &rs.checkers[s.ck];
+            format!(
+                "{} {} {} {} {:?}",
+                fmt_vs(vs),
+                rs_name(vs, rs),
+                s.ck,
+                kind_name(&ck.kind),
+                ck.target
+            )
+        }
+        let known: HashMap<String, usize> = old
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (key(old, s), j))
+            .collect();
+        for i in 0..self.slots.len() {
+            let Some(&j) = known.get(&key(self, &self.slots[i])) else {
+                continue;
+            };
+            let was = &old.slots[j];
+            let slot = &mut self.slots[i];
+            slot.health.up = was.health.up;
+            slot.stats = was.stats.clone();
+            let server = &mut self.vs[slot.vs].servers[slot.rs];
+            server.checkers_up[slot.ck] = was.health.up;
+            server.deltas[slot.ck] = old.vs[was.vs].servers[was.rs].deltas[was.ck];
+        }
+        let quorum: HashMap<String, bool> = old
+            .config
+            .virtual_servers
+            .iter()
+            .zip(&old.vs)
+            .map(|(vs, st)| (fmt_vs(vs), st.quorum.up))
+            .collect();
+        for (vs, st) in self.config.virtual_servers.iter().zip(&mut self.vs) {
+            if let Some(&up) = quorum.get(&fmt_vs(vs)) {
+                st.quorum.up = up;
+            }
         }
     }
 
@@ -222,7 +277,13 @@ impl Engine {
     /// When [`Engine::on_timer`] is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        let reap = self.scripts.next_reap(REAP_EVERY);
+        let reap = match (
+            self.scripts.next_reap(REAP_EVERY),
+            self.orphans.next_reap(REAP_EVERY),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (timer, reap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -254,6 +315,7 @@ impl Engine {
 
     /// Timers: starts due attempts, times out late ones, reaps scripts.
     pub fn on_timer(&mut self, now: Instant) {
+        self.orphans.poll(now);
         for (pid, outcome) in self.scripts.poll(now) {
             if let Some(i) = self.script_owner.remove(&pid) {
                 let v = self.misc_verdict(i, outcome);
@@ -280,58 +342,60 @@ impl Engine {
     }
 
     fn begin(&mut self, i: usize, now: Instant) {
-        let ck = self.checker(i).clone();
         let s = &self.slots[i];
         let vs = &self.config.virtual_servers[s.vs];
         let rs = &vs.real_servers[s.rs];
-        match &ck.kind {
+        let ck = &rs.checkers[s.ck];
+        let started = match &ck.kind {
             CheckKind::Misc {
                 script, timeout, ..
             } => {
                 let timeout = timeout.unwrap_or(ck.timing.delay_loop);
+                let argv = split_command(&script.command);
                 match run_script(
                     &mut self.scripts,
                     &self.config.global,
                     script,
-                    split_command(&script.command),
+                    argv,
                     timeout,
                 ) {
                     Ok(pid) => {
                         self.script_owner.insert(pid, i);
                         self.slots[i].running = Running::Script(now);
+                        return;
                     }
-                    Err(e) => self.finish(i, Verdict::down(e), now),
+                    Err(e) => Err(Verdict::down(e)),
                 }
-                return;
             }
-            CheckKind::File { .. } => {
-                let v = crate::file_check::verdict(&self.config, &ck.kind);
-                self.finish(i, v, now);
-                return;
-            }
-            _ => {}
-        }
-        let vhost = rs.virtualhost.as_deref().or(vs.virtualhost.as_deref());
-        let ctx = ProbeContext {
-            tls: self.tls.as_ref(),
-            helo: &self.helo,
-            ident: i as u16,
-            virtualhost: vhost,
-        };
-        let token = Token(CHECK_TOKEN_BASE + i);
-        let Some(registry) = self.registry.as_ref() else {
-            return;
-        };
-        match probe::start(&ck.kind, &ck.target, &ctx) {
-            Some(Ok(mut p)) => match p.register(registry, token) {
-                Ok(()) => {
-                    self.slots[i].running = Running::Probe(p, now);
-                    self.schedule(i, now + ck.timing.connect_timeout);
+            CheckKind::File { .. } => Err(crate::file_check::verdict(&self.config, &ck.kind)),
+            kind => {
+                let Some(registry) = self.registry.as_ref() else {
+                    return;
+                };
+                let ctx = ProbeContext {
+                    tls: self.tls.as_ref(),
+                    helo: &self.helo,
+                    ident: i as u16,
+                    virtualhost: rs.virtualhost.as_deref().or(vs.virtualhost.as_deref()),
+                };
+                let token = Token(CHECK_TOKEN_BASE + i);
+                match probe::start(kind, &ck.target, &ctx) {
+                    Some(Ok(mut p)) => match p.register(registry, token) {
+                        Ok(()) => Ok((p, ck.timing.connect_timeout)),
+                        Err(e) => Err(Verdict::down(format!("cannot poll: {e}"))),
+                    },
+                    Some(Err(v)) => Err(v),
+                    None => return,
                 }
-                Err(e) => self.finish(i, Verdict::down(format!("cannot poll: {e}")), now),
-            },
-            Some(Err(v)) => self.finish(i, v, now),
-            None => {}
+            }
+        };
+        match started {
+            Ok((p, timeout)) => {
+                self.slots[i].running = Running::Probe(p, now);
+                self.schedule(i, now + timeout);
+            }
+            // Finished at once (FILE_CHECK) or could not start (a failed attempt).
+            Err(v) => self.finish(i, v, now),
         }
     }
 
@@ -350,7 +414,7 @@ impl Engine {
             Outcome::Exited(0) => Verdict::up("exit 0"),
             Outcome::Exited(code @ 2..=255) if dynamic => Verdict {
                 ok: true,
-                reason: format!("exit {code}: weight {}", code - 2),
+                reason: format!("exit {code}: weight {}", code - 2).into(),
                 weight_delta: Some(i64::from(code) - 2 - base),
             },
             Outcome::Exited(code) => Verdict::down(format!("exit {code}")),
@@ -392,13 +456,14 @@ impl Engine {
         let vs = &self.config.virtual_servers[vi];
         let rs = &vs.real_servers[ri];
         let ck = &rs.checkers[ci];
-        let what = format!("{} on {}", kind_name(&ck.kind), rs_name(vs, rs));
+        let what = || format!("{} on {}", kind_name(&ck.kind), rs_name(vs, rs));
         match changed {
-            Some(true) => log::info!("{what} succeeded: {}", v.reason),
-            Some(false) => log::info!("{what} failed: {}", v.reason),
+            Some(true) => log::info!("{} succeeded: {}", what(), v.reason),
+            Some(false) => log::info!("{} failed: {}", what(), v.reason),
             None if !v.ok && (ck.log_all_failures || slot.health.up) => {
                 log::info!(
-                    "{what} failed ({}), retry {} of {}",
+                    "{} failed ({}), retry {} of {}",
+                    what(),
                     v.reason,
                     slot.health.failures,
                     ck.timing.retry
@@ -618,8 +683,8 @@ impl Engine {
         out
     }
 
-    /// Stops every attempt in flight (graceful stop; with `omega`, runs down notifiers).
-    pub fn stop(&mut self) {
+    /// Cancels every attempt in flight (before a reload replaces the engine).
+    pub fn cancel(&mut self) {
         if let Some(r) = self.registry.as_ref() {
             for s in &mut self.slots {
                 if let Running::Probe(p, _) = &mut s.running {
@@ -628,6 +693,11 @@ impl Engine {
                 s.running = Running::Idle;
             }
         }
+    }
+
+    /// Graceful stop: cancels attempts; with `omega`, runs the down notifiers of what was up.
+    pub fn stop(&mut self) {
+        self.cancel();
         for vi in 0..self.vs.len() {
             if !self.config.virtual_servers[vi].omega {
                 continue;

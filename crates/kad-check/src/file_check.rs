@@ -23,7 +23,7 @@ pub fn judge(value: i64, multiplier: i64, reverse: bool, dynamic: bool) -> Verdi
     if dynamic {
         return Verdict {
             ok: true,
-            reason: format!("value {value}: weight {product:+}"),
+            reason: format!("value {value}: weight {product:+}").into(),
             weight_delta: Some(product),
         };
     }

@@ -10,22 +10,25 @@
 
 use std::time::Duration;
 
+use compact_str::CompactString;
 use kad_core::config::model::CheckTiming;
+use smallvec::SmallVec;
 
 /// The result of one check attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// True if the server passed.
     pub ok: bool,
-    /// What happened, for logs and the dump ("connected", "status 500", "timed out").
-    pub reason: String,
+    /// What happened, for logs and the dump ("connected", "status 500", "timed out"); short
+    /// reasons are stored inline (no allocation per check).
+    pub reason: CompactString,
     /// For dynamic checkers: the weight change this result asks for.
     pub weight_delta: Option<i64>,
 }
 
 impl Verdict {
     /// A pass.
-    pub fn up(reason: impl Into<String>) -> Verdict {
+    pub fn up(reason: impl Into<CompactString>) -> Verdict {
         Verdict {
             ok: true,
             reason: reason.into(),
@@ -34,7 +37,7 @@ impl Verdict {
     }
 
     /// A failure.
-    pub fn down(reason: impl Into<String>) -> Verdict {
+    pub fn down(reason: impl Into<CompactString>) -> Verdict {
         Verdict {
             ok: false,
             reason: reason.into(),
@@ -91,10 +94,10 @@ impl CheckerHealth {
 pub struct ServerHealth {
     /// Configured weight.
     pub base_weight: i64,
-    /// State of each checker.
-    pub checkers_up: Vec<bool>,
+    /// State of each checker (inline for the usual one or two: no allocation per server).
+    pub checkers_up: SmallVec<[bool; 4]>,
     /// Weight change asked by each checker (dynamic checkers only).
-    pub deltas: Vec<i64>,
+    pub deltas: SmallVec<[i64; 2]>,
 }
 
 impl ServerHealth {
@@ -103,8 +106,8 @@ impl ServerHealth {
         let n = checkers_up.len();
         ServerHealth {
             base_weight: weight,
-            checkers_up,
-            deltas: vec![0; n],
+            checkers_up: checkers_up.into(),
+            deltas: smallvec::smallvec![0; n],
         }
     }
 

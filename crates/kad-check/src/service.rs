@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use kad_core::config::Config;
@@ -15,7 +16,8 @@ use crate::vrrp_scripts::VrrpScripts;
 
 /// State of the checker child.
 pub struct CheckService {
-    config: Config,
+    /// Shared with the engine: one copy of a large configuration, not two.
+    config: Arc<Config>,
     /// Last reported state of each VRRP instance (drives notify scripts later).
     instances: BTreeMap<String, String>,
     dump_path: PathBuf,
@@ -30,8 +32,10 @@ pub struct CheckService {
 impl CheckService {
     /// A service for `config`, dumping to `dump_path` (keepalived: /tmp/keepalived_check.data).
     pub fn new(config: Config, dump_path: PathBuf) -> Self {
+        let config = Arc::new(config);
         CheckService {
-            engine: Engine::new(&config),
+            // The real engine is built at start(); an empty one until then.
+            engine: Engine::new(Arc::new(Config::default())),
             registry: None,
             config,
             instances: BTreeMap::new(),
@@ -103,12 +107,17 @@ impl CheckService {
 
     fn start_engine(&mut self) {
         crate::file_check::init_files(&self.config);
-        self.engine = Engine::new(&self.config);
+        let mut old = std::mem::replace(&mut self.engine, Engine::new(self.config.clone()));
+        self.engine.inherit(&mut old);
         match self.registry.as_ref().map(Registry::try_clone) {
             Some(Ok(r)) => self.engine.start(r, Instant::now()),
             Some(Err(e)) => log::error!("checkers cannot start: {e}"),
             None => {}
         }
+        drop(old);
+        // Give back to the system what decoding the config and the replaced engine freed.
+        // SAFETY: malloc_trim only releases free heap memory; no pointer is invalidated.
+        unsafe { libc::malloc_trim(0) };
         if !self.engine.is_empty() {
             log::info!("{} checker(s) scheduled", self.engine.len());
         }
@@ -120,8 +129,8 @@ impl ChildService for CheckService {
     fn handle(&mut self, msg: ToChild) -> Vec<FromChild> {
         match msg {
             ToChild::Reload(cfg) => {
-                self.config = *cfg;
-                self.engine.stop();
+                self.config = Arc::new(*cfg);
+                self.engine.cancel();
                 self.start_engine();
                 if self.scripts.is_some() {
                     self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
