@@ -1,5 +1,21 @@
-//! kad-ipvs: kernel IPVS over generic netlink: services, destinations, reconcile (issue: IPVS via generic netlink).
+//! kad-ipvs: the kernel's IPVS table over generic netlink.
 //!
-//! This crate is laid down with the workspace; its contents arrive with the issue named above.
-//! See docs/ARCHITECTURE.md for what it will own and which process runs it.
+//! - [`model`]: services, destinations, a table.
+//! - [`wire`]: the IPVS messages byte for byte and the parsers of the replies (pure).
+//! - [`socket`]: the family over a neli socket: list, add, edit, delete, flush, info.
+//! - [`reconcile`]: the fewest changes from the kernel's table to the desired one, touching
+//!   only kad's services (pure).
+//! - [`listing`]: kad's view in `ipvsadm -Ln`'s layout.
+//!
+//! Errors: library functions return typed errors ([`socket::IpvsError`]); the caller logs.
 #![deny(missing_docs)]
+
+pub mod listing;
+pub mod model;
+pub mod reconcile;
+pub mod socket;
+pub mod wire;
+
+pub use model::{Dest, Forward, Service, ServiceKey, Table};
+pub use reconcile::{reconcile, Change};
+pub use socket::{Ipvs, IpvsError};

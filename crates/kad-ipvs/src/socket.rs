@@ -1,0 +1,255 @@
+//! The IPVS generic-netlink family over a neli socket: resolve "IPVS", send requests, collect
+//! replies and acknowledgements. Blocking, one request at a time (the kernel answers at once;
+//! a dump of a large table arrives in several datagrams).
+
+use neli::consts::nl::NlmF;
+use neli::consts::socket::NlFamily;
+use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::socket::synchronous::NlSocketHandle;
+use neli::types::Buffer;
+use neli::utils::Groups;
+
+use crate::model::{Dest, Service, ServiceKey, Table};
+use crate::reconcile::Change;
+use crate::wire::{self, cmd, WireError};
+
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+
+/// Why an IPVS operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpvsError {
+    /// The kernel has no IPVS (module not loaded or not built).
+    Unavailable(String),
+    /// The netlink socket failed.
+    Netlink(String),
+    /// The kernel refused a request.
+    Kernel {
+        /// What was asked.
+        what: String,
+        /// errno.
+        errno: i32,
+    },
+    /// A reply could not be read.
+    Wire(WireError),
+}
+
+impl std::fmt::Display for IpvsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IpvsError::Unavailable(why) => write!(f, "IPVS not available: {why}"),
+            IpvsError::Netlink(e) => write!(f, "netlink: {e}"),
+            IpvsError::Kernel { what, errno } => {
+                write!(f, "{what}: {}", std::io::Error::from_raw_os_error(*errno))
+            }
+            IpvsError::Wire(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<WireError> for IpvsError {
+    fn from(e: WireError) -> Self {
+        IpvsError::Wire(e)
+    }
+}
+
+/// A connection to the kernel's IPVS.
+pub struct Ipvs {
+    sock: NlSocketHandle,
+    family: u16,
+    /// Requests sent so far (for benchmarks and logs).
+    pub messages_sent: u64,
+}
+
+impl Ipvs {
+    /// Opens a generic netlink socket and resolves the "IPVS" family.
+    pub fn open() -> Result<Ipvs, IpvsError> {
+        let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())
+            .map_err(|e| IpvsError::Netlink(format!("connect: {e}")))?;
+        let mut ipvs = Ipvs {
+            sock,
+            family: wire::GENL_ID_CTRL,
+            messages_sent: 0,
+        };
+        let reply = match ipvs.request("resolve the IPVS family", wire::get_family("IPVS"), false) {
+            Ok(r) => r,
+            Err(IpvsError::Kernel { errno, .. }) if errno == libc::ENOENT => {
+                return Err(IpvsError::Unavailable(
+                    "the kernel has no IPVS generic netlink family (ip_vs not loaded?)".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let first = reply
+            .first()
+            .ok_or_else(|| IpvsError::Unavailable("no answer for the IPVS family".into()))?;
+        ipvs.family = wire::parse_family(first)?;
+        ipvs.messages_sent = 0;
+        Ok(ipvs)
+    }
+
+    /// Sends one request; returns the payloads of the replies (all parts of a dump).
+    fn request(
+        &mut self,
+        what: &str,
+        payload: Vec<u8>,
+        dump: bool,
+    ) -> Result<Vec<Vec<u8>>, IpvsError> {
+        let mut flags = NlmF::REQUEST | NlmF::ACK;
+        if dump {
+            flags |= NlmF::DUMP;
+        }
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(self.family)
+            .nl_flags(flags)
+            .nl_payload(NlPayload::Payload(Buffer::from(payload)))
+            .build()
+            .map_err(|e| IpvsError::Netlink(e.to_string()))?;
+        self.sock
+            .send(&msg)
+            .map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
+        self.messages_sent += 1;
+        let mut out = Vec::new();
+        loop {
+            let (msgs, _) = self
+                .sock
+                .recv::<u16, Buffer>()
+                .map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
+            for m in msgs {
+                let m = m.map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
+                let kind = *m.nl_type();
+                match m.nl_payload() {
+                    NlPayload::Err(e) => {
+                        return Err(IpvsError::Kernel {
+                            what: what.to_string(),
+                            errno: -*e.error(),
+                        })
+                    }
+                    NlPayload::Ack(_) if !dump => return Ok(out),
+                    NlPayload::Payload(p) if kind != NLMSG_ERROR && kind != NLMSG_DONE => {
+                        out.push(p.as_ref().to_vec());
+                    }
+                    _ if kind == NLMSG_DONE => return Ok(out),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// `(version, connection table size)`.
+    pub fn info(&mut self) -> Result<(u32, u32), IpvsError> {
+        let r = self.request("get IPVS info", wire::bare(cmd::GET_INFO), false)?;
+        let first = r
+            .first()
+            .ok_or_else(|| WireError("empty info reply".into()))?;
+        Ok(wire::parse_info(first)?)
+    }
+
+    /// Every service in the kernel.
+    pub fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+        self.request("list services", wire::bare(cmd::GET_SERVICE), true)?
+            .iter()
+            .map(|p| wire::parse_service(p).map_err(IpvsError::from))
+            .collect()
+    }
+
+    /// Every service with its destinations, in the kernel's order (as `ipvsadm -Ln` lists).
+    pub fn list(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, IpvsError> {
+        let mut out = Vec::new();
+        for s in self.services()? {
+            let ipv6 = s.key.is_ipv6();
+            let replies = self.request(
+                "list destinations",
+                wire::service_key(cmd::GET_DEST, &s.key),
+                true,
+            )?;
+            let dests = replies
+                .iter()
+                .map(|p| wire::parse_dest(p, ipv6).map_err(IpvsError::from))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push((s, dests));
+        }
+        Ok(out)
+    }
+
+    /// The kernel's whole table.
+    pub fn table(&mut self) -> Result<Table, IpvsError> {
+        let mut t = Table::default();
+        for (s, dests) in self.list()? {
+            let key = s.key.clone();
+            t.add_service(s);
+            for d in dests {
+                t.add_dest(&key, d);
+            }
+        }
+        Ok(t)
+    }
+
+    /// Applies one change.
+    pub fn apply(&mut self, change: &Change) -> Result<(), IpvsError> {
+        let (what, payload) = match change {
+            Change::AddService(s) => (
+                format!("add service {}", show(&s.key)),
+                wire::service(cmd::NEW_SERVICE, s),
+            ),
+            Change::EditService(s) => (
+                format!("edit service {}", show(&s.key)),
+                wire::service(cmd::SET_SERVICE, s),
+            ),
+            Change::DelService(k) => (
+                format!("delete service {}", show(k)),
+                wire::service_key(cmd::DEL_SERVICE, k),
+            ),
+            Change::AddDest(k, d) => (
+                format!("add {}:{} to {}", d.addr, d.port, show(k)),
+                wire::dest(cmd::NEW_DEST, k, d),
+            ),
+            Change::EditDest(k, d) => (
+                format!("edit {}:{} of {}", d.addr, d.port, show(k)),
+                wire::dest(cmd::SET_DEST, k, d),
+            ),
+            Change::DelDest(k, d) => (
+                format!("delete {}:{} from {}", d.addr, d.port, show(k)),
+                wire::dest(cmd::DEL_DEST, k, d),
+            ),
+        };
+        self.request(&what, payload, false).map(|_| ())
+    }
+
+    /// Applies changes in order; returns how many failed (each is logged).
+    pub fn apply_all(&mut self, changes: &[Change]) -> usize {
+        let mut failed = 0;
+        for c in changes {
+            if let Err(e) = self.apply(c) {
+                log::error!("IPVS: {e}");
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    /// Removes every service (`ipvsadm -C`).
+    pub fn flush(&mut self) -> Result<(), IpvsError> {
+        self.request("flush", wire::bare(cmd::FLUSH), false)
+            .map(|_| ())
+    }
+}
+
+/// A service key as logs show it.
+pub fn show(k: &ServiceKey) -> String {
+    match k {
+        ServiceKey::Addr { proto, addr, port } => {
+            let p = match *proto {
+                crate::model::PROTO_TCP => "TCP",
+                crate::model::PROTO_UDP => "UDP",
+                crate::model::PROTO_SCTP => "SCTP",
+                _ => "proto",
+            };
+            match addr {
+                std::net::IpAddr::V6(a) => format!("{p} [{a}]:{port}"),
+                a => format!("{p} {a}:{port}"),
+            }
+        }
+        ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    }
+}
