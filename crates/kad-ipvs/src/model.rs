@@ -164,11 +164,14 @@ impl Dest {
     }
 }
 
+/// The destinations of one service by (address, port).
+pub type Dests = BTreeMap<(IpAddr, u16), Dest>;
+
 /// A whole table: services with their destinations, in a stable order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
-    /// Services by key, each with its destinations by (address, port).
-    pub services: BTreeMap<ServiceKey, (Service, BTreeMap<(IpAddr, u16), Dest>)>,
+    /// Services by key, each with its destinations.
+    pub services: BTreeMap<ServiceKey, (Service, Dests)>,
 }
 
 impl Table {
