@@ -220,8 +220,11 @@ pub fn bare(command: u8) -> Vec<u8> {
     genl(command, Attrs::default())
 }
 
+/// Attributes as `(type, payload)` pairs.
+pub type AttrList<'a> = Vec<(u16, &'a [u8])>;
+
 /// Splits an attribute stream into `(type, payload)` pairs (the nested flag masked off).
-pub fn attrs(mut buf: &[u8]) -> Result<Vec<(u16, &[u8])>, WireError> {
+pub fn attrs(mut buf: &[u8]) -> Result<AttrList<'_>, WireError> {
     let mut out = Vec::new();
     while buf.len() >= 4 {
         let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
@@ -285,7 +288,7 @@ fn get_string(b: &[u8]) -> String {
 }
 
 /// The generic payload's command and attributes.
-pub fn split_genl(payload: &[u8]) -> Result<(u8, Vec<(u16, &[u8])>), WireError> {
+pub fn split_genl(payload: &[u8]) -> Result<(u8, AttrList<'_>), WireError> {
     if payload.len() < 4 {
         return Err(WireError(format!(
             "generic header of {} bytes",
