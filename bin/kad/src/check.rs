@@ -110,3 +110,21 @@ pub fn summary(cfg: &Config) -> String {
         checkers
     )
 }
+
+/// `--list-ipvs`: the kernel's IPVS table in `ipvsadm -Ln`'s layout.
+pub fn list_ipvs() -> i32 {
+    let listed = kad_ipvs::Ipvs::open().and_then(|mut ipvs| {
+        let (version, size) = ipvs.info()?;
+        Ok(kad_ipvs::listing::render(version, size, &ipvs.list()?))
+    });
+    match listed {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("kad: {e}");
+            1
+        }
+    }
+}

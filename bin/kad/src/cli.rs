@@ -53,6 +53,10 @@ pub struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// kad extension: print the kernel's IPVS table as kad reads it, in `ipvsadm -Ln`'s
+    /// layout, and exit (1 if IPVS cannot be reached).
+    #[arg(long = "list-ipvs")]
+    pub list_ipvs: bool,
     /// kad extension: a child that dies after running less than this many seconds is respawned
     /// with keepalived's growing delay (0 s, then 1 s doubling to 60 s); default 60.
     #[arg(long = "respawn-window", value_name = "SECS", default_value_t = crate::daemon::respawn::DEFAULT_WINDOW.as_secs_f64())]

@@ -26,6 +26,7 @@ fn main() {
             eprintln!("kad: unknown child kind '{other}'");
             2
         }
+        None if cli.list_ipvs => check::list_ipvs(),
         None if cli.config_test => check::config_test(&path, &config_id),
         None if cli.dump_conf => check::dump(&path, &config_id),
         None => daemon::run_parent(&cli, config_id),

@@ -7,12 +7,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
@@ -99,60 +98,6 @@ fn destinations(kad: &Kad) -> Vec<(u64, u64, bool)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A TCP server on 127.0.0.1 handling each connection in a thread; stopping it closes the
-/// port (connects are refused), and it can be started again on the same port.
-struct Server {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-type Handler = Arc<dyn Fn(TcpStream) + Send + Sync>;
-
-impl Server {
-    fn start(port: u16, handler: Handler) -> Server {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("addr").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        let h = handler.clone();
-                        std::thread::spawn(move || h(s));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Server {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn accept_only() -> Handler {
-    Arc::new(|_s| {})
 }
 
 /// Reads an HTTP request head.
@@ -323,6 +268,13 @@ fn tcp_check_follows_its_listener_with_notify_alerts_and_inhibit() {
             ))
         })
     });
+    // This kernel has no ip_vs: said once, and the checkers went on regardless.
+    assert_eq!(
+        kad.log().matches("IPVS not available: ").count(),
+        1,
+        "{}",
+        kad.log()
+    );
     // The text dump shows the same state.
     kad.signal(libc::SIGUSR1);
     let data = kad.path("/tmp/keepalived_check.data");
@@ -774,4 +726,17 @@ fn connect_ip_connect_port_bindto_and_bind_port_are_honoured() {
     });
     let first = peers.lock().expect("lock").first().copied();
     assert_eq!(first, Some("127.0.0.2:40999".parse().expect("addr")));
+}
+
+#[test]
+fn list_ipvs_says_when_the_kernel_has_no_ipvs() {
+    if !system_tests_enabled() || std::path::Path::new("/proc/net/ip_vs").exists() {
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kad"))
+        .arg("--list-ipvs")
+        .output()
+        .expect("kad");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("kad: IPVS not available: "));
 }

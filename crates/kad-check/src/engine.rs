@@ -636,6 +636,11 @@ impl Engine {
         &self.config
     }
 
+    /// Each virtual server's desired destinations, in config order.
+    pub fn destinations(&self) -> Vec<&[Destination]> {
+        self.vs.iter().map(|v| v.table.as_slice()).collect()
+    }
+
     /// A snapshot of everything, for the dumps.
     pub fn snapshot(&self) -> Snapshot {
         let mut out = Snapshot {

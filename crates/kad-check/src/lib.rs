@@ -10,6 +10,7 @@ pub mod dump;
 pub mod engine;
 pub mod file_check;
 pub mod health;
+pub mod ipvs_sync;
 pub mod notify;
 pub mod probe;
 pub mod script;

@@ -10,6 +10,7 @@ use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
 use crate::engine::{Alert, Engine};
+use crate::ipvs_sync::IpvsSync;
 use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
 use crate::vrrp_scripts::VrrpScripts;
@@ -27,6 +28,7 @@ pub struct CheckService {
     outbox: Vec<FromChild>,
     engine: Engine,
     registry: Option<Registry>,
+    ipvs: IpvsSync,
 }
 
 impl CheckService {
@@ -37,6 +39,7 @@ impl CheckService {
             // The real engine is built at start(); an empty one until then.
             engine: Engine::new(Arc::new(Config::default())),
             registry: None,
+            ipvs: IpvsSync::default(),
             config,
             instances: BTreeMap::new(),
             dump_path,
@@ -98,10 +101,16 @@ impl CheckService {
             .send(&server.host, server.port, mail, g.smtp_connect_timeout);
     }
 
-    /// Passes the engine's alerts to the SMTP client.
+    /// Passes the engine's alerts to the SMTP client and its table changes to the kernel.
     fn send_alerts(&mut self) {
         for Alert::Mail { subject, body } in self.engine.take_alerts() {
             self.mail(subject, body);
+        }
+        if self.engine.take_table_changed()
+            && (!self.config.virtual_servers.is_empty() || self.ipvs.available())
+        {
+            let want = crate::ipvs_sync::desired(&self.config, &self.engine.destinations());
+            self.ipvs.sync(&want);
         }
     }
 
@@ -179,6 +188,7 @@ impl ChildService for CheckService {
 
     fn stop(&mut self) {
         self.engine.stop();
+        self.ipvs.remove_all();
         log::info!("checker child stopping");
     }
 

@@ -1,5 +1,6 @@
-//! A table in `ipvsadm -Ln`'s layout, character for character (as ipvsadm 1.31 prints it):
-//! services and destinations in the order given (the kernel's, for a table read from it).
+//! A table in `ipvsadm -Ln`'s layout, character for character (as ipvsadm 1.31 prints it),
+//! sorted as ipvsadm sorts by default: services by fwmark (address services first), family,
+//! protocol, address, port; destinations by family, address, port.
 
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -79,6 +80,14 @@ pub fn service_line(s: &Service) -> String {
     line
 }
 
+/// ipvsadm's service order.
+fn service_order(k: &ServiceKey) -> (u32, bool, u16, Option<IpAddr>, u16) {
+    match k {
+        ServiceKey::Addr { proto, addr, port } => (0, addr.is_ipv6(), *proto, Some(*addr), *port),
+        ServiceKey::Fwmark { mark, ipv6 } => (*mark, *ipv6, 0, None, 0),
+    }
+}
+
 /// One destination line.
 pub fn dest_line(d: &Dest) -> String {
     format!(
@@ -102,9 +111,13 @@ pub fn render(version: u32, table_size: u32, entries: &[(Service, Vec<Dest>)]) -
         (version >> 8) & 0xff,
         version & 0xff
     );
-    for (s, dests) in entries {
+    let mut sorted: Vec<&(Service, Vec<Dest>)> = entries.iter().collect();
+    sorted.sort_by_key(|(s, _)| service_order(&s.key));
+    for (s, dests) in sorted {
         out.push_str(&service_line(s));
         out.push('\n');
+        let mut dests: Vec<&Dest> = dests.iter().collect();
+        dests.sort_by_key(|d| (d.addr.is_ipv6(), d.addr, d.port));
         for d in dests {
             out.push_str(&dest_line(d));
             out.push('\n');

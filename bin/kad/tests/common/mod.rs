@@ -2,9 +2,13 @@
 //! namespaces, with helpers to wait, signal and read its files.
 #![allow(dead_code)]
 
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub fn system_tests_enabled() -> bool {
@@ -178,4 +182,59 @@ impl Drop for Kad {
         }
         let _ = self.proc.wait();
     }
+}
+
+/// A TCP server on 127.0.0.1 handling each connection in a thread; stopping it closes the
+/// port (connects are refused), and it can be started again on the same port.
+pub struct Server {
+    /// The port it listens on.
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub type Handler = Arc<dyn Fn(TcpStream) + Send + Sync>;
+
+impl Server {
+    pub fn start(port: u16, handler: Handler) -> Server {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let h = handler.clone();
+                        std::thread::spawn(move || h(s));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn accept_only() -> Handler {
+    Arc::new(|_s| {})
 }

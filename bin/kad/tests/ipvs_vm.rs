@@ -1,0 +1,329 @@
+//! IPVS against a real ip_vs kernel: each test re-runs itself inside a throw-away qemu VM
+//! (tests/ipvs-vm/run-in-vm; the guest sees this machine's files) and checks the kernel's
+//! table with ipvsadm there. Skipped only when KAD_SYSTEM_TESTS=0.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use kad_ipvs::model::{
+    flags, Dest, Forward, Service, ServiceKey, Table, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
+};
+use kad_ipvs::{reconcile, Change, Ipvs};
+
+fn in_vm() -> bool {
+    std::env::var_os("IPVS_VM").is_some()
+}
+
+/// On the host: runs `name` of this test binary inside the VM and asserts it passed there.
+/// Returns true when the caller is inside the VM and must do the work.
+fn inside_vm(name: &str) -> bool {
+    if in_vm() {
+        return true;
+    }
+    if !system_tests_enabled() {
+        return false;
+    }
+    let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ipvs-vm/run-in-vm");
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new(runner)
+        .args(["-t", "300", "--"])
+        .arg(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("KAD_BIN", env!("CARGO_BIN_EXE_kad"))
+        .status()
+        .expect("run-in-vm");
+    assert!(
+        status.success(),
+        "{name} failed inside the ip_vs VM: {status}"
+    );
+    false
+}
+
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Command::new("ipvsadm")
+        .args(args)
+        .output()
+        .expect("ipvsadm");
+    assert!(
+        out.status.success(),
+        "ipvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn v4(a: [u8; 4]) -> IpAddr {
+    IpAddr::from(a)
+}
+
+fn svc(key: ServiceKey, sched: &str, fl: u32, timeout: u32, netmask: u32) -> Service {
+    Service {
+        key,
+        scheduler: sched.into(),
+        flags: fl,
+        timeout,
+        netmask,
+        pe_name: None,
+    }
+}
+
+fn tcp(last: u8, port: u16) -> ServiceKey {
+    ServiceKey::Addr {
+        proto: PROTO_TCP,
+        addr: v4([192, 0, 2, last]),
+        port,
+    }
+}
+
+/// kad's listing of the kernel table, as `kad --list-ipvs` prints it.
+fn kad_listing(ipvs: &mut Ipvs) -> String {
+    let (version, size) = ipvs.info().expect("info");
+    kad_ipvs::listing::render(version, size, &ipvs.list().expect("list"))
+}
+
+#[test]
+fn every_netlink_command_against_the_kernel() {
+    if !inside_vm("every_netlink_command_against_the_kernel") {
+        return;
+    }
+    let mut ipvs = Ipvs::open().expect("IPVS family");
+    assert_eq!(ipvs.info().expect("info").0, 0x010201);
+    ipvs.flush().expect("flush");
+    let udp = ServiceKey::Addr {
+        proto: PROTO_UDP,
+        addr: v4([192, 0, 2, 2]),
+        port: 53,
+    };
+    let sctp = ServiceKey::Addr {
+        proto: PROTO_SCTP,
+        addr: v4([192, 0, 2, 3]),
+        port: 9,
+    };
+    let v6 = ServiceKey::Addr {
+        proto: PROTO_TCP,
+        addr: "2001:db8::1".parse().unwrap(),
+        port: 443,
+    };
+    let fw = ServiceKey::Fwmark {
+        mark: 5,
+        ipv6: false,
+    };
+    let fw6 = ServiceKey::Fwmark {
+        mark: 6,
+        ipv6: true,
+    };
+    let mask24 = u32::from_ne_bytes([255, 255, 255, 0]);
+    let services = [
+        svc(tcp(1, 80), "rr", 0, 0, u32::MAX),
+        svc(
+            udp.clone(),
+            "wlc",
+            flags::PERSISTENT | flags::ONEPACKET,
+            360,
+            mask24,
+        ),
+        svc(sctp, "mh", flags::SCHED2, 0, u32::MAX),
+        svc(v6.clone(), "sh", flags::SCHED1 | flags::SCHED2, 0, 128),
+        svc(fw.clone(), "wlc", flags::PERSISTENT, 360, u32::MAX),
+        svc(fw6, "rr", 0, 0, 128),
+    ];
+    for s in &services {
+        ipvs.apply(&Change::AddService(s.clone()))
+            .expect("add service");
+    }
+    let mut thresholds = Dest::new(v4([198, 51, 100, 8]), 80, Forward::Route, 0);
+    thresholds.upper = 100;
+    thresholds.lower = 10;
+    let dests = [
+        (
+            tcp(1, 80),
+            Dest::new(v4([198, 51, 100, 7]), 8080, Forward::Masq, 2),
+        ),
+        (tcp(1, 80), thresholds),
+        (
+            tcp(1, 80),
+            Dest::new(v4([198, 51, 100, 9]), 80, Forward::Tunnel, 65535),
+        ),
+        (udp, Dest::new(v4([198, 51, 100, 10]), 53, Forward::Masq, 1)),
+        (
+            v6,
+            Dest::new("2001:db8::2".parse().unwrap(), 443, Forward::Masq, 1),
+        ),
+        (fw, Dest::new(v4([198, 51, 100, 11]), 0, Forward::Route, 1)),
+    ];
+    for (k, d) in &dests {
+        ipvs.apply(&Change::AddDest(k.clone(), d.clone()))
+            .expect("add dest");
+    }
+    // kad's reading of the table, printed as ipvsadm prints it, character for character.
+    let theirs = ipvsadm(&["-Ln"]);
+    print!("{theirs}");
+    assert_eq!(kad_listing(&mut ipvs), theirs);
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    let out = Command::new(&kad_bin)
+        .arg("--list-ipvs")
+        .output()
+        .expect("kad --list-ipvs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), theirs);
+    // Everything read back as written (thresholds too, which -Ln does not show).
+    let table = ipvs.table().expect("table");
+    assert_eq!(table.services.len(), services.len());
+    for s in &services {
+        assert_eq!(&table.services[&s.key].0, s);
+    }
+    for (k, d) in &dests {
+        assert_eq!(&table.services[k].1[&(d.addr, d.port)], d);
+    }
+    assert!(ipvsadm(&["-Ln", "--thresholds"]).contains("100        10"));
+
+    // Edit a service and a destination, delete a destination and a service.
+    ipvs.apply(&Change::EditService(svc(tcp(1, 80), "wrr", 0, 0, u32::MAX)))
+        .expect("edit service");
+    let mut heavier = dests[0].1.clone();
+    heavier.weight = 7;
+    ipvs.apply(&Change::EditDest(tcp(1, 80), heavier))
+        .expect("edit dest");
+    ipvs.apply(&Change::DelDest(tcp(1, 80), dests[2].1.clone()))
+        .expect("del dest");
+    ipvs.apply(&Change::DelService(services[2].key.clone()))
+        .expect("del service");
+    let after = ipvsadm(&["-Ln"]);
+    assert!(
+        after.contains("TCP  192.0.2.1:80 wrr\n  -> 198.51.100.7:8080            Masq    7 "),
+        "{after}"
+    );
+    assert!(!after.contains("198.51.100.9:80"), "{after}");
+    assert!(!after.contains("SCTP"), "{after}");
+    assert_eq!(kad_listing(&mut ipvs), after);
+    // A duplicate add is refused with the kernel's error, not a panic.
+    assert!(ipvs
+        .apply(&Change::AddService(services[0].clone()))
+        .is_err());
+    ipvs.flush().expect("flush");
+    assert_eq!(ipvsadm(&["-Ln"]).lines().count(), 3);
+}
+
+#[test]
+fn reconcile_applies_minimal_changes_to_kads_services_only() {
+    if !inside_vm("reconcile_applies_minimal_changes_to_kads_services_only") {
+        return;
+    }
+    let mut ipvs = Ipvs::open().expect("IPVS family");
+    ipvs.flush().expect("flush");
+    ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
+    ipvsadm(&["-a", "-t", "192.0.2.99:80", "-r", "198.51.100.99:80", "-g"]);
+    let mut want = Table::default();
+    for last in 1..=3u8 {
+        want.add_service(svc(tcp(last, 80), "wlc", 0, 0, u32::MAX));
+        for r in 1..=4u8 {
+            want.add_dest(
+                &tcp(last, 80),
+                Dest::new(v4([198, 51, 100, r]), 80, Forward::Route, 1),
+            );
+        }
+    }
+    let kernel = ipvs.table().expect("table");
+    let first = reconcile(&want, &kernel, &BTreeSet::new());
+    assert_eq!(first.len(), 3 + 12);
+    assert_eq!(ipvs.apply_all(&first), 0);
+    // Now: one weight changes, one service goes away.
+    let owned: BTreeSet<_> = want.services.keys().cloned().collect();
+    let mut next = want.clone();
+    next.services.remove(&tcp(3, 80));
+    next.add_dest(
+        &tcp(1, 80),
+        Dest::new(v4([198, 51, 100, 2]), 80, Forward::Route, 0),
+    );
+    let kernel = ipvs.table().expect("table");
+    let changes = reconcile(&next, &kernel, &owned);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(ipvs.apply_all(&changes), 0);
+    let kernel = ipvs.table().expect("table");
+    assert!(reconcile(&next, &kernel, &owned).is_empty());
+    let text = ipvsadm(&["-Ln"]);
+    assert!(
+        text.contains("TCP  192.0.2.99:80 rr"),
+        "the foreign service stays: {text}"
+    );
+    assert!(!text.contains("192.0.2.3:80"), "{text}");
+    assert_eq!(
+        ipvs.apply_all(&kad_ipvs::reconcile::remove_owned(&kernel, &owned)),
+        0
+    );
+    let text = ipvsadm(&["-Ln"]);
+    assert!(
+        text.contains("192.0.2.99:80") && !text.contains("192.0.2.1:80"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_daemon_drives_ipvs_from_its_checks() {
+    if !inside_vm("the_daemon_drives_ipvs_from_its_checks") {
+        return;
+    }
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    ipvsadm(&["-C"]);
+    ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
+    let mut plain = Server::start(0, accept_only());
+    let mut inhibited = Server::start(0, accept_only());
+    let (a, b) = (plain.port, inhibited.port);
+    let dir = std::env::temp_dir().join("kad-ipvs-daemon");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "virtual_server 192.0.2.1 80 {{\n  delay_loop 1\n  lb_algo wrr\n  lb_kind NAT\n\
+               real_server 127.0.0.1 {a} {{\n    weight 2\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
+               real_server 127.0.0.2 {b} {{\n    inhibit_on_failure\n    TCP_CHECK {{\n      connect_ip 127.0.0.1\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+    let mut kad = Command::new(&kad_bin)
+        .args(["-n", "-l", "-C", "-f"])
+        .arg(&conf)
+        .stderr(log)
+        .spawn()
+        .expect("kad");
+    let show = || ipvsadm(&["-Ln"]);
+    let dest_a = format!("127.0.0.1:{a}");
+    let dest_b = format!("127.0.0.2:{b}");
+    let flip = Duration::from_secs(30);
+    wait_until("both destinations", flip, || {
+        let t = show();
+        t.contains("TCP  192.0.2.1:80 wrr")
+            && t.contains(&format!("{dest_a:<28} Masq    2 "))
+            && t.contains(&dest_b)
+    });
+    plain.stop();
+    inhibited.stop();
+    wait_until("a removed, b at weight 0", flip, || {
+        let t = show();
+        !t.contains(&dest_a) && t.contains(&format!("{dest_b:<28} Masq    0 "))
+    });
+    let _plain = Server::start(a, accept_only());
+    let _inhibited = Server::start(b, accept_only());
+    wait_until("both back", flip, || {
+        let t = show();
+        t.contains(&format!("{dest_a:<28} Masq    2 "))
+            && t.contains(&format!("{dest_b:<28} Masq    1 "))
+    });
+    // SIGTERM: kad's service goes, the foreign one stays.
+    signal(kad.id(), libc::SIGTERM);
+    let status = kad.wait().expect("wait");
+    assert!(status.success(), "{status}");
+    let t = show();
+    assert!(
+        !t.contains("192.0.2.1:80") && t.contains("192.0.2.99:80"),
+        "{t}"
+    );
+    let log = std::fs::read_to_string(dir.join("kad.log")).unwrap_or_default();
+    assert!(!log.contains("IPVS not available"), "{log}");
+}
