@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp bench-check fuzz demo examples clean
+.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp bench-check bench-ipvs fuzz demo examples clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -23,7 +23,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
-bench: bench-config bench-daemon bench-vrrp bench-check
+bench: bench-config bench-daemon bench-vrrp bench-check bench-ipvs
 
 bench-config: release
 	tests/bench/bench-config.sh
@@ -42,6 +42,11 @@ bench-vrrp: release
 bench-check: release
 	$(CARGO) build --release -p kad --example check_target
 	python3 tests/bench/bench-check.py
+
+## IPVS programming in the ip_vs VM: 10,000 services x 4 destinations from empty, then a 1 %
+## weight change, kad-ipvs beside ipvsadm -R in the same run (~2 min).
+bench-ipvs:
+	tests/bench/bench-ipvs.sh
 
 ## Long property-test runs of the config parser and the VRRP decoder (FUZZ_CASES per property).
 FUZZ_CASES ?= 200000
