@@ -740,3 +740,48 @@ fn list_ipvs_says_when_the_kernel_has_no_ipvs() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("kad: IPVS not available: "));
 }
+
+#[test]
+fn retries_come_before_down_and_omega_runs_notifiers_at_stop() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut gone = Server::start(0, accept_only());
+    let stays = Server::start(0, accept_only());
+    let dir = work_dir();
+    let note = script(
+        &dir,
+        "note.sh",
+        &format!("echo \"$@\" >> {}/notes", dir.display()),
+    );
+    let config = format!(
+        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  omega\n  quorum_down \"{note} quorum-down\"\n\
+           real_server 127.0.0.1 {a} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 2\n      delay_before_retry 0.2\n    }}\n  }}\n\
+           real_server 127.0.0.1 {b} {{\n    notify_down \"{note} down {b}\"\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n}}\n",
+        a = gone.port,
+        b = stays.port
+    );
+    let mut kad = checker(&config);
+    wait_until("a first check", FLIP, || {
+        snapshot(&kad)["virtual_servers"][0]["real_servers"][0]["checkers"][0]["stats"]["checks"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    });
+    gone.stop();
+    wait_rs(&kad, 0, false);
+    let log = kad.log();
+    let first = log.find("retry 1 of 2").expect("first retry logged");
+    let second = log.find("retry 2 of 2").expect("second retry logged");
+    let down = log
+        .find(&format!("Removing service [127.0.0.1]:tcp:{}", gone.port))
+        .expect("removal");
+    assert!(first < second && second < down, "{log}");
+    // omega: at a graceful stop the server still up gets its notify_down, the VS its quorum_down.
+    kad.signal(libc::SIGTERM);
+    assert_eq!(kad.wait_exit(Duration::from_secs(10)), Some(0));
+    wait_until("omega notifiers", FLIP, || {
+        let n = notes(&dir);
+        n.contains(&format!("down {}", stays.port)) && n.contains("quorum-down")
+    });
+}

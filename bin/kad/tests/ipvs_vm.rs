@@ -327,3 +327,70 @@ fn the_daemon_drives_ipvs_from_its_checks() {
     let log = std::fs::read_to_string(dir.join("kad.log")).unwrap_or_default();
     assert!(!log.contains("IPVS not available"), "{log}");
 }
+
+#[test]
+fn groups_fwmarks_and_reloads_reach_the_kernel() {
+    if !inside_vm("groups_fwmarks_and_reloads_reach_the_kernel") {
+        return;
+    }
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    ipvsadm(&["-C"]);
+    ipvsadm(&["-A", "-u", "192.0.2.99:53", "-s", "rr"]);
+    let one = Server::start(0, accept_only());
+    let two = Server::start(0, accept_only());
+    let dir = std::env::temp_dir().join("kad-ipvs-groups");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kad.conf");
+    let rs = |port: u16| {
+        format!("  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n")
+    };
+    let config = |servers: String| {
+        format!(
+            "virtual_server_group web {{\n  192.0.2.10-11 80\n  fwmark 7\n}}\n\
+             virtual_server group web {{\n  delay_loop 1\n  lb_algo sh\n  lb_kind DR\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
+        )
+    };
+    std::fs::write(&conf, config(rs(one.port) + &rs(two.port))).expect("config");
+    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+    let mut kad = Command::new(&kad_bin)
+        .args(["-n", "-l", "-C", "-f"])
+        .arg(&conf)
+        .stderr(log)
+        .spawn()
+        .expect("kad");
+    let flip = Duration::from_secs(30);
+    let a = format!("127.0.0.1:{}", one.port);
+    let b = format!("127.0.0.1:{}", two.port);
+    wait_until("three services with two destinations each", flip, || {
+        let t = ipvsadm(&["-Ln"]);
+        t.matches(&a).count() == 3 && t.matches(&b).count() == 3
+    });
+    let t = ipvsadm(&["-Ln"]);
+    for line in [
+        "TCP  192.0.2.10:80 sh (sh-port) persistent 120",
+        "TCP  192.0.2.11:80 sh (sh-port) persistent 120",
+        "FWM  7 sh (sh-port) persistent 120",
+    ] {
+        assert!(t.contains(line), "{line} missing in\n{t}");
+    }
+    let out = Command::new(&kad_bin)
+        .arg("--list-ipvs")
+        .output()
+        .expect("kad --list-ipvs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), t);
+    // Reload without the second real server: it leaves all three services, nothing else moves.
+    std::fs::write(&conf, config(rs(one.port))).expect("config");
+    signal(kad.id(), libc::SIGHUP);
+    wait_until("the second destination gone", flip, || {
+        let t = ipvsadm(&["-Ln"]);
+        t.matches(&b).count() == 0 && t.matches(&a).count() == 3
+    });
+    assert!(ipvsadm(&["-Ln"]).contains("UDP  192.0.2.99:53 rr"));
+    signal(kad.id(), libc::SIGTERM);
+    assert!(kad.wait().expect("wait").success());
+    let t = ipvsadm(&["-Ln"]);
+    assert!(
+        !t.contains("192.0.2.10") && !t.contains("FWM") && t.contains("192.0.2.99:53"),
+        "{t}"
+    );
+}

@@ -11,7 +11,12 @@ use kad_ipvs::model::{Dest, Forward, Service, ServiceKey, Table, PROTO_TCP};
 use kad_ipvs::{reconcile, Ipvs};
 
 fn vip(i: usize) -> IpAddr {
-    IpAddr::from([10, (i / 65536) as u8 + 100, (i / 256 % 256) as u8, (i % 256) as u8])
+    IpAddr::from([
+        10,
+        (i / 65536) as u8 + 100,
+        (i / 256 % 256) as u8,
+        (i % 256) as u8,
+    ])
 }
 
 fn rip(i: usize, r: usize) -> IpAddr {
@@ -21,7 +26,11 @@ fn rip(i: usize, r: usize) -> IpAddr {
 fn table(n: usize, bumped: usize) -> Table {
     let mut t = Table::default();
     for i in 0..n {
-        let key = ServiceKey::Addr { proto: PROTO_TCP, addr: vip(i), port: 80 };
+        let key = ServiceKey::Addr {
+            proto: PROTO_TCP,
+            addr: vip(i),
+            port: 80,
+        };
         t.add_service(Service {
             key: key.clone(),
             scheduler: "wlc".into(),
@@ -41,7 +50,11 @@ fn table(n: usize, bumped: usize) -> Table {
 
 fn ipvsadm_restore(rules: &str) -> f64 {
     let t0 = Instant::now();
-    let mut child = Command::new("ipvsadm").arg("-R").stdin(Stdio::piped()).spawn().expect("ipvsadm");
+    let mut child = Command::new("ipvsadm")
+        .arg("-R")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ipvsadm");
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(rules.as_bytes()).expect("rules");
     }
@@ -50,7 +63,10 @@ fn ipvsadm_restore(rules: &str) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("KAD_BENCH_SERVICES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::var("KAD_BENCH_SERVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let bumped = n * 4 / 100;
     let mut ipvs = Ipvs::open().expect("IPVS");
     ipvs.flush().expect("flush");
@@ -87,19 +103,30 @@ fn main() {
     for i in 0..n {
         rules.push_str(&format!("-A -t {}:80 -s wlc\n", vip(i)));
         for r in 0..4 {
-            rules.push_str(&format!("-a -t {}:80 -r {}:80 -g -w 1\n", vip(i), rip(i, r)));
+            rules.push_str(&format!(
+                "-a -t {}:80 -r {}:80 -g -w 1\n",
+                vip(i),
+                rip(i, r)
+            ));
         }
     }
     let ipvsadm_full = ipvsadm_restore(&rules);
     let mut edits = String::new();
     for k in 0..bumped {
         let (i, r) = (k / 4, k % 4);
-        edits.push_str(&format!("-e -t {}:80 -r {}:80 -g -w 2\n", vip(i), rip(i, r)));
+        edits.push_str(&format!(
+            "-e -t {}:80 -r {}:80 -g -w 2\n",
+            vip(i),
+            rip(i, r)
+        ));
     }
     let ipvsadm_delta = ipvsadm_restore(&edits);
     ipvs.flush().expect("flush");
 
-    println!("table: {n} services x 4 destinations ({} destinations); 1 % change = {bumped} weights", n * 4);
+    println!(
+        "table: {n} services x 4 destinations ({} destinations); 1 % change = {bumped} weights",
+        n * 4
+    );
     println!("  from empty   kad {full:8.3} s, {full_msgs} netlink requests   ipvsadm -R {ipvsadm_full:8.3} s   ratio {:.2}x", full / ipvsadm_full);
     println!("  1 % weights  kad {delta:8.3} s, {delta_msgs} requests (diff against the last applied table)   ipvsadm -R {ipvsadm_delta:8.3} s   ratio {:.2}x", delta / ipvsadm_delta);
     println!("               kad {delta_dump:8.3} s, {delta_dump_msgs} requests (dump of the kernel table, then the diff)");

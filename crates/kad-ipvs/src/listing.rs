@@ -57,6 +57,10 @@ pub fn service_line(s: &Service) -> String {
             format!("FWM  {mark}{fam} {}", s.scheduler)
         }
     };
+    let sf = sched_flags(&s.scheduler, s.flags);
+    if !sf.is_empty() {
+        let _ = write!(line, " ({})", sf.join(","));
+    }
     if s.flags & flags::PERSISTENT != 0 {
         let _ = write!(line, " persistent {}", s.timeout);
         if s.key.is_ipv6() {
@@ -72,10 +76,6 @@ pub fn service_line(s: &Service) -> String {
     }
     if s.flags & flags::ONEPACKET != 0 {
         line.push_str(" ops");
-    }
-    let sf = sched_flags(&s.scheduler, s.flags);
-    if !sf.is_empty() {
-        let _ = write!(line, " ({})", sf.join(","));
     }
     line
 }
