@@ -17,7 +17,7 @@ Bounded: every run has a fixed duration; namespaces and the VM are thrown away a
 import json, os, shutil, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import cpu_rss, wait_for  # noqa: E402
+from benchlib import children, comm, cpu_rss, wait_for  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 KAD = os.environ.get("KAD_BIN", os.path.join(ROOT, "target/release/kad"))
@@ -56,20 +56,8 @@ def gen_config(path, n_tcp, n_http, delay_loop=1, per_vs=100):
         f.write("".join(out))
 
 
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
 
 
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def kad_snapshot(pid):

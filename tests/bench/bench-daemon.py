@@ -12,7 +12,7 @@ Namespaces are private; the only link is a veth pair inside the namespace. Bound
 import os, re, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import cpu_rss  # noqa: E402
+from benchlib import children, comm, cpu_rss  # noqa: E402
 
 KAD = os.environ.get("KAD_BIN", os.path.join(os.path.dirname(__file__), "../../target/release/kad"))
 SAMPLES = int(os.environ.get("SAMPLES", "50"))
@@ -31,19 +31,6 @@ def start(cmd, log):
     return subprocess.Popen(["unshare", "--mount", "--net", "--", "sh", "-c", SETUP] + cmd,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
 
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 def wait(cond, timeout):
     end = time.monotonic() + timeout

@@ -27,3 +27,21 @@ def wait_for(cond, timeout, step=0.0005):
             return v
         time.sleep(step)
     return None
+
+
+def children(pid):
+    """Child pids of `pid` (empty if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    """The process name of `pid` ("" if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""

@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
@@ -98,6 +99,53 @@ fn destinations(kad: &Kad) -> Vec<(u64, u64, bool)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A UDP server on 127.0.0.1 answering each datagram with what `reply` returns; stopping it
+/// closes the port (senders then get ICMP port unreachable).
+struct UdpServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl UdpServer {
+    fn start(reply: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + 'static) -> UdpServer {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let port = sock.local_addr().expect("addr").port();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                    if let Some(answer) = reply(&buf[..n]) {
+                        let _ = sock.send_to(&answer, from);
+                    }
+                }
+            }
+        });
+        UdpServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for UdpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Reads an HTTP request head.
@@ -498,20 +546,8 @@ fn udp_check_with_require_reply_and_port_unreachable() {
     if !system_tests_enabled() {
         return;
     }
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let port = sock.local_addr().expect("addr").port();
-    sock.set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let echo = std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while !flag.load(Ordering::Relaxed) {
-            if let Ok((n, from)) = sock.recv_from(&mut buf) {
-                let _ = sock.send_to(&buf[..n], from);
-            }
-        }
-    });
+    let mut echo = UdpServer::start(|query| Some(query.to_vec()));
+    let port = echo.port;
     let config = format!(
         "virtual_server 198.51.100.10 53 {{\n  delay_loop 1\n  protocol UDP\n\
            real_server 127.0.0.1 {port} {{\n    UDP_CHECK {{\n      payload 6b616421\n      require_reply 6b61\n      min_reply_length 4\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
@@ -520,8 +556,7 @@ fn udp_check_with_require_reply_and_port_unreachable() {
     wait_until("a matching reply", FLIP, || {
         reason(&wait_rs(&kad, 0, true), 0) == "reply of 4 bytes matches"
     });
-    stop.store(true, Ordering::Relaxed);
-    let _ = echo.join();
+    echo.stop();
     let rs = wait_rs(&kad, 0, false);
     assert_eq!(reason(&rs, 0), "port unreachable");
 }
@@ -550,31 +585,17 @@ fn dns_check_needs_a_noerror_answer() {
     if !system_tests_enabled() {
         return;
     }
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    let port = sock.local_addr().expect("addr").port();
-    sock.set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
     let failing = Arc::new(AtomicBool::new(false));
-    let (flag, stop) = (failing.clone(), Arc::new(AtomicBool::new(false)));
-    let stop2 = stop.clone();
-    let responder = std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while !stop2.load(Ordering::Relaxed) {
-            let Ok((n, from)) = sock.recv_from(&mut buf) else {
-                continue;
-            };
-            let Ok(mut m) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            m.set_message_type(MessageType::Response);
-            if flag.load(Ordering::Relaxed) {
-                m.set_response_code(ResponseCode::ServFail);
-            }
-            if let Ok(bytes) = m.to_vec() {
-                let _ = sock.send_to(&bytes, from);
-            }
+    let flag = failing.clone();
+    let responder = UdpServer::start(move |query| {
+        let mut m = Message::from_vec(query).ok()?;
+        m.set_message_type(MessageType::Response);
+        if flag.load(Ordering::Relaxed) {
+            m.set_response_code(ResponseCode::ServFail);
         }
+        m.to_vec().ok()
     });
+    let port = responder.port;
     let config = format!(
         "virtual_server 198.51.100.10 53 {{\n  delay_loop 1\n  protocol UDP\n\
            real_server 127.0.0.1 {port} {{\n    DNS_CHECK {{\n      type A\n      name www.example.org\n      connect_timeout 1\n      retry 0\n      alpha\n    }}\n  }}\n}}\n"
@@ -585,8 +606,7 @@ fn dns_check_needs_a_noerror_answer() {
     failing.store(true, Ordering::Relaxed);
     let rs = wait_rs(&kad, 0, false);
     assert_eq!(reason(&rs, 0), "rcode Server Failure");
-    stop.store(true, Ordering::Relaxed);
-    let _ = responder.join();
+    drop(responder);
 }
 
 #[test]

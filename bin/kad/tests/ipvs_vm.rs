@@ -44,6 +44,27 @@ fn inside_vm(name: &str) -> bool {
     false
 }
 
+/// Starts `kad -n -l -C` on `config` in a fresh directory (in the guest); returns the process,
+/// the directory and the config path.
+fn start_checker(
+    name: &str,
+    config: &str,
+) -> (std::process::Child, std::path::PathBuf, std::path::PathBuf) {
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kad.conf");
+    std::fs::write(&conf, config).expect("config");
+    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+    let kad = Command::new(&kad_bin)
+        .args(["-n", "-l", "-C", "-f"])
+        .arg(&conf)
+        .stderr(log)
+        .spawn()
+        .expect("kad");
+    (kad, dir, conf)
+}
+
 fn ipvsadm(args: &[&str]) -> String {
     let out = Command::new("ipvsadm")
         .args(args)
@@ -267,31 +288,19 @@ fn the_daemon_drives_ipvs_from_its_checks() {
     if !inside_vm("the_daemon_drives_ipvs_from_its_checks") {
         return;
     }
-    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
     ipvsadm(&["-C"]);
     ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
     let mut plain = Server::start(0, accept_only());
     let mut inhibited = Server::start(0, accept_only());
     let (a, b) = (plain.port, inhibited.port);
-    let dir = std::env::temp_dir().join("kad-ipvs-daemon");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("kad.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let (mut kad, dir, _) = start_checker(
+        "kad-ipvs-daemon",
+        &format!(
             "virtual_server 192.0.2.1 80 {{\n  delay_loop 1\n  lb_algo wrr\n  lb_kind NAT\n\
                real_server 127.0.0.1 {a} {{\n    weight 2\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
                real_server 127.0.0.2 {b} {{\n    inhibit_on_failure\n    TCP_CHECK {{\n      connect_ip 127.0.0.1\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
         ),
-    )
-    .expect("config");
-    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
-    let mut kad = Command::new(&kad_bin)
-        .args(["-n", "-l", "-C", "-f"])
-        .arg(&conf)
-        .stderr(log)
-        .spawn()
-        .expect("kad");
+    );
     let show = || ipvsadm(&["-Ln"]);
     let dest_a = format!("127.0.0.1:{a}");
     let dest_b = format!("127.0.0.2:{b}");
@@ -338,9 +347,6 @@ fn groups_fwmarks_and_reloads_reach_the_kernel() {
     ipvsadm(&["-A", "-u", "192.0.2.99:53", "-s", "rr"]);
     let one = Server::start(0, accept_only());
     let two = Server::start(0, accept_only());
-    let dir = std::env::temp_dir().join("kad-ipvs-groups");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("kad.conf");
     let rs = |port: u16| {
         format!("  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n")
     };
@@ -350,14 +356,8 @@ fn groups_fwmarks_and_reloads_reach_the_kernel() {
              virtual_server group web {{\n  delay_loop 1\n  lb_algo sh\n  lb_kind DR\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
         )
     };
-    std::fs::write(&conf, config(rs(one.port) + &rs(two.port))).expect("config");
-    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
-    let mut kad = Command::new(&kad_bin)
-        .args(["-n", "-l", "-C", "-f"])
-        .arg(&conf)
-        .stderr(log)
-        .spawn()
-        .expect("kad");
+    let (mut kad, _, conf) =
+        start_checker("kad-ipvs-groups", &config(rs(one.port) + &rs(two.port)));
     let flip = Duration::from_secs(30);
     let a = format!("127.0.0.1:{}", one.port);
     let b = format!("127.0.0.1:{}", two.port);

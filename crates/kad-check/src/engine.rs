@@ -517,32 +517,43 @@ impl Engine {
         } else {
             rs.notify_down.clone()
         };
+        let state = if alive { "UP" } else { "DOWN" };
+        let subject = format!(
+            "[{}] Realserver {name} of virtual server {vname} - {state}",
+            self.router_id()
+        );
+        let body = format!("=> kad: real server {name} of virtual server {vname} is {state} <=");
+        self.announce(script, rs.smtp_alert, subject, body);
+    }
+
+    /// Runs a notify script (if any) and queues a mail when `smtp_alert` (else
+    /// `smtp_alert_checker`, else `smtp_alert` of global_defs) asks for one.
+    fn announce(
+        &mut self,
+        script: Option<Box<Script>>,
+        smtp_alert: Option<bool>,
+        subject: String,
+        body: String,
+    ) {
         if let Some(s) = script {
+            let argv = split_command(&s.command);
             if let Err(e) = run_script(
                 &mut self.scripts,
                 &self.config.global,
                 &s,
-                split_command(&s.command),
+                argv,
                 NOTIFY_TIMEOUT,
             ) {
                 log::error!("notify script {}: {e}", s.command);
             }
         }
         let g = &self.config.global;
-        if rs
-            .smtp_alert
+        if smtp_alert
             .or(g.smtp_alert_checker)
             .or(g.smtp_alert)
             .unwrap_or(false)
         {
-            let state = if alive { "UP" } else { "DOWN" };
-            self.alerts.push(Alert::Mail {
-                subject: format!(
-                    "[{}] Realserver {name} of virtual server {vname} - {state}",
-                    self.router_id()
-                ),
-                body: format!("=> kad: real server {name} of virtual server {vname} is {state} <="),
-            });
+            self.alerts.push(Alert::Mail { subject, body });
         }
     }
 
@@ -595,30 +606,15 @@ impl Engine {
         } else {
             vs.quorum_down.clone()
         };
-        if let Some(s) = script {
-            if let Err(e) = run_script(
-                &mut self.scripts,
-                &self.config.global,
-                &s,
-                split_command(&s.command),
-                NOTIFY_TIMEOUT,
-            ) {
-                log::error!("quorum script {}: {e}", s.command);
-            }
-        }
-        let g = &self.config.global;
-        if vs
-            .smtp_alert
-            .or(g.smtp_alert_checker)
-            .or(g.smtp_alert)
-            .unwrap_or(false)
-        {
-            let state = if up { "UP" } else { "DOWN" };
-            self.alerts.push(Alert::Mail {
-                subject: format!("[{}] Virtualserver {vname} - quorum {state}", self.router_id()),
-                body: format!("=> kad: virtual server {vname} quorum is {state} (alive weight {alive_weight}) <="),
-            });
-        }
+        let state = if up { "UP" } else { "DOWN" };
+        let subject = format!(
+            "[{}] Virtualserver {vname} - quorum {state}",
+            self.router_id()
+        );
+        let body = format!(
+            "=> kad: virtual server {vname} quorum is {state} (alive weight {alive_weight}) <="
+        );
+        self.announce(script, vs.smtp_alert, subject, body);
     }
 
     /// Alerts produced since the last call.

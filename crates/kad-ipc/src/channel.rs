@@ -240,7 +240,10 @@ mod tests {
                 2000 + i % 1000
             ));
         }
-        let path = dir.join("big.conf");
+        // One file per call: tests of this binary run in parallel in one process.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("big-{call}.conf"));
         std::fs::write(&path, text).expect("write");
         let parsed = kad_core::config::parse_file(&path, &Default::default());
         parsed.config.expect("valid big config")
