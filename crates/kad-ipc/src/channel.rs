@@ -16,6 +16,20 @@ use serde::Serialize;
 
 use crate::frame::{split, IpcError, Reassembler, CHUNK, DEFAULT_MAX_MESSAGE, HEADER};
 
+/// Encodes one message payload (bincode, at most `max` bytes).
+pub fn encode<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, IpcError> {
+    codec(max)
+        .serialize(msg)
+        .map_err(|e| IpcError::Encode(e.to_string()))
+}
+
+/// Decodes one reassembled message payload (bincode, bounded by the payload's own size).
+pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, IpcError> {
+    codec(payload.len().max(1))
+        .deserialize(payload)
+        .map_err(|e| IpcError::Decode(e.to_string()))
+}
+
 /// A typed, non-blocking end of a parent/child socketpair: receives `In`, sends `Out`.
 pub struct Channel<In, Out> {
     fd: OwnedFd,
@@ -80,9 +94,7 @@ where
 
     /// Queues `msg` and writes as much as the socket takes now.
     pub fn send(&mut self, msg: &Out) -> Result<(), IpcError> {
-        let payload = codec(self.max)
-            .serialize(msg)
-            .map_err(|e| IpcError::Encode(e.to_string()))?;
+        let payload = encode(msg, self.max)?;
         self.out.extend(split(&payload));
         self.flush().map(|_| ())
     }
@@ -149,10 +161,7 @@ where
                 return Err(IpcError::Sequence("datagram larger than any sender makes"));
             }
             if let Some(payload) = self.reassembler.push(&self.recv_buf[..n])? {
-                return codec(payload.len().max(1))
-                    .deserialize(&payload)
-                    .map(Some)
-                    .map_err(|e| IpcError::Decode(e.to_string()));
+                return decode(&payload).map(Some);
             }
         }
     }

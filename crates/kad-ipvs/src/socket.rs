@@ -11,10 +11,8 @@ use neli::utils::Groups;
 
 use crate::model::{Dest, Service, ServiceKey, Table};
 use crate::reconcile::Change;
-use crate::wire::{self, cmd, WireError};
-
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
+use crate::wire::{self, cmd, Reply, WireError};
+use std::os::fd::AsRawFd;
 
 /// Why an IPVS operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,28 +107,33 @@ impl Ipvs {
             .send(&msg)
             .map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
         self.messages_sent += 1;
+        // Replies are read raw and split by `wire::netlink_messages`, which checks every length
+        // (neli's parser of error messages panics on inconsistent ones).
+        let fd = self.sock.as_raw_fd();
+        let mut buf = vec![0u8; 64 * 1024];
         let mut out = Vec::new();
         loop {
-            let (msgs, _) = self
-                .sock
-                .recv::<u16, Buffer>()
-                .map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
-            for m in msgs {
-                let m = m.map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
-                let kind = *m.nl_type();
-                match m.nl_payload() {
-                    NlPayload::Err(e) => {
+            // SAFETY: receiving into our own buffer of the given length on our own socket.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(IpvsError::Netlink(format!("{what}: {e}")));
+            }
+            for reply in wire::netlink_messages(&buf[..n as usize])? {
+                match reply {
+                    Reply::Error(errno) => {
                         return Err(IpvsError::Kernel {
                             what: what.to_string(),
-                            errno: -*e.error(),
+                            errno,
                         })
                     }
-                    NlPayload::Ack(_) if !dump => return Ok(out),
-                    NlPayload::Payload(p) if kind != NLMSG_ERROR && kind != NLMSG_DONE => {
-                        out.push(p.as_ref().to_vec());
-                    }
-                    _ if kind == NLMSG_DONE => return Ok(out),
-                    _ => {}
+                    Reply::Ack if !dump => return Ok(out),
+                    Reply::Done => return Ok(out),
+                    Reply::Data(p) => out.push(p.to_vec()),
+                    Reply::Ack => {}
                 }
             }
         }

@@ -287,6 +287,49 @@ fn get_string(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..end]).into_owned()
 }
 
+/// One netlink message of a received datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// A data message: its generic-netlink payload.
+    Data(&'a [u8]),
+    /// `NLMSG_ERROR` with code 0: the request was done.
+    Ack,
+    /// `NLMSG_ERROR` with an errno (positive).
+    Error(i32),
+    /// `NLMSG_DONE`: the end of a dump.
+    Done,
+}
+
+/// Splits a received datagram into netlink messages, checking every length.
+pub fn netlink_messages(mut buf: &[u8]) -> Result<Vec<Reply<'_>>, WireError> {
+    const HEADER: usize = 16;
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        if buf.len() < HEADER {
+            return Err(WireError(format!("netlink header of {} bytes", buf.len())));
+        }
+        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        if len < HEADER || len > buf.len() {
+            return Err(WireError(format!(
+                "netlink message of length {len} in {} bytes",
+                buf.len()
+            )));
+        }
+        let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+        let payload = &buf[HEADER..len];
+        out.push(match kind {
+            2 => match get_u32(payload, "netlink error")? as i32 {
+                0 => Reply::Ack,
+                e => Reply::Error(e.wrapping_neg()),
+            },
+            3 => Reply::Done,
+            _ => Reply::Data(payload),
+        });
+        buf = buf.get((len + 3) & !3..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
 /// The generic payload's command and attributes.
 pub fn split_genl(payload: &[u8]) -> Result<(u8, AttrList<'_>), WireError> {
     if payload.len() < 4 {
@@ -537,5 +580,29 @@ mod tests {
         assert_eq!(parse_info(&info), Ok((0x010201, 4096)));
         let family = [1, 2, 0, 0, 6, 0, 1, 0, 0x23, 0, 0, 0];
         assert_eq!(parse_family(&family), Ok(0x23));
+        // Netlink framing: an error (-EEXIST), an ACK, data, DONE; then a bad length.
+        let mut dgram = Vec::new();
+        for (kind, body) in [
+            (2u16, (-17i32).to_ne_bytes().to_vec()),
+            (2, vec![0; 4]),
+            (0x23, vec![4, 1, 0, 0]),
+            (3, vec![0; 4]),
+        ] {
+            dgram.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+            dgram.extend_from_slice(&kind.to_ne_bytes());
+            dgram.extend_from_slice(&[0; 10]);
+            dgram.extend_from_slice(&body);
+        }
+        assert_eq!(
+            netlink_messages(&dgram),
+            Ok(vec![
+                Reply::Error(17),
+                Reply::Ack,
+                Reply::Data(&[4, 1, 0, 0]),
+                Reply::Done
+            ])
+        );
+        dgram[0] = 15;
+        assert!(netlink_messages(&dgram).is_err());
     }
 }

@@ -2,15 +2,17 @@
 //! instances run on, and addresses deleted from under a MASTER (which it puts back).
 //! Two subscribed sockets, links and addresses, each non-blocking and polled by the loop.
 
+use std::io::Cursor;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
 use neli::consts::rtnl::{Ifa, Iff, Rtm};
 use neli::consts::socket::NlFamily;
-use neli::nl::NlPayload;
+use neli::nl::{NlPayload, Nlmsghdr};
 use neli::rtnl::{Ifaddrmsg, Ifinfomsg};
 use neli::socket::synchronous::NlSocketHandle;
 use neli::utils::Groups;
+use neli::FromBytes;
 
 use crate::vip::NlError;
 
@@ -82,51 +84,112 @@ impl Monitor {
         [self.links.as_raw_fd(), self.addrs.as_raw_fd()]
     }
 
-    /// Everything waiting on both sockets.
+    /// Everything waiting on both sockets. The datagrams are read raw and decoded by
+    /// [`decode_links`] / [`decode_addrs`], which check every message's length before neli
+    /// parses it (neli's own receive path panics on a length below the header's).
     pub fn drain(&self) -> Vec<NetEvent> {
         let mut out = Vec::new();
-        while let Ok((msgs, _)) = self.links.recv::<Rtm, Ifinfomsg>() {
-            for m in msgs.flatten() {
-                if let NlPayload::Payload(info) = m.nl_payload() {
-                    let flags = *info.ifi_flags();
-                    out.push(NetEvent::Link {
-                        index: *info.ifi_index() as u32,
-                        up: *m.nl_type() != Rtm::Dellink
-                            && flags.contains(Iff::UP)
-                            && flags.contains(Iff::RUNNING),
-                    });
+        let mut buf = vec![0u8; 64 * 1024];
+        for (fd, decode_one) in [
+            (
+                self.links.as_raw_fd(),
+                decode_links as fn(&[u8]) -> Vec<NetEvent>,
+            ),
+            (self.addrs.as_raw_fd(), decode_addrs),
+        ] {
+            loop {
+                // SAFETY: receiving into our own buffer of the given length, without blocking.
+                let n = unsafe {
+                    libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+                };
+                if n <= 0 {
+                    break;
                 }
-            }
-        }
-        while let Ok((msgs, _)) = self.addrs.recv::<Rtm, Ifaddrmsg>() {
-            for m in msgs.flatten() {
-                if *m.nl_type() != Rtm::Deladdr {
-                    continue;
-                }
-                if let NlPayload::Payload(a) = m.nl_payload() {
-                    let handle = a.rtattrs().get_attr_handle();
-                    let bytes = handle
-                        .get_attribute(Ifa::Local)
-                        .or_else(|| handle.get_attribute(Ifa::Address))
-                        .map(|attr| attr.rta_payload().as_ref().to_vec());
-                    let addr = match bytes.as_deref() {
-                        Some(&[a, b, c, d]) => Some(IpAddr::from([a, b, c, d])),
-                        Some(b) if b.len() == 16 => {
-                            let mut o = [0u8; 16];
-                            o.copy_from_slice(b);
-                            Some(IpAddr::from(o))
-                        }
-                        _ => None,
-                    };
-                    if let Some(addr) = addr {
-                        out.push(NetEvent::AddressDeleted {
-                            index: *a.ifa_index(),
-                            addr,
-                        });
-                    }
-                }
+                out.extend(decode_one(&buf[..n as usize]));
             }
         }
         out
     }
+}
+
+/// The event of one link message.
+fn link_event(m: &Nlmsghdr<Rtm, Ifinfomsg>) -> Option<NetEvent> {
+    let NlPayload::Payload(info) = m.nl_payload() else {
+        return None;
+    };
+    let flags = *info.ifi_flags();
+    Some(NetEvent::Link {
+        index: *info.ifi_index() as u32,
+        up: *m.nl_type() != Rtm::Dellink && flags.contains(Iff::UP) && flags.contains(Iff::RUNNING),
+    })
+}
+
+/// The event of one address message (only deletions matter).
+fn addr_event(m: &Nlmsghdr<Rtm, Ifaddrmsg>) -> Option<NetEvent> {
+    if *m.nl_type() != Rtm::Deladdr {
+        return None;
+    }
+    let NlPayload::Payload(a) = m.nl_payload() else {
+        return None;
+    };
+    let handle = a.rtattrs().get_attr_handle();
+    let bytes = handle
+        .get_attribute(Ifa::Local)
+        .or_else(|| handle.get_attribute(Ifa::Address))
+        .map(|attr| attr.rta_payload().as_ref().to_vec())?;
+    let addr = match bytes.as_slice() {
+        &[a, b, c, d] => IpAddr::from([a, b, c, d]),
+        b if b.len() == 16 => {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(b);
+            IpAddr::from(o)
+        }
+        _ => return None,
+    };
+    Some(NetEvent::AddressDeleted {
+        index: *a.ifa_index(),
+        addr,
+    })
+}
+
+/// Decodes the messages of one datagram with `event`. Each message's `nlmsg_len` is checked
+/// (at least a header, at most what is left) and neli parses exactly those bytes; a malformed
+/// message ends the datagram.
+fn decode<P>(
+    buf: &[u8],
+    types: [u16; 2],
+    event: fn(&Nlmsghdr<Rtm, P>) -> Option<NetEvent>,
+) -> Vec<NetEvent>
+where
+    P: neli::Size + neli::FromBytesWithInput<Input = usize>,
+{
+    const HEADER: usize = 16;
+    let mut out = Vec::new();
+    let mut rest = buf;
+    while rest.len() >= HEADER {
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len < HEADER || len > rest.len() {
+            break;
+        }
+        // Only the message types asked for reach neli (its error-message parser panics on
+        // inconsistent lengths; errors and DONE carry nothing the monitor needs).
+        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+        if types.contains(&kind) {
+            if let Ok(m) = Nlmsghdr::<Rtm, P>::from_bytes(&mut Cursor::new(&rest[..len])) {
+                out.extend(event(&m));
+            }
+        }
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+    }
+    out
+}
+
+/// The events in one datagram of the link socket (the same decoding as [`Monitor::drain`]).
+pub fn decode_links(buf: &[u8]) -> Vec<NetEvent> {
+    decode(buf, [libc::RTM_NEWLINK, libc::RTM_DELLINK], link_event)
+}
+
+/// The events in one datagram of the address socket.
+pub fn decode_addrs(buf: &[u8]) -> Vec<NetEvent> {
+    decode(buf, [libc::RTM_NEWADDR, libc::RTM_DELADDR], addr_event)
 }
