@@ -48,11 +48,11 @@ bench-check: release
 bench-ipvs:
 	tests/bench/bench-ipvs.sh
 
-## Long property-test runs of the config parser and the VRRP decoder (FUZZ_CASES per property).
-FUZZ_CASES ?= 200000
+## Every decoder of outside input (config parser, VRRP, rtnetlink, IPC, IPVS) under
+## FUZZ_CASES cases per property (default 10 million; ~20 min), with a summary.
+FUZZ_CASES ?= 10000000
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-core --test fuzz -- --nocapture
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kad-vrrp --test fuzz_decoder -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) tests/fuzz.sh
 
 ## A live failover in network namespaces (root): election, client pinging the VIP, the master
 ## killed, the VIP moving, the old master coming back; then cleanup. Under a minute.
