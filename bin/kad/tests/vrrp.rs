@@ -1377,3 +1377,60 @@ fn a_respawned_vrrp_child_replaces_the_vmac_a_killed_one_left() {
         1
     );
 }
+
+/// Reads a node's `/tmp/keepalived.stats` (SIGUSR2) and returns the Authentication Errors
+/// counters (invalid type, type mismatch, failure).
+fn auth_counters(node: &Node) -> (u64, u64, u64) {
+    let path = PathBuf::from(format!(
+        "/proc/{}/root/tmp/keepalived.stats",
+        node.proc.id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    // SAFETY: signalling a process this test started.
+    unsafe { libc::kill(node.proc.id() as i32, libc::SIGUSR2) };
+    let mut text = String::new();
+    wait_until("the stats dump", Duration::from_secs(5), || {
+        text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.contains("Authentication Errors")
+    });
+    let value = |label: &str| -> u64 {
+        text.lines()
+            .skip_while(|l| !l.contains("Authentication Errors"))
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        value("Invalid Type:"),
+        value("Type Mismatch:"),
+        value("Failure:"),
+    )
+}
+
+#[test]
+fn authentication_mismatches_are_dropped_and_counted() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let wrong = "    authentication {\n        auth_type PASS\n        auth_pass not-kad\n    }\n";
+    let c1 = lab.config("n1.conf", &instance(150, PASS));
+    let c2 = lab.config("n2.conf", &instance(100, wrong));
+    let n1 = lab.kad("1", &c1);
+    let n2 = lab.kad("2", &c2);
+    // Each ignores the other's adverts: both end up MASTER (as keepalived does).
+    wait_until("both masters", Duration::from_secs(10), || {
+        lab.has_vip("1") && lab.has_vip("2")
+    });
+    wait_until("wrong passwords counted", Duration::from_secs(5), || {
+        auth_counters(&n1).2 > 0 && auth_counters(&n2).2 > 0
+    });
+    // A node without authentication: a type mismatch for the PASS node.
+    drop(n2);
+    let c3 = lab.config("n3.conf", &instance(100, ""));
+    let _n3 = lab.kad("2", &c3);
+    let before = auth_counters(&n1).1;
+    wait_until("type mismatches counted", Duration::from_secs(10), || {
+        auth_counters(&n1).1 > before
+    });
+}

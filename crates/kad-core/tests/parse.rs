@@ -345,3 +345,45 @@ fn real_server_without_a_block_has_no_checkers() {
     assert!(reals[0].checkers.is_empty());
     assert_eq!((reals[0].weight, reals[1].weight), (1, 3));
 }
+
+#[test]
+fn vrrp_strict_resets_what_keepalived_resets_and_needs_a_vip() {
+    let p = parse(
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance VI_1 {\n interface eth0\n state MASTER\n virtual_router_id 51\n priority 100\n\
+         preempt_delay 5\n accept\n authentication {\n  auth_type PASS\n  auth_pass secret\n }\n unicast_peer {\n  192.0.2.2\n }\n\
+         virtual_ipaddress {\n  192.0.2.100/24\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n strict_mode off\n\
+         authentication {\n  auth_type PASS\n  auth_pass secret\n }\n virtual_ipaddress {\n  192.0.2.101/24\n }\n}\n",
+    );
+    let cfg = p
+        .config
+        .as_ref()
+        .expect("strict mode corrects, it does not refuse");
+    let vi1 = &cfg.vrrp_instances[0];
+    assert_eq!(vi1.initial_state, InitialState::Backup);
+    assert!(vi1.authentication.is_none());
+    assert_eq!(vi1.preempt_delay, Duration::ZERO);
+    assert!(vi1.unicast_peers.is_empty());
+    assert_eq!(vi1.accept, Some(false));
+    let warnings: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    for expected in [
+        "(VI_1) strict mode: state MASTER needs priority 255 (the address owner); starting as BACKUP",
+        "(VI_1) strict mode does not support authentication; ignored",
+        "(VI_1) preempt_delay is incompatible with strict mode; reset to 0",
+        "(VI_1) strict mode does not allow unicast peers; they are ignored (multicast)",
+        "(VI_1) accept mode for VRRP version 2 does not comply with RFC 3768; reset",
+    ] {
+        assert!(warnings.contains(&expected), "{expected} not in {warnings:?}");
+    }
+    assert!(p
+        .diagnostics
+        .iter()
+        .all(|d| d.severity == Severity::Warning && d.pos.line == 4));
+    // strict_mode off on an instance overrides the global setting.
+    assert!(cfg.vrrp_instances[1].authentication.is_some());
+
+    let p =
+        parse("vrrp_instance VI_3 {\n interface eth0\n virtual_router_id 53\n strict_mode\n}\n");
+    assert!(p.config.is_none());
+    assert!(p.diagnostics.iter().any(|d| d.severity == Severity::Error
+        && d.message == "(VI_3) strict mode: at least one virtual_ipaddress is required"));
+}

@@ -6,6 +6,7 @@
 
 mod global;
 mod lvs;
+mod strict;
 mod vrrp;
 
 use std::collections::HashMap;
@@ -123,6 +124,7 @@ pub(crate) fn build(
         }
     }
     ctx.check_references(&mut cfg);
+    strict::apply(&mut ctx, &mut cfg);
     cfg.virtual_servers.shrink_to_fit();
     cfg.vrrp_instances.shrink_to_fit();
     (cfg, ctx.reader)
