@@ -163,6 +163,11 @@ impl Lab {
 
     /// kad on node `n` (its own /tmp and /run), in its own session.
     fn kad(&self, n: &str, conf: &PathBuf) -> Node {
+        self.kad_with(n, conf, &[])
+    }
+
+    /// Like [`Lab::kad`] with extra command-line arguments.
+    fn kad_with(&self, n: &str, conf: &PathBuf, extra: &[&str]) -> Node {
         let log = self.dir.join(format!(
             "kad-{n}-{}.log",
             Instant::now().elapsed().as_nanos()
@@ -181,7 +186,8 @@ impl Lab {
         .arg("mount -t tmpfs t /tmp && mount -t tmpfs r /run && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_kad"))
         .args(["-n", "-l", "-f"])
-        .arg(conf);
+        .arg(conf)
+        .args(extra);
         Node::spawn(cmd, log)
     }
 
@@ -1433,4 +1439,189 @@ fn authentication_mismatches_are_dropped_and_counted() {
     wait_until("type mismatches counted", Duration::from_secs(10), || {
         auth_counters(&n1).1 > before
     });
+}
+
+/// Pids of `parent`'s children whose name is `comm`.
+fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .filter(|c: &u32| {
+            std::fs::read_to_string(format!("/proc/{c}/comm"))
+                .map(|n| n.trim() == comm)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Zombie children of `parent`.
+fn zombies(parent: u32) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+            let mut f = after.split_whitespace();
+            f.next() == Some("Z") && f.next() == Some(parent.to_string().as_str())
+        })
+        .count()
+}
+
+/// (open descriptors, VmRSS in KB) of a process.
+fn fds_rss(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0);
+    (fds, rss)
+}
+
+#[test]
+fn chaos_of_a_thousand_kills_and_link_cuts_settles_to_one_master_per_vrid() {
+    if !enabled() {
+        return;
+    }
+    const VIP2: &str = "192.0.2.101";
+    let lab = Lab::up();
+    lab.add_node3();
+    let config = |p1: u8, p2: u8| {
+        format!(
+            "vrrp_script chk {{\n    script /bin/true\n    interval 1\n}}\n\
+             vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priority {p1}\n    advert_int 1\n    track_script {{\n        chk\n    }}\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+             vrrp_instance VI_2 {{\n    interface eth0\n    use_vmac\n    virtual_router_id 52\n    priority {p2}\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP2}/24\n    }}\n}}\n"
+        )
+    };
+    let nodes = ["1", "2", "3"];
+    let prios = [(150, 100), (100, 150), (120, 120)];
+    let daemons: Vec<Node> = nodes
+        .iter()
+        .zip(prios)
+        .map(|(n, (a, b))| {
+            let conf = lab.config(&format!("chaos{n}.conf"), &config(a, b));
+            // Respawn at once: with keepalived's growing delay 1,000 kills would park children.
+            lab.kad_with(n, &conf, &["--respawn-window", "0.01"])
+        })
+        .collect();
+    let parents: Vec<u32> = daemons.iter().map(|d| d.proc.id()).collect();
+    let one_master = |vip: &str| nodes.iter().filter(|n| lab.holds(n, vip, None)).count() == 1;
+    wait_until("a master for each VRID", Duration::from_secs(15), || {
+        one_master(VIP) && one_master(VIP2)
+    });
+    wait_until("every child running", Duration::from_secs(5), || {
+        parents.iter().all(|&p| {
+            children_named(p, "kad: vrrp").len() == 1
+                && children_named(p, "kad: checker").len() == 1
+        })
+    });
+    let before: Vec<(usize, u64)> = parents.iter().map(|&p| fds_rss(p)).collect();
+    let child_fds: Vec<usize> = parents
+        .iter()
+        .map(|&p| fds_rss(children_named(p, "kad: vrrp")[0]).0)
+        .collect();
+
+    // 1,000 events, at most 120 s: SIGKILL a VRRP or checker child, cut or heal a link.
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id());
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut cut = [false; 3];
+    let (mut kills, mut cuts, mut events) = (0, 0, 0);
+    while events < 1000 && Instant::now() < deadline {
+        let i = (next() % 3) as usize;
+        match next() % 10 {
+            0..=3 | 4..=5 => {
+                let title = if next() % 3 == 0 {
+                    "kad: checker"
+                } else {
+                    "kad: vrrp"
+                };
+                for c in children_named(parents[i], title) {
+                    // SAFETY: signalling a child of a daemon this test started.
+                    unsafe { libc::kill(c as i32, libc::SIGKILL) };
+                    kills += 1;
+                }
+            }
+            6..=7 if !cut[i] => {
+                lab.cut(nodes[i]);
+                cut[i] = true;
+                cuts += 1;
+            }
+            _ if cut[i] => {
+                lab.heal(nodes[i]);
+                cut[i] = false;
+            }
+            _ => {}
+        }
+        events += 1;
+        std::thread::sleep(Duration::from_millis(20 + next() % 40));
+    }
+    assert_eq!(events, 1000, "the chaos loop ran out of time");
+    for (i, n) in nodes.iter().enumerate() {
+        if cut[i] {
+            lab.heal(n);
+        }
+    }
+    // Settled: one master per VRID with its VIP there only; on every node exactly the one
+    // vmac its live VRRP child owns (kad, as keepalived, keeps the vmac of a BACKUP instance
+    // up without VIPs), none left behind by a killed child.
+    wait_until(
+        "one master per VRID after the chaos",
+        Duration::from_secs(30),
+        || one_master(VIP) && one_master(VIP2),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        one_master(VIP) && one_master(VIP2),
+        "a second master appeared after settling"
+    );
+    for n in nodes {
+        let links = sh_out(&format!("ip -n {} -o link show", lab.ns(n)));
+        assert_eq!(
+            links.matches("vrrp.52@").count(),
+            1,
+            "node {n}: not exactly one vmac:\n{links}"
+        );
+    }
+    wait_until("every child back", Duration::from_secs(5), || {
+        parents.iter().all(|&p| {
+            children_named(p, "kad: vrrp").len() == 1
+                && children_named(p, "kad: checker").len() == 1
+        })
+    });
+    for (k, &p) in parents.iter().enumerate() {
+        assert_eq!(zombies(p), 0, "node {}: zombies", nodes[k]);
+        let (fds, rss) = fds_rss(p);
+        assert_eq!(
+            fds, before[k].0,
+            "node {}: the parent's descriptors changed",
+            nodes[k]
+        );
+        assert!(
+            rss < before[k].1 + 1024,
+            "node {}: the parent grew from {} to {rss} KB",
+            nodes[k],
+            before[k].1
+        );
+        let child = children_named(p, "kad: vrrp")[0];
+        assert_eq!(
+            fds_rss(child).0,
+            child_fds[k],
+            "node {}: a new VRRP child has more descriptors",
+            nodes[k]
+        );
+    }
+    eprintln!("chaos: {events} events, {kills} child kills, {cuts} link cuts");
+    drop(daemons);
 }
