@@ -1541,7 +1541,7 @@ fn chaos_of_a_thousand_kills_and_link_cuts_settles_to_one_master_per_vrid() {
     while events < 1000 && Instant::now() < deadline {
         let i = (next() % 3) as usize;
         match next() % 10 {
-            0..=3 | 4..=5 => {
+            0..=5 => {
                 let title = if next() % 3 == 0 {
                     "kad: checker"
                 } else {
