@@ -61,6 +61,28 @@ fn known_messages_decode_to_their_events() {
     assert!(decode_addrs(&newlink()).is_empty());
 }
 
+/// Regressions from fuzzing: inputs on which neli's own parsers panic (subtraction overflow)
+/// must be stopped before they reach neli.
+#[test]
+fn lengths_shorter_than_a_header_and_error_messages_are_dropped() {
+    // nlmsg_len 4: shorter than the 16-byte header.
+    let mut short = newlink();
+    short[..4].copy_from_slice(&4u32.to_ne_bytes());
+    assert!(decode_links(&short).is_empty());
+    // NLMSG_ERROR whose embedded header claims 8 bytes.
+    let mut err = Vec::new();
+    err.extend_from_slice(&36u32.to_ne_bytes());
+    err.extend_from_slice(&2u16.to_ne_bytes());
+    err.extend_from_slice(&[0; 10]);
+    err.extend_from_slice(&(-22i32).to_ne_bytes());
+    err.extend_from_slice(&8u32.to_ne_bytes());
+    err.extend_from_slice(&[0; 12]);
+    assert!(decode_links(&err).is_empty());
+    assert!(decode_addrs(&err).is_empty());
+    // A good message after a bad length is not reached; before it, it is.
+    assert_eq!(decode_links(&[newlink(), short].concat()).len(), 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
