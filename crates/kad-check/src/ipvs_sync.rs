@@ -165,6 +165,18 @@ impl IpvsSync {
         self.ipvs.is_some()
     }
 
+    /// False once IPVS was found missing: no desired table needs building any more.
+    pub fn wanted(&self) -> bool {
+        !self.tried || self.ipvs.is_some()
+    }
+
+    /// A reload tries the kernel again if IPVS was missing (ip_vs may have been loaded since).
+    pub fn retry_after_reload(&mut self) {
+        if self.ipvs.is_none() {
+            self.tried = false;
+        }
+    }
+
     /// Brings the kernel to `want`. Returns the number of changes sent.
     pub fn sync(&mut self, want: &Table) -> usize {
         if !self.tried {

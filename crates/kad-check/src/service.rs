@@ -107,6 +107,7 @@ impl CheckService {
             self.mail(subject, body);
         }
         if self.engine.take_table_changed()
+            && self.ipvs.wanted()
             && (!self.config.virtual_servers.is_empty() || self.ipvs.available())
         {
             let want = crate::ipvs_sync::desired(&self.config, &self.engine.destinations());
@@ -140,6 +141,7 @@ impl ChildService for CheckService {
             ToChild::Reload(cfg) => {
                 self.config = Arc::new(*cfg);
                 self.engine.cancel();
+                self.ipvs.retry_after_reload();
                 self.start_engine();
                 if self.scripts.is_some() {
                     self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
