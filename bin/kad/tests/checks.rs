@@ -240,6 +240,15 @@ fn script(dir: &Path, name: &str, body: &str) -> String {
     p.display().to_string()
 }
 
+/// A script that appends its arguments to `DIR/notes` (read back with [`notes`]).
+fn note_script(dir: &Path) -> String {
+    script(
+        dir,
+        "note.sh",
+        &format!("echo \"$@\" >> {}/notes", dir.display()),
+    )
+}
+
 fn notes(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("notes")).unwrap_or_default()
 }
@@ -254,11 +263,7 @@ fn tcp_check_follows_its_listener_with_notify_alerts_and_inhibit() {
     let mails = Arc::new(Mutex::new(Vec::new()));
     let sink = Server::start(0, smtp_sink(mails.clone()));
     let dir = work_dir();
-    let note = script(
-        &dir,
-        "note.sh",
-        &format!("echo \"$@\" >> {}/notes", dir.display()),
-    );
+    let note = note_script(&dir);
     let config = format!(
         "global_defs {{\n  script_user root\n  notification_email {{\n    ops@example.org\n  }}\n  smtp_server 127.0.0.1 {sink}\n  router_id lb-test\n}}\n\
          virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  smtp_alert\n\
@@ -617,11 +622,7 @@ fn quorum_loss_brings_in_the_sorry_server_and_runs_quorum_scripts() {
     let mut one = Server::start(0, accept_only());
     let two = Server::start(0, accept_only());
     let dir = work_dir();
-    let note = script(
-        &dir,
-        "note.sh",
-        &format!("echo \"$@\" >> {}/notes", dir.display()),
-    );
+    let note = note_script(&dir);
     let config = format!(
         "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  quorum 2\n  hysteresis 0\n\
            quorum_up \"{note} quorum-up\"\n  quorum_down \"{note} quorum-down\"\n  sorry_server 192.0.2.99 8080\n\
@@ -769,11 +770,7 @@ fn retries_come_before_down_and_omega_runs_notifiers_at_stop() {
     let mut gone = Server::start(0, accept_only());
     let stays = Server::start(0, accept_only());
     let dir = work_dir();
-    let note = script(
-        &dir,
-        "note.sh",
-        &format!("echo \"$@\" >> {}/notes", dir.display()),
-    );
+    let note = note_script(&dir);
     let config = format!(
         "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  omega\n  quorum_down \"{note} quorum-down\"\n\
            real_server 127.0.0.1 {a} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 2\n      delay_before_retry 0.2\n    }}\n  }}\n\
