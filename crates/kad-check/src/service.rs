@@ -29,6 +29,8 @@ pub struct CheckService {
     engine: Engine,
     registry: Option<Registry>,
     ipvs: IpvsSync,
+    /// `smtp_server` resolved at load time.
+    smtp_addr: Option<String>,
 }
 
 impl CheckService {
@@ -40,6 +42,7 @@ impl CheckService {
             engine: Engine::new(Arc::new(Config::default())),
             registry: None,
             ipvs: IpvsSync::default(),
+            smtp_addr: None,
             config,
             instances: BTreeMap::new(),
             dump_path,
@@ -97,8 +100,33 @@ impl CheckService {
             subject,
             body,
         };
+        let Some(addr) = self.smtp_addr.clone() else {
+            log::error!(
+                "smtp_alert: smtp_server {} has no address; mail dropped",
+                server.host
+            );
+            return;
+        };
         self.smtp
-            .send(&server.host, server.port, mail, g.smtp_connect_timeout);
+            .send(&addr, server.port, mail, g.smtp_connect_timeout);
+    }
+
+    /// Resolves `smtp_server` once, at load time (a name is looked up here, never while the
+    /// loop runs).
+    fn resolve_smtp(&mut self) {
+        use std::net::ToSocketAddrs;
+        self.smtp_addr = self.config.global.smtp_server.as_ref().and_then(|s| {
+            if s.host.parse::<std::net::IpAddr>().is_ok() {
+                return Some(s.host.clone());
+            }
+            match (s.host.as_str(), s.port).to_socket_addrs() {
+                Ok(mut addrs) => addrs.next().map(|a| a.ip().to_string()),
+                Err(e) => {
+                    log::error!("smtp_server {}: {e}", s.host);
+                    None
+                }
+            }
+        });
     }
 
     /// Passes the engine's alerts to the SMTP client and its table changes to the kernel.
@@ -116,6 +144,7 @@ impl CheckService {
     }
 
     fn start_engine(&mut self) {
+        self.resolve_smtp();
         crate::file_check::init_files(&self.config);
         let mut old = std::mem::replace(&mut self.engine, Engine::new(self.config.clone()));
         self.engine.inherit(&mut old);
