@@ -21,7 +21,7 @@ for s in "${suites[@]}"; do
   secs=$(( $(date +%s) - start ))
   props=$(grep -o 'ok\. [0-9]* passed' <<<"$out" | tail -1 | grep -o '[0-9]*')
   if ((rc == 0)); then verdict=ok; else verdict=FAILED; status=1; echo "$out" | tail -40; fi
-  summary+=("$(printf '%-9s %-13s %-6s %2s properties x %s cases  %5ss  %s' "$crate" "$test" "$verdict" "${props:-?}" "$CASES" "$secs" "$what")")
+  summary+=("$(printf '%-9s %-13s %-6s %2s tests, %s cases per property  %5ss  %s' "$crate" "$test" "$verdict" "${props:-?}" "$CASES" "$secs" "$what")")
 done
 echo "== fuzz summary"
 printf '%s\n' "${summary[@]}"
