@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use kad_core::config::model::{CheckKind, Config, LvsMethod, Protocol, ServiceKey};
 
-use crate::engine::Snapshot;
+use crate::snapshot::Snapshot;
 
 fn method(m: LvsMethod) -> &'static str {
     match m {

@@ -14,11 +14,11 @@ use kad_core::config::model::{
     CheckKind, Checker, Config, GlobalDefs, RealServer, Script, VirtualServer,
 };
 use kad_ipc::mio::{Registry, Token};
-use serde::Serialize;
 
 use crate::health::{CheckerHealth, Quorum, ServerHealth, Verdict};
 use crate::probe::{self, Probe, ProbeContext};
 use crate::script::{resolve_user, split_command, Outcome, ScriptRunner};
+use crate::snapshot::{CheckStats, CheckerSnapshot, RsSnapshot, Snapshot, VsSnapshot};
 use crate::table::{self, Destination};
 
 /// Tokens from here up are checkers' sockets (token − base = checker index).
@@ -27,25 +27,6 @@ pub const CHECK_TOKEN_BASE: usize = 1 << 32;
 const REAP_EVERY: Duration = Duration::from_millis(20);
 /// keepalived does not time notify scripts out; kad stops one that runs longer than this.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Counters and the last result of one checker, for the dumps.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CheckStats {
-    /// Attempts finished.
-    pub checks: u64,
-    /// Attempts that failed.
-    pub failures: u64,
-    /// Up/down changes.
-    pub transitions: u64,
-    /// Result of the last attempt.
-    pub last_ok: Option<bool>,
-    /// Why (e.g. "status 500", "timed out").
-    pub last_reason: compact_str::CompactString,
-    /// Duration of the last attempt, in microseconds.
-    pub last_latency_us: u64,
-    /// When the last attempt ended (Unix seconds).
-    pub last_at: u64,
-}
 
 enum Running {
     Idle,
@@ -745,58 +726,6 @@ fn run_script(
     resolve_user(user, group)
         .and_then(|run_as| runner.start_argv(&argv, run_as, timeout, g.enable_script_security))
         .map_err(|e| e.to_string())
-}
-
-/// Everything the dumps show.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    /// Virtual servers in config order.
-    pub virtual_servers: Vec<VsSnapshot>,
-}
-
-/// One virtual server's state.
-#[derive(Debug, Clone, Serialize)]
-pub struct VsSnapshot {
-    /// `[addr]:proto:port`.
-    pub name: String,
-    /// Quorum held.
-    pub quorum_up: bool,
-    /// Summed weight of alive real servers.
-    pub alive_weight: i64,
-    /// The desired IPVS destinations.
-    pub destinations: Vec<Destination>,
-    /// Real servers.
-    pub real_servers: Vec<RsSnapshot>,
-}
-
-/// One real server's state.
-#[derive(Debug, Clone, Serialize)]
-pub struct RsSnapshot {
-    /// `[addr]:proto:port`.
-    pub name: String,
-    /// Every checker up.
-    pub alive: bool,
-    /// Effective weight.
-    pub weight: u32,
-    /// Checkers.
-    pub checkers: Vec<CheckerSnapshot>,
-}
-
-/// One checker's state.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckerSnapshot {
-    /// `TCP_CHECK`, `HTTP_GET`, ….
-    pub kind: &'static str,
-    /// Where it connects.
-    pub target: String,
-    /// Up or down.
-    pub up: bool,
-    /// Failures counted towards `retry`.
-    pub failures_in_a_row: u32,
-    /// An attempt is in flight.
-    pub running: bool,
-    /// Counters and last result.
-    pub stats: CheckStats,
 }
 
 /// Raises RLIMIT_NOFILE to what `checkers` sockets (plus the daemon's own) need.

@@ -16,6 +16,7 @@ pub mod probe;
 pub mod script;
 pub mod service;
 pub mod smtp;
+pub mod snapshot;
 pub mod table;
 pub mod vrrp_scripts;
 
