@@ -252,6 +252,14 @@ fn reconcile_applies_minimal_changes_to_kads_services_only() {
     let first = reconcile(&want, &kernel, &BTreeSet::new());
     assert_eq!(first.len(), 3 + 12);
     assert_eq!(ipvs.apply_all(&first), 0);
+    // In one batch, a refused change (a duplicate) does not stop the others.
+    let extra = svc(tcp(50, 80), "rr", 0, 0, u32::MAX);
+    let batch = [
+        Change::AddService(svc(tcp(1, 80), "wlc", 0, 0, u32::MAX)),
+        Change::AddService(extra),
+    ];
+    assert_eq!(ipvs.apply_all(&batch), 1);
+    assert!(ipvsadm(&["-Ln"]).contains("TCP  192.0.2.50:80 rr"));
     // Now: one weight changes, one service goes away.
     let owned: BTreeSet<_> = want.services.keys().cloned().collect();
     let mut next = want.clone();

@@ -300,8 +300,9 @@ pub enum Reply<'a> {
     Done,
 }
 
-/// Splits a received datagram into netlink messages, checking every length.
-pub fn netlink_messages(mut buf: &[u8]) -> Result<Vec<Reply<'_>>, WireError> {
+/// Splits a received datagram into netlink messages `(sequence number, reply)`, checking every
+/// length. An error or ACK carries the sequence number of the request it answers.
+pub fn netlink_messages(mut buf: &[u8]) -> Result<Vec<(u32, Reply<'_>)>, WireError> {
     const HEADER: usize = 16;
     let mut out = Vec::new();
     while !buf.is_empty() {
@@ -316,15 +317,19 @@ pub fn netlink_messages(mut buf: &[u8]) -> Result<Vec<Reply<'_>>, WireError> {
             )));
         }
         let kind = u16::from_ne_bytes([buf[4], buf[5]]);
+        let seq = u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]);
         let payload = &buf[HEADER..len];
-        out.push(match kind {
-            2 => match get_u32(payload, "netlink error")? as i32 {
-                0 => Reply::Ack,
-                e => Reply::Error(e.wrapping_neg()),
+        out.push((
+            seq,
+            match kind {
+                2 => match get_u32(payload, "netlink error")? as i32 {
+                    0 => Reply::Ack,
+                    e => Reply::Error(e.wrapping_neg()),
+                },
+                3 => Reply::Done,
+                _ => Reply::Data(payload),
             },
-            3 => Reply::Done,
-            _ => Reply::Data(payload),
-        });
+        ));
         buf = buf.get((len + 3) & !3..).unwrap_or_default();
     }
     Ok(out)
@@ -582,24 +587,29 @@ mod tests {
         assert_eq!(parse_family(&family), Ok(0x23));
         // Netlink framing: an error (-EEXIST), an ACK, data, DONE; then a bad length.
         let mut dgram = Vec::new();
-        for (kind, body) in [
+        for (seq, (kind, body)) in [
             (2u16, (-17i32).to_ne_bytes().to_vec()),
             (2, vec![0; 4]),
             (0x23, vec![4, 1, 0, 0]),
             (3, vec![0; 4]),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             dgram.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
             dgram.extend_from_slice(&kind.to_ne_bytes());
-            dgram.extend_from_slice(&[0; 10]);
+            dgram.extend_from_slice(&[0; 2]);
+            dgram.extend_from_slice(&(seq as u32).to_ne_bytes());
+            dgram.extend_from_slice(&[0; 4]);
             dgram.extend_from_slice(&body);
         }
         assert_eq!(
             netlink_messages(&dgram),
             Ok(vec![
-                Reply::Error(17),
-                Reply::Ack,
-                Reply::Data(&[4, 1, 0, 0]),
-                Reply::Done
+                (0, Reply::Error(17)),
+                (1, Reply::Ack),
+                (2, Reply::Data(&[4, 1, 0, 0])),
+                (3, Reply::Done)
             ])
         );
         dgram[0] = 15;
