@@ -802,3 +802,53 @@ fn retries_come_before_down_and_omega_runs_notifiers_at_stop() {
         n.contains(&format!("down {}", stays.port)) && n.contains("quorum-down")
     });
 }
+
+#[test]
+fn hysteresis_holds_quorum_and_an_inhibited_sorry_server_waits_at_weight_zero() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut servers: Vec<Server> = (0..3).map(|_| Server::start(0, accept_only())).collect();
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let rs: String = ports
+        .iter()
+        .map(|p| format!("  real_server 127.0.0.1 {p} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n"))
+        .collect();
+    let config = format!(
+        "virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  quorum 2\n  hysteresis 1\n  sorry_server 192.0.2.99 8080\n  sorry_server_inhibit\n{rs}}}\n"
+    );
+    let kad = checker(&config);
+    let quorum = |kad: &Kad| snapshot(kad)["virtual_servers"][0]["quorum_up"] == true;
+    let sorry = |kad: &Kad| destinations(kad).into_iter().find(|d| d.2).map(|d| d.1);
+    assert!(quorum(&kad));
+    assert_eq!(
+        sorry(&kad),
+        Some(0),
+        "an inhibited sorry server waits at weight 0"
+    );
+    // Weight 3 → 2 → 1: still at or above quorum − hysteresis = 1.
+    for i in 0..2 {
+        servers[i].stop();
+        wait_rs(&kad, i, false);
+        assert!(quorum(&kad), "quorum held with {} alive", 2 - i);
+    }
+    servers[2].stop();
+    wait_rs(&kad, 2, false);
+    wait_until("quorum lost at weight 0", FLIP, || !quorum(&kad));
+    assert_eq!(sorry(&kad), Some(1));
+    // Coming back: 1 and 2 are below quorum + hysteresis = 3; the third restores it.
+    let mut back = Vec::new();
+    for (i, &port) in ports.iter().enumerate() {
+        back.push(Server::start(port, accept_only()));
+        wait_rs(&kad, i, true);
+        if i < 2 {
+            assert!(
+                !quorum(&kad),
+                "quorum regained too early with {} alive",
+                i + 1
+            );
+        }
+    }
+    wait_until("quorum regained at weight 3", FLIP, || quorum(&kad));
+    assert_eq!(sorry(&kad), Some(0));
+}
