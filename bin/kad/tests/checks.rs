@@ -827,8 +827,8 @@ fn hysteresis_holds_quorum_and_an_inhibited_sorry_server_waits_at_weight_zero() 
         "an inhibited sorry server waits at weight 0"
     );
     // Weight 3 → 2 → 1: still at or above quorum − hysteresis = 1.
-    for i in 0..2 {
-        servers[i].stop();
+    for (i, server) in servers.iter_mut().take(2).enumerate() {
+        server.stop();
         wait_rs(&kad, i, false);
         assert!(quorum(&kad), "quorum held with {} alive", 2 - i);
     }
