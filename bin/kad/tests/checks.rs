@@ -852,3 +852,61 @@ fn hysteresis_holds_quorum_and_an_inhibited_sorry_server_waits_at_weight_zero() 
     wait_until("quorum regained at weight 3", FLIP, || quorum(&kad));
     assert_eq!(sorry(&kad), Some(0));
 }
+
+#[test]
+fn ha_suspend_checks_only_while_the_virtual_address_is_here() {
+    if !system_tests_enabled() {
+        return;
+    }
+    // Its own network namespace: the test adds the virtual address there.
+    let dir = work_dir();
+    let config = "virtual_server 192.0.2.77 80 {\n  delay_loop 1\n  ha_suspend\n  real_server 192.0.2.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n";
+    std::fs::write(dir.join("kad.conf"), config).expect("config");
+    let kad = Kad::spawn(
+        dir,
+        &["--mount", "--net"],
+        "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up",
+        &["-C"],
+    );
+    wait_until("checker ready", Duration::from_secs(10), || {
+        kad.log().contains(") ready")
+    });
+    let checks = |kad: &Kad| {
+        let snap = snapshot(kad);
+        let vs = &snap["virtual_servers"][0];
+        (
+            vs["suspended"] == true,
+            vs["real_servers"][0]["checkers"][0]["stats"]["checks"]
+                .as_u64()
+                .unwrap_or(0),
+        )
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        checks(&kad),
+        (true, 0),
+        "no check while 192.0.2.77 is elsewhere"
+    );
+    assert!(kad.log().contains("checks suspended (ha_suspend)"));
+    let added = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &kad.pid.to_string(),
+            "-n",
+            "ip",
+            "addr",
+            "add",
+            "192.0.2.77/32",
+            "dev",
+            "lo",
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(added, "adding the virtual address in kad's namespace");
+    wait_until("checks resumed", FLIP, || {
+        let (suspended, n) = checks(&kad);
+        !suspended && n > 0
+    });
+    assert!(kad.log().contains("address present, checks resumed"));
+}

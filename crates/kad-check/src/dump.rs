@@ -91,6 +91,13 @@ pub fn data(cfg: &Config, snap: &Snapshot, instances: &BTreeMap<String, String>)
                 sorry.port.unwrap_or(0)
             );
         }
+        if vs.ha_suspend {
+            let _ = writeln!(
+                s,
+                "   ha_suspend = yes, suspended = {}",
+                if vsnap.suspended { "yes" } else { "no" }
+            );
+        }
         let _ = writeln!(s, "   Destinations wanted:");
         for d in &vsnap.destinations {
             let _ = writeln!(

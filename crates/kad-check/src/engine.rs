@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,6 +49,8 @@ struct VsState {
     quorum: Quorum,
     servers: Vec<ServerHealth>,
     table: Vec<Destination>,
+    /// `ha_suspend` in effect: the virtual address is not on this node.
+    suspended: bool,
 }
 
 /// Something the service must do for the engine (it owns the SMTP client).
@@ -146,6 +149,7 @@ impl Engine {
                 quorum: Quorum::new(vs.quorum, vs.hysteresis),
                 servers,
                 table: Vec::new(),
+                suspended: false,
             });
         }
         let host = kad_core::config::default_config_id();
@@ -311,6 +315,12 @@ impl Engine {
             if self.slots[i].generation != generation {
                 continue;
             }
+            let idle = matches!(self.slots[i].running, Running::Idle);
+            if idle && self.suspended(i) {
+                let delay = self.checker(i).timing.delay_loop;
+                self.schedule(i, now + delay);
+                continue;
+            }
             match &mut self.slots[i].running {
                 Running::Idle => self.begin(i, now),
                 Running::Probe(p, _) => {
@@ -320,6 +330,28 @@ impl Engine {
                 Running::Script(..) => {} // the runner kills it at its timeout
             }
         }
+    }
+
+    /// `ha_suspend`: true while the virtual server's address is not on this node (no check
+    /// runs; states stay as they are). Logs each change.
+    fn suspended(&mut self, i: usize) -> bool {
+        let vi = self.slots[i].vs;
+        let vs = &self.config.virtual_servers[vi];
+        let addr = match (&vs.key, vs.ha_suspend) {
+            (kad_core::config::model::ServiceKey::Addr { addr, .. }, true) => *addr,
+            _ => return false,
+        };
+        let suspended = !is_local(addr);
+        if suspended != self.vs[vi].suspended {
+            self.vs[vi].suspended = suspended;
+            let name = fmt_vs(vs);
+            if suspended {
+                log::info!("VS {name}: address not on this node, checks suspended (ha_suspend)");
+            } else {
+                log::info!("VS {name}: address present, checks resumed");
+            }
+        }
+        suspended
     }
 
     fn begin(&mut self, i: usize, now: Instant) {
@@ -634,6 +666,7 @@ impl Engine {
             out.virtual_servers.push(VsSnapshot {
                 name: fmt_vs(vs),
                 quorum_up: st.quorum.up,
+                suspended: st.suspended,
                 alive_weight,
                 destinations: st.table.clone(),
                 real_servers: vs
@@ -726,6 +759,18 @@ fn run_script(
     resolve_user(user, group)
         .and_then(|run_as| runner.start_argv(&argv, run_as, timeout, g.enable_script_security))
         .map_err(|e| e.to_string())
+}
+
+/// True if `addr` is an address of this node (a UDP socket can bind to it).
+fn is_local(addr: IpAddr) -> bool {
+    let domain = if addr.is_ipv6() {
+        socket2::Domain::IPV6
+    } else {
+        socket2::Domain::IPV4
+    };
+    socket2::Socket::new(domain, socket2::Type::DGRAM, None)
+        .and_then(|s| s.bind(&std::net::SocketAddr::new(addr, 0).into()))
+        .is_ok()
 }
 
 /// Raises RLIMIT_NOFILE to what `checkers` sockets (plus the daemon's own) need.

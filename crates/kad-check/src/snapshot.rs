@@ -38,6 +38,8 @@ pub struct VsSnapshot {
     pub name: String,
     /// Quorum held.
     pub quorum_up: bool,
+    /// `ha_suspend` in effect (the virtual address is not on this node).
+    pub suspended: bool,
     /// Summed weight of alive real servers.
     pub alive_weight: i64,
     /// The desired IPVS destinations.
