@@ -92,8 +92,10 @@ def run(daemon, conf, duration, work):
     setup = ("mount -t tmpfs t /tmp && mount -t tmpfs r /run && ip link set lo up && "
              f"({TARGET} 0.0.0.0:18080 plain 2 &) && ({TARGET} 0.0.0.0:18081 http 2 &) && "
              "sleep 0.3 && exec \"$0\" \"$@\"")
+    # Its own process group: the targets started by the shell are stopped with the daemon.
     proc = subprocess.Popen(["unshare", "--mount", "--net", "--", "sh", "-c", setup] + cmd,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                            start_new_session=True)
     try:
         want = "kad: checker" if daemon == "kad" else "keepalived"
         child = wait_for(lambda: next((c for c in children(proc.pid) if comm(c) == want), None), 20, 0.05)
@@ -127,6 +129,10 @@ def run(daemon, conf, duration, work):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the targets, and anything left
+        except ProcessLookupError:
+            pass
         log.close()
 
 
