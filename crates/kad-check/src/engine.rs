@@ -11,14 +11,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use kad_core::config::model::{
-    CheckKind, Checker, Config, GlobalDefs, RealServer, Script, VirtualServer,
-};
+use kad_core::config::model::{CheckKind, Checker, Config, RealServer, Script, VirtualServer};
 use kad_ipc::mio::{Registry, Token};
 
 use crate::health::{CheckerHealth, Quorum, ServerHealth, Verdict};
 use crate::probe::{self, Probe, ProbeContext};
-use crate::script::{resolve_user, split_command, Outcome, ScriptRunner};
+use crate::script::{split_command, start_configured, Outcome, ScriptRunner};
 use crate::snapshot::{CheckStats, CheckerSnapshot, RsSnapshot, Snapshot, VsSnapshot};
 use crate::table::{self, Destination};
 
@@ -51,6 +49,17 @@ struct VsState {
     table: Vec<Destination>,
     /// `ha_suspend` in effect: the virtual address is not on this node.
     suspended: bool,
+}
+
+impl VsState {
+    /// Summed weight of the alive real servers.
+    fn alive_weight(&self) -> i64 {
+        self.servers
+            .iter()
+            .filter(|s| s.alive())
+            .map(|s| i64::from(s.weight()))
+            .sum()
+    }
 }
 
 /// Something the service must do for the engine (it owns the SMTP client).
@@ -100,18 +109,14 @@ pub fn fmt_service(addr: std::net::IpAddr, port: u16, vs: &VirtualServer) -> Str
 pub fn fmt_vs(vs: &VirtualServer) -> String {
     use kad_core::config::model::ServiceKey;
     match &vs.key {
-        ServiceKey::Addr { addr, port } => fmt_service(*addr, port.unwrap_or(0), vs),
+        ServiceKey::Addr { addr, .. } => fmt_service(*addr, table::vs_port(vs), vs),
         ServiceKey::Fwmark(m) => format!("FWM {m}"),
         ServiceKey::Group(g) => format!("group {g}"),
     }
 }
 
 fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
-    let port = rs.port.unwrap_or(match &vs.key {
-        kad_core::config::model::ServiceKey::Addr { port, .. } => port.unwrap_or(0),
-        _ => 0,
-    });
-    fmt_service(rs.addr, port, vs)
+    fmt_service(rs.addr, rs.port.unwrap_or(table::vs_port(vs)), vs)
 }
 
 impl Engine {
@@ -262,17 +267,14 @@ impl Engine {
     /// When [`Engine::on_timer`] is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        let reap = match (
+        [
+            timer,
             self.scripts.next_reap(REAP_EVERY),
             self.orphans.next_reap(REAP_EVERY),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match (timer, reap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// True if `token` is a checker's.
@@ -365,11 +367,11 @@ impl Engine {
             } => {
                 let timeout = timeout.unwrap_or(ck.timing.delay_loop);
                 let argv = split_command(&script.command);
-                match run_script(
+                match start_configured(
                     &mut self.scripts,
                     &self.config.global,
                     script,
-                    argv,
+                    &argv,
                     timeout,
                 ) {
                     Ok(pid) => {
@@ -377,7 +379,7 @@ impl Engine {
                         self.slots[i].running = Running::Script(now);
                         return;
                     }
-                    Err(e) => Err(Verdict::down(e)),
+                    Err(e) => Err(Verdict::down(e.to_string())),
                 }
             }
             CheckKind::File { .. } => Err(crate::file_check::verdict(&self.config, &ck.kind)),
@@ -533,10 +535,25 @@ impl Engine {
         let state = if alive { "UP" } else { "DOWN" };
         let subject = format!(
             "[{}] Realserver {name} of virtual server {vname} - {state}",
-            self.router_id()
+            self.config.global.router_id_or_host()
         );
         let body = format!("=> kad: real server {name} of virtual server {vname} is {state} <=");
         self.announce(script, rs.smtp_alert, subject, body);
+    }
+
+    /// Starts a notify or quorum script (never waited for; reaped on timers).
+    fn run_notify(&mut self, script: &Script) {
+        let argv = split_command(&script.command);
+        let started = start_configured(
+            &mut self.scripts,
+            &self.config.global,
+            script,
+            &argv,
+            NOTIFY_TIMEOUT,
+        );
+        if let Err(e) = started {
+            log::error!("notify script {}: {e}", script.command);
+        }
     }
 
     /// Runs a notify script (if any) and queues a mail when `smtp_alert` (else
@@ -549,16 +566,7 @@ impl Engine {
         body: String,
     ) {
         if let Some(s) = script {
-            let argv = split_command(&s.command);
-            if let Err(e) = run_script(
-                &mut self.scripts,
-                &self.config.global,
-                &s,
-                argv,
-                NOTIFY_TIMEOUT,
-            ) {
-                log::error!("notify script {}: {e}", s.command);
-            }
+            self.run_notify(&s);
         }
         let g = &self.config.global;
         if smtp_alert
@@ -570,24 +578,11 @@ impl Engine {
         }
     }
 
-    fn router_id(&self) -> String {
-        self.config
-            .global
-            .router_id
-            .clone()
-            .unwrap_or_else(kad_core::config::default_config_id)
-    }
-
     /// Recomputes a virtual server's quorum and destinations.
     fn evaluate_vs(&mut self, vi: usize) {
         let vs = &self.config.virtual_servers[vi];
         let st = &mut self.vs[vi];
-        let alive_weight: i64 = st
-            .servers
-            .iter()
-            .filter(|s| s.alive())
-            .map(|s| i64::from(s.weight()))
-            .sum();
+        let alive_weight = st.alive_weight();
         let change = st.quorum.update(alive_weight);
         let table = table::destinations(vs, &st.servers, st.quorum.up);
         if table != st.table {
@@ -622,7 +617,7 @@ impl Engine {
         let state = if up { "UP" } else { "DOWN" };
         let subject = format!(
             "[{}] Virtualserver {vname} - quorum {state}",
-            self.router_id()
+            self.config.global.router_id_or_host()
         );
         let body = format!(
             "=> kad: virtual server {vname} quorum is {state} (alive weight {alive_weight}) <="
@@ -657,17 +652,11 @@ impl Engine {
         };
         for (vi, vs) in self.config.virtual_servers.iter().enumerate() {
             let st = &self.vs[vi];
-            let alive_weight = st
-                .servers
-                .iter()
-                .filter(|s| s.alive())
-                .map(|s| i64::from(s.weight()))
-                .sum();
             out.virtual_servers.push(VsSnapshot {
                 name: fmt_vs(vs),
                 quorum_up: st.quorum.up,
                 suspended: st.suspended,
-                alive_weight,
+                alive_weight: st.alive_weight(),
                 destinations: st.table.clone(),
                 real_servers: vs
                     .real_servers
@@ -713,52 +702,24 @@ impl Engine {
     /// Graceful stop: cancels attempts; with `omega`, runs the down notifiers of what was up.
     pub fn stop(&mut self) {
         self.cancel();
-        for vi in 0..self.vs.len() {
-            if !self.config.virtual_servers[vi].omega {
+        let mut scripts: Vec<Script> = Vec::new();
+        for (vs, st) in self.config.virtual_servers.iter().zip(&self.vs) {
+            if !vs.omega {
                 continue;
             }
-            for ri in 0..self.vs[vi].servers.len() {
-                if self.vs[vi].servers[ri].alive() {
-                    let rs = &self.config.virtual_servers[vi].real_servers[ri];
-                    if let Some(s) = rs.notify_down.clone() {
-                        let _ = run_script(
-                            &mut self.scripts,
-                            &self.config.global,
-                            &s,
-                            split_command(&s.command),
-                            NOTIFY_TIMEOUT,
-                        );
-                    }
-                }
-            }
-            if self.vs[vi].quorum.up {
-                if let Some(s) = self.config.virtual_servers[vi].quorum_down.clone() {
-                    let _ = run_script(
-                        &mut self.scripts,
-                        &self.config.global,
-                        &s,
-                        split_command(&s.command),
-                        NOTIFY_TIMEOUT,
-                    );
-                }
+            let down = vs.real_servers.iter().zip(&st.servers);
+            scripts.extend(
+                down.filter(|(_, h)| h.alive())
+                    .filter_map(|(rs, _)| rs.notify_down.as_deref().cloned()),
+            );
+            if st.quorum.up {
+                scripts.extend(vs.quorum_down.as_deref().cloned());
             }
         }
+        for s in &scripts {
+            self.run_notify(s);
+        }
     }
-}
-
-/// Starts `script` (argv already split) as its user, else `script_user`.
-fn run_script(
-    runner: &mut ScriptRunner,
-    g: &GlobalDefs,
-    script: &Script,
-    argv: Vec<String>,
-    timeout: Duration,
-) -> Result<u32, String> {
-    let user = script.user.as_deref().or(g.script_user.as_deref());
-    let group = script.group.as_deref().or(g.script_group.as_deref());
-    resolve_user(user, group)
-        .and_then(|run_as| runner.start_argv(&argv, run_as, timeout, g.enable_script_security))
-        .map_err(|e| e.to_string())
 }
 
 /// True if `addr` is an address of this node (a UDP socket can bind to it).

@@ -34,10 +34,10 @@ pub fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
         Protocol::Sctp => PROTO_SCTP,
     };
     match &vs.key {
-        CfgKey::Addr { addr, port } => vec![ServiceKey::Addr {
+        CfgKey::Addr { addr, .. } => vec![ServiceKey::Addr {
             proto,
             addr: *addr,
-            port: port.unwrap_or(0),
+            port: crate::table::vs_port(vs),
         }],
         CfgKey::Fwmark(mark) => vec![ServiceKey::Fwmark {
             mark: *mark,
@@ -134,15 +134,9 @@ pub fn desired(config: &Config, destinations: &[&[Destination]]) -> Table {
         for key in service_keys(config, vs) {
             t.add_service(service(vs, key.clone()));
             for d in dests.iter() {
-                let rs = vs
-                    .real_servers
-                    .iter()
-                    .find(|r| r.addr == d.addr && !d.sorry);
                 let mut dest = Dest::new(d.addr, d.port, forward(d.method), d.weight);
-                if let Some(rs) = rs {
-                    dest.upper = rs.upper_threshold.unwrap_or(0);
-                    dest.lower = rs.lower_threshold.unwrap_or(0);
-                }
+                dest.upper = d.upper_threshold;
+                dest.lower = d.lower_threshold;
                 t.add_dest(&key, dest);
             }
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kad_core::config::model::{Config, Notify, Script};
 
-use crate::script::{resolve_user, split_command, ScriptRunner};
+use crate::script::{split_command, start_configured, ScriptRunner};
 
 /// keepalived does not time notify scripts out; kad stops one that runs longer than this.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -77,13 +77,13 @@ impl Notifier {
     }
 
     fn run(&mut self, config: &Config, script: &Script, argv: Vec<String>) {
-        let g = &config.global;
-        let user = script.user.as_deref().or(g.script_user.as_deref());
-        let group = script.group.as_deref().or(g.script_group.as_deref());
-        let started = resolve_user(user, group).and_then(|run_as| {
-            self.runner
-                .start_argv(&argv, run_as, NOTIFY_TIMEOUT, g.enable_script_security)
-        });
+        let started = start_configured(
+            &mut self.runner,
+            &config.global,
+            script,
+            &argv,
+            NOTIFY_TIMEOUT,
+        );
         if let Err(e) = started {
             log::error!("notify script {}: {e}", script.command);
         }

@@ -144,6 +144,21 @@ fn resolve_program(program: &Path) -> Option<PathBuf> {
         .and_then(|p| std::fs::canonicalize(p).ok())
 }
 
+/// Starts a configured script (`argv` already split) as its own user and group, else the
+/// global `script_user` / `script_group`, with `enable_script_security` as configured.
+pub fn start_configured(
+    runner: &mut ScriptRunner,
+    global: &kad_core::config::model::GlobalDefs,
+    script: &kad_core::config::model::Script,
+    argv: &[String],
+    timeout: Duration,
+) -> Result<u32, ScriptError> {
+    let user = script.user.as_deref().or(global.script_user.as_deref());
+    let group = script.group.as_deref().or(global.script_group.as_deref());
+    let run_as = resolve_user(user, group)?;
+    runner.start_argv(argv, run_as, timeout, global.enable_script_security)
+}
+
 /// How a script ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

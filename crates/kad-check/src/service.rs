@@ -30,7 +30,7 @@ pub struct CheckService {
     registry: Option<Registry>,
     ipvs: IpvsSync,
     /// `smtp_server` resolved at load time.
-    smtp_addr: Option<String>,
+    smtp_addr: Option<std::net::SocketAddr>,
 }
 
 impl CheckService {
@@ -69,10 +69,7 @@ impl CheckService {
         if !wanted {
             return;
         }
-        let router = g
-            .router_id
-            .clone()
-            .unwrap_or_else(kad_core::config::default_config_id);
+        let router = g.router_id_or_host();
         self.mail(
             format!("[{router}] VRRP Instance {name} - Entering {state} state"),
             format!("kad on {router}: VRRP instance {name} is now {state} (priority {priority})."),
@@ -100,15 +97,14 @@ impl CheckService {
             subject,
             body,
         };
-        let Some(addr) = self.smtp_addr.clone() else {
+        let Some(addr) = self.smtp_addr else {
             log::error!(
                 "smtp_alert: smtp_server {} has no address; mail dropped",
                 server.host
             );
             return;
         };
-        self.smtp
-            .send(&addr, server.port, mail, g.smtp_connect_timeout);
+        self.smtp.send(addr, mail, g.smtp_connect_timeout);
     }
 
     /// Resolves `smtp_server` once, at load time (a name is looked up here, never while the
@@ -116,11 +112,8 @@ impl CheckService {
     fn resolve_smtp(&mut self) {
         use std::net::ToSocketAddrs;
         self.smtp_addr = self.config.global.smtp_server.as_ref().and_then(|s| {
-            if s.host.parse::<std::net::IpAddr>().is_ok() {
-                return Some(s.host.clone());
-            }
             match (s.host.as_str(), s.port).to_socket_addrs() {
-                Ok(mut addrs) => addrs.next().map(|a| a.ip().to_string()),
+                Ok(mut addrs) => addrs.next(),
                 Err(e) => {
                     log::error!("smtp_server {}: {e}", s.host);
                     None

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use kad_ipc::mio::net::TcpStream;
@@ -147,21 +147,15 @@ impl Sender {
         self.registry = Some(registry);
     }
 
-    /// Starts sending `mail` to `server:port` (an IP address; names are not resolved at run time).
-    pub fn send(&mut self, server: &str, port: u16, mail: Mail, timeout: Duration) {
+    /// Starts sending `mail` to `server` (resolved when the configuration was loaded).
+    pub fn send(&mut self, server: SocketAddr, mail: Mail, timeout: Duration) {
         let Some(registry) = &self.registry else {
             return;
         };
-        let Ok(ip) = server.parse::<IpAddr>() else {
-            log::error!(
-                "smtp_server {server} is not an IP address; kad does not resolve names at run time"
-            );
-            return;
-        };
-        let mut stream = match TcpStream::connect(SocketAddr::new(ip, port)) {
+        let mut stream = match TcpStream::connect(server) {
             Ok(s) => s,
             Err(e) => {
-                log::error!("smtp_alert: cannot connect to {server}:{port}: {e}");
+                log::error!("smtp_alert: cannot connect to {server}: {e}");
                 return;
             }
         };

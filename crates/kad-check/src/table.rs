@@ -20,8 +20,20 @@ pub struct Destination {
     pub method: LvsMethod,
     /// Weight (0: inhibited, kept but given no new connections).
     pub weight: u32,
+    /// `uthreshold` (0: none).
+    pub upper_threshold: u32,
+    /// `lthreshold` (0: none).
+    pub lower_threshold: u32,
     /// True for the sorry server.
     pub sorry: bool,
+}
+
+/// The port of a virtual server (0 for fwmark, group or port-less services).
+pub fn vs_port(vs: &VirtualServer) -> u16 {
+    match &vs.key {
+        kad_core::config::model::ServiceKey::Addr { port, .. } => port.unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The destinations a virtual server should have now.
@@ -35,10 +47,7 @@ pub fn destinations(
     servers: &[ServerHealth],
     quorum_up: bool,
 ) -> Vec<Destination> {
-    let vs_port = match &vs.key {
-        kad_core::config::model::ServiceKey::Addr { port, .. } => port.unwrap_or(0),
-        _ => 0,
-    };
+    let vs_port = vs_port(vs);
     let sorry_in_use = !quorum_up && vs.sorry_server.is_some();
     let mut out = Vec::with_capacity(vs.real_servers.len() + 1);
     for (rs, health) in vs.real_servers.iter().zip(servers) {
@@ -54,6 +63,8 @@ pub fn destinations(
             port: rs.port.unwrap_or(vs_port),
             method: rs.lvs_method,
             weight,
+            upper_threshold: rs.upper_threshold.unwrap_or(0),
+            lower_threshold: rs.lower_threshold.unwrap_or(0),
             sorry: false,
         });
     }
@@ -64,6 +75,8 @@ pub fn destinations(
                 port: sorry.port.unwrap_or(vs_port),
                 method: sorry.lvs_method,
                 weight: u32::from(sorry_in_use),
+                upper_threshold: 0,
+                lower_threshold: 0,
                 sorry: true,
             });
         }

@@ -15,10 +15,7 @@ fn opt_bool(v: Option<bool>) -> &'static str {
 /// The `------< Global definitions >------` section.
 pub fn global_section(g: &GlobalDefs) -> String {
     let mut s = String::new();
-    let router_id = g
-        .router_id
-        .clone()
-        .unwrap_or_else(crate::config::default_config_id);
+    let router_id = g.router_id_or_host();
     let _ = writeln!(s, "------< Global definitions >------");
     let _ = writeln!(s, " Network namespace = (default)");
     let _ = writeln!(s, " Router ID = {router_id}");

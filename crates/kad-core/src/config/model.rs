@@ -150,6 +150,15 @@ pub struct GlobalDefs {
     pub max_auto_priority: Option<i32>,
 }
 
+impl GlobalDefs {
+    /// `router_id`, else the host name up to its first dot (keepalived's default).
+    pub fn router_id_or_host(&self) -> String {
+        self.router_id
+            .clone()
+            .unwrap_or_else(super::default_config_id)
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
