@@ -94,6 +94,66 @@ impl Ipvs {
         Ok(ipvs)
     }
 
+    /// One netlink message for the IPVS family (neli builds the header).
+    fn encode(&self, flags: NlmF, seq: u32, payload: Vec<u8>) -> Result<Vec<u8>, IpvsError> {
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(self.family)
+            .nl_flags(flags)
+            .nl_seq(seq)
+            .nl_payload(NlPayload::Payload(Buffer::from(payload)))
+            .build()
+            .map_err(|e| IpvsError::Netlink(e.to_string()))?;
+        let mut bytes = Cursor::new(vec![0u8; msg.padded_size()]);
+        msg.to_bytes(&mut bytes)
+            .map_err(|e| IpvsError::Netlink(e.to_string()))?;
+        Ok(bytes.into_inner())
+    }
+
+    /// Sends one datagram of `count` requests.
+    fn send_datagram(&mut self, datagram: &[u8], count: usize) -> Result<(), IpvsError> {
+        // SAFETY: sending our own buffer of the given length on our own socket.
+        let sent = unsafe {
+            libc::send(
+                self.sock.as_raw_fd(),
+                datagram.as_ptr().cast(),
+                datagram.len(),
+                0,
+            )
+        };
+        if sent < 0 {
+            return Err(IpvsError::Netlink(format!(
+                "send: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        self.messages_sent += count as u64;
+        Ok(())
+    }
+
+    /// Receives one datagram of replies into `buf`; returns its length. Replies are read raw
+    /// and split by `wire::netlink_messages`, which checks every length (neli's parser of
+    /// error messages panics on inconsistent ones).
+    fn recv_datagram(&self, buf: &mut [u8]) -> Result<usize, IpvsError> {
+        loop {
+            // SAFETY: receiving into our own buffer of the given length on our own socket.
+            let n =
+                unsafe { libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(IpvsError::Netlink(format!("receive: {e}")));
+            }
+        }
+    }
+
+    fn next_seq(&mut self, count: usize) -> u32 {
+        let base = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(count as u32);
+        base
+    }
+
     /// Sends one request; returns the payloads of the replies (all parts of a dump).
     fn request(
         &mut self,
@@ -105,32 +165,18 @@ impl Ipvs {
         if dump {
             flags |= NlmF::DUMP;
         }
-        let msg = NlmsghdrBuilder::default()
-            .nl_type(self.family)
-            .nl_flags(flags)
-            .nl_payload(NlPayload::Payload(Buffer::from(payload)))
-            .build()
-            .map_err(|e| IpvsError::Netlink(e.to_string()))?;
-        self.sock
-            .send(&msg)
-            .map_err(|e| IpvsError::Netlink(format!("{what}: {e}")))?;
-        self.messages_sent += 1;
-        // Replies are read raw and split by `wire::netlink_messages`, which checks every length
-        // (neli's parser of error messages panics on inconsistent ones).
-        let fd = self.sock.as_raw_fd();
+        let seq = self.next_seq(1);
+        let msg = self.encode(flags, seq, payload)?;
+        let context = |e: IpvsError| match e {
+            IpvsError::Netlink(m) => IpvsError::Netlink(format!("{what}: {m}")),
+            e => e,
+        };
+        self.send_datagram(&msg, 1).map_err(context)?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut out = Vec::new();
         loop {
-            // SAFETY: receiving into our own buffer of the given length on our own socket.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(IpvsError::Netlink(format!("{what}: {e}")));
-            }
-            for (_, reply) in wire::netlink_messages(&buf[..n as usize])? {
+            let n = self.recv_datagram(&mut buf).map_err(context)?;
+            for (_, reply) in wire::netlink_messages(&buf[..n])? {
                 match reply {
                     Reply::Error(errno) => {
                         return Err(IpvsError::Kernel {
@@ -214,75 +260,50 @@ impl Ipvs {
     }
 
     fn apply_batch(&mut self, chunk: &[Change]) -> usize {
-        let base = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(chunk.len() as u32);
+        match self.try_batch(chunk) {
+            Ok(failed) => failed,
+            Err((e, unanswered)) => {
+                log::error!("IPVS: {e}");
+                unanswered
+            }
+        }
+    }
+
+    /// Sends `chunk` in one datagram and counts the refusals (each logged); on a socket or
+    /// framing error, the error and how many changes are failed or unanswered.
+    fn try_batch(&mut self, chunk: &[Change]) -> Result<usize, (IpvsError, usize)> {
+        let base = self.next_seq(chunk.len());
         let mut datagram = Vec::new();
         for (i, change) in chunk.iter().enumerate() {
-            let (_, payload) = describe(change);
-            let built = NlmsghdrBuilder::default()
-                .nl_type(self.family)
-                .nl_flags(NlmF::REQUEST | NlmF::ACK)
-                .nl_seq(base.wrapping_add(i as u32))
-                .nl_payload(NlPayload::Payload(Buffer::from(payload)))
-                .build();
-            let msg = match built {
-                Ok(m) => m,
-                Err(e) => {
-                    log::error!("IPVS: {e}");
-                    return chunk.len();
-                }
-            };
-            let mut bytes = Cursor::new(vec![0u8; msg.padded_size()]);
-            if let Err(e) = msg.to_bytes(&mut bytes) {
-                log::error!("IPVS: {e}");
-                return chunk.len();
-            }
-            datagram.extend_from_slice(bytes.get_ref());
+            let seq = base.wrapping_add(i as u32);
+            let msg = self
+                .encode(NlmF::REQUEST | NlmF::ACK, seq, describe(change).1)
+                .map_err(|e| (e, chunk.len()))?;
+            datagram.extend_from_slice(&msg);
         }
-        let fd = self.sock.as_raw_fd();
-        // SAFETY: sending our own buffer of the given length on our own socket.
-        let sent = unsafe { libc::send(fd, datagram.as_ptr().cast(), datagram.len(), 0) };
-        if sent < 0 {
-            log::error!("IPVS: send: {}", std::io::Error::last_os_error());
-            return chunk.len();
-        }
-        self.messages_sent += chunk.len() as u64;
+        self.send_datagram(&datagram, chunk.len())
+            .map_err(|e| (e, chunk.len()))?;
         let (mut answered, mut failed) = (0, 0);
         let mut buf = vec![0u8; 64 * 1024];
         while answered < chunk.len() {
-            // SAFETY: receiving into our own buffer of the given length on our own socket.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                log::error!("IPVS: receive: {e}");
-                return failed + chunk.len() - answered;
-            }
-            let replies = match wire::netlink_messages(&buf[..n as usize]) {
-                Ok(r) => r,
-                Err(e) => {
-                    log::error!("IPVS: {e}");
-                    return failed + chunk.len() - answered;
-                }
-            };
+            let lost = |e| (e, failed + chunk.len() - answered);
+            let n = self.recv_datagram(&mut buf).map_err(lost)?;
+            let replies = wire::netlink_messages(&buf[..n]).map_err(|e| lost(e.into()))?;
             for (seq, reply) in replies {
-                let i = seq.wrapping_sub(base) as usize;
                 match reply {
                     Reply::Ack => answered += 1,
                     Reply::Error(errno) => {
                         answered += 1;
                         failed += 1;
+                        let i = seq.wrapping_sub(base) as usize;
                         let what = chunk.get(i).map(|c| describe(c).0).unwrap_or_default();
-                        let e = IpvsError::Kernel { what, errno };
-                        log::error!("IPVS: {e}");
+                        log::error!("IPVS: {}", IpvsError::Kernel { what, errno });
                     }
                     Reply::Data(_) | Reply::Done => {}
                 }
             }
         }
-        failed
+        Ok(failed)
     }
 
     /// Removes every service (`ipvsadm -C`).
