@@ -85,7 +85,7 @@ pub struct Engine {
     script_owner: HashMap<u32, usize>,
     /// Scripts started by the engine this one replaced (reload).
     orphans: ScriptRunner,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<probe::tls::TlsContexts>,
     helo: String,
     alerts: Vec<Alert>,
     table_changed: bool,
@@ -122,8 +122,8 @@ fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
 impl Engine {
     /// Schedules every checker of `config`; nothing runs until [`Engine::start`].
     pub fn new(config: Arc<Config>) -> Engine {
-        let tls = match probe::tls::client_config(config.ssl.as_ref()) {
-            Ok(c) => Some(Arc::new(c)),
+        let tls = match probe::tls::contexts(config.ssl.as_ref()) {
+            Ok(c) => Some(c),
             Err(e) => {
                 log::error!("SSL: {e}; SSL_GET checks fail until the SSL block is fixed");
                 None

@@ -13,7 +13,6 @@ pub mod tls;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use kad_core::config::model::{CheckKind, CheckTarget};
 use mio::{Registry, Token};
@@ -38,7 +37,7 @@ pub trait Probe {
 /// What a probe needs besides its checker's settings.
 pub struct ProbeContext<'a> {
     /// TLS client settings for SSL_GET (`None`: the SSL block could not be loaded).
-    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
+    pub tls: Option<&'a tls::TlsContexts>,
     /// HELO name for SMTP_CHECK when the checker sets none.
     pub helo: &'a str,
     /// A number unique to the checker (ICMP identifier, DNS id seed).

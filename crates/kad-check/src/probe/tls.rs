@@ -55,8 +55,24 @@ fn read_pem(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{path}: {e}"))
 }
 
+/// The SSL_GET client settings, built once per configuration: without and with SNI.
+pub struct TlsContexts {
+    plain: Arc<ClientConfig>,
+    sni: Arc<ClientConfig>,
+}
+
 /// Builds the client settings from the `SSL` block (or none).
-pub fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
+pub fn contexts(ssl: Option<&SslContext>) -> Result<TlsContexts, String> {
+    let plain = client_config(ssl)?;
+    let mut sni = plain.clone();
+    sni.enable_sni = true;
+    Ok(TlsContexts {
+        plain: Arc::new(plain),
+        sni: Arc::new(sni),
+    })
+}
+
+fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
     let provider = Arc::new(ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -97,7 +113,7 @@ pub fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
 /// The session settings for one SSL_GET: the name is `virtualhost` when it is a DNS name,
 /// else the server's address; SNI is sent only with `enable_sni`.
 pub fn session(
-    base: &Arc<ClientConfig>,
+    contexts: &TlsContexts,
     virtualhost: Option<&str>,
     addr: IpAddr,
     enable_sni: bool,
@@ -106,11 +122,9 @@ pub fn session(
         .and_then(|h| ServerName::try_from(h.to_string()).ok())
         .unwrap_or(ServerName::IpAddress(addr.into()));
     let config = if enable_sni {
-        let mut c = (**base).clone();
-        c.enable_sni = true;
-        Arc::new(c)
+        &contexts.sni
     } else {
-        base.clone()
+        &contexts.plain
     };
-    (config, name)
+    (config.clone(), name)
 }
