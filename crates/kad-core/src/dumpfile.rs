@@ -1,6 +1,7 @@
 //! Writes dump files in world-writable directories (/tmp) safely: the content goes to a new
-//! file created with `O_CREAT | O_EXCL | O_NOFOLLOW` beside the target, which is then renamed
-//! over the target. A symlink planted at the target is replaced, never followed.
+//! file with an unpredictable name (128 random bits) created with `O_CREAT | O_EXCL |
+//! O_NOFOLLOW` beside the target, which is then renamed over the target. A symlink planted at
+//! the target is replaced, never followed, and nobody can plant the temporary name in advance.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -16,7 +17,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .unwrap_or_else(|| "dump".into());
     let mut attempt = 0u32;
     loop {
-        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        let tmp = dir.join(format!(".{name}.{}.tmp", random_suffix()?));
         let opened = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -36,6 +37,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// 128 bits from the kernel's random source, in hex.
+fn random_suffix() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]
@@ -60,5 +68,26 @@ mod tests {
         assert_eq!(std::fs::read(&target).expect("dump"), b"dump\n");
         write_atomic(&target, b"again\n").expect("overwrite");
         assert_eq!(std::fs::read(&target).expect("dump"), b"again\n");
+    }
+
+    #[test]
+    fn temporaries_planted_under_every_name_a_pid_predicts_do_not_stop_a_dump() {
+        let dir = std::env::temp_dir().join(format!("kad-dump-plant-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let target = dir.join("keepalived.data");
+        // What an attacker knowing the pid could have planted for the old naming scheme.
+        for attempt in 0..=16 {
+            let name = format!(".keepalived.data.{}.{attempt}.tmp", std::process::id());
+            std::os::unix::fs::symlink("/nonexistent", dir.join(name)).expect("plant");
+        }
+        write_atomic(&target, b"dump\n").expect("write despite the planted names");
+        assert_eq!(std::fs::read(&target).expect("dump"), b"dump\n");
+        let (a, b) = (
+            random_suffix().expect("random"),
+            random_suffix().expect("random"),
+        );
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
