@@ -34,8 +34,29 @@ pub fn judge(value: i64, multiplier: i64, reverse: bool, dynamic: bool) -> Verdi
     }
 }
 
+/// The most read from a track file: the number is its first word.
+const READ_LIMIT: u64 = 4096;
+
+/// Reads the first number of a track file: opened without following a symbolic link and
+/// without blocking (a FIFO or device never hangs the checker: anything but a regular file
+/// is refused), at most [`READ_LIMIT`] bytes.
 fn read(t: &TrackFile) -> Result<i64, String> {
-    let text = std::fs::read_to_string(&t.file).map_err(|e| format!("{}: {e}", t.file))?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| format!("{}: {e}", t.file);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&t.file)
+        .map_err(fail)?;
+    if !file.metadata().map_err(fail)?.is_file() {
+        return Err(format!("{}: not a regular file", t.file));
+    }
+    let mut bytes = Vec::new();
+    file.take(READ_LIMIT)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    let text = String::from_utf8_lossy(&bytes);
     let first = text.split_whitespace().next().unwrap_or("0");
     first
         .parse::<i64>()
@@ -68,16 +89,39 @@ pub fn verdict(config: &Config, kind: &CheckKind) -> Verdict {
 }
 
 /// Writes each `init_file` value (where the file is missing, or always with `overwrite`).
+/// Never through a symbolic link, never into anything but a regular file, never blocking.
 pub fn init_files(config: &Config) {
     for t in &config.track_files {
         if let Some((value, overwrite)) = t.init {
-            if overwrite || !std::path::Path::new(&t.file).exists() {
-                if let Err(e) = std::fs::write(&t.file, format!("{value}\n")) {
-                    log::error!("track_file {}: cannot write {}: {e}", t.name, t.file);
-                }
+            if let Err(e) = write_init(&t.file, value, overwrite) {
+                log::error!("track_file {}: cannot write {}: {e}", t.name, t.file);
             }
         }
     }
+}
+
+fn write_init(path: &str, value: i64, overwrite: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .mode(0o644);
+    if overwrite {
+        open.create(true);
+    } else {
+        // Only where it is missing: created atomically, an existing file is left alone.
+        open.create_new(true);
+    }
+    let mut file = match open.open(path) {
+        Err(e) if !overwrite && e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        other => other?,
+    };
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    file.set_len(0)?;
+    file.write_all(format!("{value}\n").as_bytes())
 }
 
 #[cfg(test)]
@@ -92,5 +136,55 @@ mod tests {
         assert!(!judge(3, 2, true, false).ok);
         assert_eq!(judge(3, 2, false, true).weight_delta, Some(6));
         assert_eq!(judge(3, 2, true, true).weight_delta, Some(-6));
+    }
+
+    fn track(file: &std::path::Path) -> TrackFile {
+        TrackFile {
+            name: "t".into(),
+            file: file.display().to_string(),
+            weight: 1,
+            reverse: false,
+            init: None,
+        }
+    }
+
+    #[test]
+    fn a_fifo_a_link_or_a_huge_file_never_hangs_or_is_followed() {
+        let dir = std::env::temp_dir().join(format!("kad-track-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let real = dir.join("real");
+        std::fs::write(&real, "7\n").expect("write");
+        assert_eq!(read(&track(&real)), Ok(7));
+        // A FIFO with no writer: opening it for reading would block without O_NONBLOCK.
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.display().to_string()).expect("path");
+        // SAFETY: mkfifo reads a NUL-terminated path that we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(read(&track(&fifo)).is_err_and(|e| e.contains("not a regular file")));
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        assert!(
+            read(&track(&link)).is_err(),
+            "a symbolic link is not followed"
+        );
+        let big = dir.join("big");
+        std::fs::write(&big, format!("5{}", " ".repeat(1 << 20))).expect("write");
+        assert_eq!(read(&track(&big)), Ok(5));
+        // init_file: not through a link, not into a FIFO; a missing file is created.
+        let target = dir.join("target");
+        std::fs::write(&target, "1\n").expect("write");
+        let trap = dir.join("trap");
+        std::os::unix::fs::symlink(&target, &trap).expect("symlink");
+        assert!(write_init(&trap.display().to_string(), 9, true).is_err());
+        assert!(write_init(&trap.display().to_string(), 9, false).is_ok());
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "1\n");
+        assert!(write_init(&fifo.display().to_string(), 9, true).is_err());
+        let fresh = dir.join("fresh");
+        write_init(&fresh.display().to_string(), 3, false).expect("create");
+        write_init(&fresh.display().to_string(), 4, false).expect("left alone");
+        assert_eq!(std::fs::read_to_string(&fresh).expect("read"), "3\n");
+        write_init(&fresh.display().to_string(), 42, true).expect("overwrite");
+        assert_eq!(std::fs::read_to_string(&fresh).expect("read"), "42\n");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
