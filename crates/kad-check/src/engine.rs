@@ -83,8 +83,6 @@ pub struct Engine {
     registry: Option<Registry>,
     scripts: ScriptRunner,
     script_owner: HashMap<u32, usize>,
-    /// Scripts started by the engine this one replaced (reload).
-    orphans: ScriptRunner,
     tls: Option<probe::tls::TlsContexts>,
     helo: String,
     alerts: Vec<Alert>,
@@ -167,7 +165,6 @@ impl Engine {
             registry: None,
             scripts: ScriptRunner::default(),
             script_owner: HashMap::new(),
-            orphans: ScriptRunner::default(),
             tls,
             alerts: Vec::new(),
             table_changed: true,
@@ -206,8 +203,9 @@ impl Engine {
     /// servers found in both: a reload does not reset what is known (keepalived's rule).
     /// Call before [`Engine::start`].
     pub fn inherit(&mut self, old: &mut Engine) {
-        // Scripts of the old engine still running are reaped here, their results ignored.
-        self.orphans = std::mem::take(&mut old.scripts);
+        // Scripts of the old engine still running are timed out and reaped here, their
+        // results ignored (their pids are not in script_owner).
+        self.scripts.adopt(std::mem::take(&mut old.scripts));
         fn key(e: &Engine, s: &Slot) -> String {
             let vs = &e.config.virtual_servers[s.vs];
             let rs = &vs.real_servers[s.rs];
@@ -267,14 +265,10 @@ impl Engine {
     /// When [`Engine::on_timer`] is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        [
-            timer,
-            self.scripts.next_reap(REAP_EVERY),
-            self.orphans.next_reap(REAP_EVERY),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [timer, self.scripts.next_reap(REAP_EVERY)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// True if `token` is a checker's.
@@ -302,7 +296,6 @@ impl Engine {
 
     /// Timers: starts due attempts, times out late ones, reaps scripts.
     pub fn on_timer(&mut self, now: Instant) {
-        self.orphans.poll(now);
         for (pid, outcome) in self.scripts.poll(now) {
             if let Some(i) = self.script_owner.remove(&pid) {
                 let v = self.misc_verdict(i, outcome);
@@ -377,6 +370,11 @@ impl Engine {
                     Ok(pid) => {
                         self.script_owner.insert(pid, i);
                         self.slots[i].running = Running::Script(now);
+                        return;
+                    }
+                    // Every script slot is taken: not an attempt; tried again shortly.
+                    Err(crate::script::ScriptError::Busy) => {
+                        self.schedule(i, now + REAP_EVERY * 5);
                         return;
                     }
                     Err(e) => Err(Verdict::down(e.to_string())),

@@ -2,39 +2,57 @@
 //! state change (the VRRP child never forks): `notify_master`, `notify_backup`,
 //! `notify_fault`, `notify_stop`, then `notify` with keepalived's four extra arguments
 //! `INSTANCE <name> <STATE> <priority>`. Run as the script's user, else `script_user`, else
-//! `keepalived_script`, else `nobody`; never waited for (reaped on timers).
+//! `keepalived_script`, else `nobody`; never waited for (reaped on timers). The scripts of one
+//! instance (or sync group) run one at a time, in the order of its state changes.
 
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use kad_core::config::model::{Config, Notify, Script};
 
-use crate::script::{split_command, start_configured, ScriptRunner};
+use crate::script::{split_command, start_configured, ScriptError, ScriptRunner};
 
 /// keepalived does not time notify scripts out; kad stops one that runs longer than this.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often running notify scripts are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(50);
+/// Notify scripts one instance (or group) may have waiting; past it the oldest is dropped
+/// (logged): a flapping instance cannot queue without bound behind a slow script.
+const QUEUE_LIMIT: usize = 64;
 
-/// Runs notify scripts.
+/// A notify script waiting its turn.
+struct Queued {
+    script: Script,
+    argv: Vec<String>,
+}
+
+/// Runs notify scripts: those of one instance (or sync group) one at a time, in the order of
+/// the state changes; different instances in parallel.
 #[derive(Default)]
 pub struct Notifier {
     runner: ScriptRunner,
     /// Last state of each instance, and the state each sync group was last notified for.
-    instances: std::collections::HashMap<String, String>,
-    groups: std::collections::HashMap<String, String>,
+    instances: HashMap<String, String>,
+    groups: HashMap<String, String>,
+    /// Scripts waiting, per instance or group (`INSTANCE name` / `GROUP name`).
+    queues: HashMap<String, VecDeque<Queued>>,
+    /// The queue whose script runs under each pid.
+    running: HashMap<u32, String>,
+    /// When to try again after every script slot was taken.
+    retry_at: Option<Instant>,
 }
 
 impl Notifier {
-    /// A VRRP instance changed state: runs its scripts for that state, then its sync group's
-    /// once every member of the group is in that state.
+    /// A VRRP instance changed state: queues its scripts for that state, then its sync group's
+    /// once every member of the group is in that state, and starts what may start.
     pub fn on_state(&mut self, config: &Config, name: &str, state: &str, priority: u8) {
         let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == name) else {
             return;
         };
         self.instances.insert(name.to_string(), state.to_string());
         let prio = priority.to_string();
-        self.run_for(
-            config,
+        self.queue_for(
+            &format!("INSTANCE {name}"),
             &inst.notify,
             state,
             &["INSTANCE", name, state, &prio],
@@ -51,14 +69,20 @@ impl Notifier {
             if all && self.groups.get(&g.name).map(String::as_str) != Some(state) {
                 self.groups.insert(g.name.clone(), state.to_string());
                 log::info!("VRRP_Group({}) {state}", g.name);
-                self.run_for(config, &g.notify, state, &["GROUP", &g.name, state]);
+                self.queue_for(
+                    &format!("GROUP {}", g.name),
+                    &g.notify,
+                    state,
+                    &["GROUP", &g.name, state],
+                );
             }
         }
+        self.pump(config, Instant::now());
     }
 
-    /// Runs the state's script of `n`, then `notify` with keepalived's extra arguments
+    /// Queues the state's script of `n`, then `notify` with keepalived's extra arguments
     /// (`INSTANCE name STATE priority`, or `GROUP name STATE`).
-    fn run_for(&mut self, config: &Config, n: &Notify, state: &str, extra: &[&str]) {
+    fn queue_for(&mut self, key: &str, n: &Notify, state: &str, extra: &[&str]) {
         let specific = match state {
             "MASTER" => n.master.as_ref(),
             "BACKUP" => n.backup.as_ref(),
@@ -66,38 +90,96 @@ impl Notifier {
             "STOP" => n.stop.as_ref(),
             _ => None,
         };
+        let mut jobs = Vec::new();
         if let Some(s) = specific {
-            self.run(config, s, split_command(&s.command));
+            jobs.push(Queued {
+                script: s.clone(),
+                argv: split_command(&s.command),
+            });
         }
         if let Some(s) = &n.any {
             let mut argv = split_command(&s.command);
             argv.extend(extra.iter().map(|a| a.to_string()));
-            self.run(config, s, argv);
+            jobs.push(Queued {
+                script: s.clone(),
+                argv,
+            });
+        }
+        if jobs.is_empty() {
+            return;
+        }
+        let queue = self.queues.entry(key.to_string()).or_default();
+        for job in jobs {
+            if queue.len() >= QUEUE_LIMIT {
+                if let Some(old) = queue.pop_front() {
+                    log::warn!(
+                        "{key}: {QUEUE_LIMIT} notify scripts waiting; dropped {}",
+                        old.script.command
+                    );
+                }
+            }
+            queue.push_back(job);
         }
     }
 
-    fn run(&mut self, config: &Config, script: &Script, argv: Vec<String>) {
-        let started = start_configured(
-            &mut self.runner,
-            &config.global,
-            script,
-            &argv,
-            NOTIFY_TIMEOUT,
-        );
-        if let Err(e) = started {
-            log::error!("notify script {}: {e}", script.command);
+    /// Starts the head of every queue whose previous script has ended.
+    fn pump(&mut self, config: &Config, now: Instant) {
+        self.retry_at = None;
+        let idle: Vec<String> = self
+            .queues
+            .keys()
+            .filter(|k| !self.running.values().any(|r| r == *k))
+            .cloned()
+            .collect();
+        for key in idle {
+            let Some(queue) = self.queues.get_mut(&key) else {
+                continue;
+            };
+            while let Some(job) = queue.front() {
+                let started = start_configured(
+                    &mut self.runner,
+                    &config.global,
+                    &job.script,
+                    &job.argv,
+                    NOTIFY_TIMEOUT,
+                );
+                match started {
+                    Ok(pid) => {
+                        queue.pop_front();
+                        self.running.insert(pid, key.clone());
+                        break;
+                    }
+                    // Every script slot is taken: it stays at the head and is tried again.
+                    Err(ScriptError::Busy) => {
+                        self.retry_at = Some(now + REAP_EVERY);
+                        break;
+                    }
+                    Err(e) => {
+                        log::error!("notify script {}: {e}", job.script.command);
+                        queue.pop_front();
+                    }
+                }
+            }
+            if queue.is_empty() {
+                self.queues.remove(&key);
+            }
         }
     }
 
-    /// While scripts run: when to reap them.
+    /// While scripts run or wait: when to call [`Notifier::on_timer`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.runner.next_reap(REAP_EVERY)
+        match (self.runner.next_reap(REAP_EVERY), self.retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Reaps finished notify scripts.
-    pub fn on_timer(&mut self, now: Instant) {
+    /// Reaps finished notify scripts and starts the next of their queues.
+    pub fn on_timer(&mut self, config: &Config, now: Instant) {
         for (pid, outcome) in self.runner.poll(now) {
+            self.running.remove(&pid);
             log::debug!("notify script (pid {pid}) ended: {outcome:?}");
         }
+        self.pump(config, now);
     }
 }

@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a script cannot be run.
@@ -20,6 +21,8 @@ pub enum ScriptError {
     Insecure(String),
     /// fork/exec failed.
     Spawn(String),
+    /// [`MAX_RUNNING_SCRIPTS`] programs already run; try again later.
+    Busy,
 }
 
 impl std::fmt::Display for ScriptError {
@@ -29,6 +32,10 @@ impl std::fmt::Display for ScriptError {
             ScriptError::NoSuchUser(u) => write!(f, "no such user or group: {u}"),
             ScriptError::Insecure(why) => write!(f, "refused by enable_script_security: {why}"),
             ScriptError::Spawn(e) => write!(f, "cannot start script: {e}"),
+            ScriptError::Busy => write!(
+                f,
+                "{MAX_RUNNING_SCRIPTS} scripts already running; not started this time"
+            ),
         }
     }
 }
@@ -102,7 +109,12 @@ pub fn resolve_user(user: Option<&str>, group: Option<&str>) -> Result<RunAs, Sc
 /// `enable_script_security` (keepalived's rule): the program and every directory above it must
 /// not be writable by anyone but root (or the user it runs as): not owned by another user, not
 /// group-writable by a non-root group, not world-writable (a sticky directory is allowed).
-pub fn check_security(program: &Path, run_as: RunAs) -> Result<(), ScriptError> {
+///
+/// The program is resolved once (PATH searched, symbolic links followed) and every component of
+/// the resolved path is checked with `lstat`: none may be a link (one swapped in after the
+/// resolution is refused). Returns the resolved path, which is what must be executed: with
+/// every directory above it writable only by root, nobody else can change what it names.
+pub fn check_security(program: &Path, run_as: RunAs) -> Result<PathBuf, ScriptError> {
     let resolved = resolve_program(program).ok_or_else(|| {
         ScriptError::Insecure(format!(
             "{} not found (or not executable)",
@@ -111,11 +123,13 @@ pub fn check_security(program: &Path, run_as: RunAs) -> Result<(), ScriptError> 
     })?;
     let mut path: Option<&Path> = Some(&resolved);
     while let Some(p) = path {
-        let meta = std::fs::metadata(p)
+        let meta = std::fs::symlink_metadata(p)
             .map_err(|e| ScriptError::Insecure(format!("{}: {e}", p.display())))?;
         let mode = meta.mode();
         let sticky_dir = meta.is_dir() && mode & 0o1000 != 0;
-        let why = if meta.uid() != 0 && meta.uid() != run_as.uid {
+        let why = if meta.file_type().is_symlink() {
+            Some("a symbolic link (it changed while being checked)".to_string())
+        } else if meta.uid() != 0 && meta.uid() != run_as.uid {
             Some(format!("owned by uid {}", meta.uid()))
         } else if mode & 0o020 != 0 && meta.gid() != 0 {
             Some(format!("writable by group {}", meta.gid()))
@@ -129,7 +143,7 @@ pub fn check_security(program: &Path, run_as: RunAs) -> Result<(), ScriptError> 
         }
         path = p.parent();
     }
-    Ok(())
+    Ok(resolved)
 }
 
 /// The program's full path (PATH searched for a bare name).
@@ -170,6 +184,14 @@ pub enum Outcome {
     TimedOut,
 }
 
+/// At most this many user programs run at once in the checker child, all runners together
+/// (vrrp_script, MISC_CHECK, notify): past it a start answers [`ScriptError::Busy`] and the
+/// caller tries again later, so a flood of slow scripts cannot exhaust the process table.
+pub const MAX_RUNNING_SCRIPTS: usize = 256;
+
+/// Scripts running now in this process, all runners together.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 struct Job {
     deadline: Instant,
     timed_out: bool,
@@ -180,6 +202,22 @@ struct Job {
 pub struct ScriptRunner {
     jobs: HashMap<u32, Job>,
     last_poll: Option<Instant>,
+}
+
+/// Scripts running now in this process (all runners together).
+pub fn running_everywhere() -> usize {
+    RUNNING.load(Ordering::Relaxed)
+}
+
+/// In the forked child, before exec: a new session (the timeout kills the whole group), every
+/// descriptor above stderr closed on exec, default signal dispositions and an empty mask.
+fn prepare_child() -> std::io::Result<()> {
+    // SAFETY: setsid is async-signal-safe and touches only this (forked) process.
+    if unsafe { libc::setsid() } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    kad_ipc::hygiene::cloexec_from(3)?;
+    kad_ipc::hygiene::reset_signals()
 }
 
 impl ScriptRunner {
@@ -205,11 +243,18 @@ impl ScriptRunner {
         let Some(program) = argv.first() else {
             return Err(ScriptError::Empty);
         };
-        if secure {
-            check_security(Path::new(program), run_as)?;
+        if RUNNING.load(Ordering::Relaxed) >= MAX_RUNNING_SCRIPTS {
+            return Err(ScriptError::Busy);
         }
-        let mut cmd = Command::new(program);
-        cmd.args(&argv[1..])
+        // With script security, exactly the path that was checked is executed.
+        let exec_path = if secure {
+            check_security(Path::new(program), run_as)?
+        } else {
+            PathBuf::from(program)
+        };
+        let mut cmd = Command::new(&exec_path);
+        cmd.arg0(program)
+            .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -217,20 +262,15 @@ impl ScriptRunner {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .gid(run_as.gid)
             .uid(run_as.uid);
-        // SAFETY: setsid is async-signal-safe; it makes the script the leader of a new session
-        // and process group, so a timeout can kill everything it started.
+        // SAFETY: prepare_child makes only async-signal-safe system calls and allocates nothing.
         unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            cmd.pre_exec(prepare_child);
         }
         let child = cmd
             .spawn()
             .map_err(|e| ScriptError::Spawn(format!("{program}: {e}")))?;
         let pid = child.id();
+        RUNNING.fetch_add(1, Ordering::Relaxed);
         self.jobs.insert(
             pid,
             Job {
@@ -239,6 +279,13 @@ impl ScriptRunner {
             },
         );
         Ok(pid)
+    }
+
+    /// Takes over the running scripts of `other` (a runner being replaced on reload): they are
+    /// still timed out and reaped here; their pids are unknown to this runner's owner, which
+    /// ignores their outcomes.
+    pub fn adopt(&mut self, mut other: ScriptRunner) {
+        self.jobs.extend(other.jobs.drain());
     }
 
     /// The earliest timeout among running scripts.
@@ -291,9 +338,27 @@ impl ScriptRunner {
             }
         }
         for (pid, _) in &done {
-            self.jobs.remove(pid);
+            if self.jobs.remove(pid).is_some() {
+                RUNNING.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         done
+    }
+}
+
+impl Drop for ScriptRunner {
+    /// A runner dropped with scripts still running (nobody adopted them) kills their groups,
+    /// so nothing outlives the daemon's knowledge of it.
+    fn drop(&mut self) {
+        for &pid in self.jobs.keys() {
+            // SAFETY: signalling the process group our script leads, then a non-blocking
+            // reap of our own child (a zombie left here is reaped when this process ends).
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+                libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG);
+            }
+            RUNNING.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -165,8 +165,10 @@ impl ChildService for CheckService {
                 self.engine.cancel();
                 self.ipvs.retry_after_reload();
                 self.start_engine();
-                if self.scripts.is_some() {
-                    self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
+                if let Some(old) = self.scripts.take() {
+                    let mut scripts = VrrpScripts::new(&self.config, Instant::now());
+                    scripts.inherit(old);
+                    self.scripts = Some(scripts);
                 }
                 log::info!(
                     "reloaded: {} virtual_server(s)",
@@ -251,7 +253,7 @@ impl ChildService for CheckService {
     fn on_timer(&mut self, now: Instant) {
         self.engine.on_timer(now);
         self.send_alerts();
-        self.notifier.on_timer(now);
+        self.notifier.on_timer(&self.config, now);
         self.smtp.on_timer(now);
         if let Some(s) = self.scripts.as_mut() {
             for (name, ok) in s.on_timer(now) {

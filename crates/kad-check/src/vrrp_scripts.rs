@@ -76,6 +76,12 @@ impl VrrpScripts {
         }
     }
 
+    /// Takes over the scripts still running under `old` (the set a reload replaces): they are
+    /// timed out and reaped here, their results ignored.
+    pub fn inherit(&mut self, old: VrrpScripts) {
+        self.runner.adopt(old.runner);
+    }
+
     /// Current states known (for a replaying parent and for the dump).
     pub fn states(&self) -> Vec<(String, Option<bool>)> {
         self.items
@@ -125,6 +131,8 @@ impl VrrpScripts {
             };
             match started {
                 Ok(pid) => t.pid = Some(pid),
+                // Every script slot is taken: not a result; tried again shortly.
+                Err(crate::script::ScriptError::Busy) => t.next_run = now + REAP_EVERY * 5,
                 Err(e) => {
                     log::warn!("vrrp_script {}: {e}", t.cfg.name);
                     if let Some(c) = record(t, false) {

@@ -5,7 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kad_check::script::{check_security, resolve_user, Outcome, RunAs, ScriptError, ScriptRunner};
+use kad_check::script::{
+    check_security, resolve_user, running_everywhere, Outcome, RunAs, ScriptError, ScriptRunner,
+    MAX_RUNNING_SCRIPTS,
+};
 
 fn root_tests() -> bool {
     if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
@@ -142,7 +145,12 @@ fn script_security_refuses_scripts_others_can_change() {
     let root = RunAs { uid: 0, gid: 0 };
     let dir = safe_dir("security");
     let ok = script(&dir, "ok.sh", "exit 0", 0o755);
-    assert_eq!(check_security(&ok, root), Ok(()));
+    let resolved = std::fs::canonicalize(&ok).expect("canonical");
+    assert_eq!(check_security(&ok, root), Ok(resolved.clone()));
+    // A link is resolved once; what is returned (and executed) is the file it named.
+    let link = dir.join("link.sh");
+    std::os::unix::fs::symlink(&ok, &link).expect("symlink");
+    assert_eq!(check_security(&link, root), Ok(resolved));
     let world = script(&dir, "world.sh", "exit 0", 0o757);
     assert!(
         matches!(check_security(&world, root), Err(ScriptError::Insecure(m)) if m.contains("writable by everyone"))
@@ -164,4 +172,202 @@ fn script_security_refuses_scripts_others_can_change() {
         Err(ScriptError::Insecure(_))
     ));
     assert_eq!(r.running(), 0);
+}
+
+/// The fds of a listing `ls -l /proc/PID/fd` printed: (number, target).
+fn listed_fds(text: &str) -> Vec<(u32, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let (left, target) = l.split_once(" -> ")?;
+            let fd = left.split_whitespace().last()?.parse().ok()?;
+            Some((fd, target.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_script_inherits_no_descriptor_and_starts_with_default_signals() {
+    if !root_tests() {
+        return;
+    }
+    let dir = safe_dir("hygiene");
+    let out = dir.join("out");
+    // What a daemon might leak: a descriptor and a pipe without close-on-exec, ignored
+    // signals (kad's children ignore HUP, USR1, USR2) and a blocked one.
+    let marker = dir.join("leaked.marker");
+    std::fs::write(&marker, "").expect("marker");
+    let leaked = std::fs::File::open(&marker).expect("open");
+    let mut pipe = [0; 2];
+    // SAFETY: pipe writes two descriptors into our array; F_SETFD clears the flag on a
+    // descriptor we own; signal/sigprocmask change this test process's own dispositions.
+    unsafe {
+        assert_eq!(libc::pipe(pipe.as_mut_ptr()), 0);
+        libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&leaked), libc::F_SETFD, 0);
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let s = script(
+        &dir,
+        "look.sh",
+        &format!(
+            "ls -l /proc/$$/fd > {o}\ngrep -E '^Sig(Ign|Blk)' /proc/$$/status >> {o}\n\
+             trap 'echo trapped >> {o}' HUP\nkill -HUP $$\necho end >> {o}",
+            o = out.display()
+        ),
+        0o755,
+    );
+    let mut r = ScriptRunner::default();
+    let pid = r
+        .start(
+            s.to_str().expect("utf8"),
+            RunAs { uid: 0, gid: 0 },
+            Duration::from_secs(10),
+            false,
+        )
+        .expect("start");
+    let ended = run_to_end(&mut r, Duration::from_secs(10));
+    // SAFETY: restoring this test process's dispositions and mask, closing our pipe.
+    unsafe {
+        libc::signal(libc::SIGHUP, libc::SIG_DFL);
+        libc::signal(libc::SIGUSR1, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::close(pipe[0]);
+        libc::close(pipe[1]);
+    }
+    assert_eq!(ended, [(pid, Outcome::Exited(0))]);
+    let text = std::fs::read_to_string(&out).expect("output");
+    let fds = listed_fds(&text);
+    assert!(fds.len() >= 3, "no fd listing in:\n{text}");
+    // The shell's own: the script it reads, and stdout saved around the redirection.
+    for (fd, target) in &fds {
+        assert!(
+            *fd <= 2 || target.ends_with("look.sh") || target == "/dev/null",
+            "the script inherited fd {fd} -> {target}:\n{text}"
+        );
+    }
+    assert!(text.contains("SigIgn:\t0000000000000000"), "{text}");
+    assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+    assert!(
+        text.contains("trapped\nend"),
+        "a trap on HUP must run:\n{text}"
+    );
+    drop(leaked);
+}
+
+#[test]
+fn past_the_global_cap_scripts_wait_and_adopted_scripts_are_still_timed_out() {
+    if !root_tests() {
+        return;
+    }
+    let root = RunAs { uid: 0, gid: 0 };
+    let sleep = ["/bin/sleep".to_string(), "30".to_string()];
+    let mut first = ScriptRunner::default();
+    let mut busy = false;
+    for _ in 0..=MAX_RUNNING_SCRIPTS {
+        match first.start_argv(&sleep, root, Duration::from_millis(500), false) {
+            Ok(_) => {}
+            Err(ScriptError::Busy) => {
+                busy = true;
+                break;
+            }
+            Err(e) => panic!("cannot start: {e}"),
+        }
+    }
+    assert!(busy, "the cap of {MAX_RUNNING_SCRIPTS} was never reached");
+    assert!(first.running() > MAX_RUNNING_SCRIPTS / 2);
+    assert!(running_everywhere() >= first.running());
+    // A reload replaces the runner: the new one takes the scripts over.
+    let started = first.running();
+    let mut second = ScriptRunner::default();
+    second.adopt(std::mem::take(&mut first));
+    assert_eq!(second.running(), started);
+    let ended = run_to_end(&mut second, Duration::from_secs(30));
+    assert_eq!(ended.len(), started);
+    assert!(ended.iter().all(|(_, o)| *o == Outcome::TimedOut));
+    let pid = second
+        .start_argv(
+            &["/bin/true".to_string()],
+            root,
+            Duration::from_secs(5),
+            false,
+        )
+        .expect("a slot is free again");
+    assert_eq!(
+        run_to_end(&mut second, Duration::from_secs(10)),
+        [(pid, Outcome::Exited(0))]
+    );
+}
+
+#[test]
+fn notify_scripts_of_one_instance_run_one_at_a_time_in_order() {
+    if !root_tests() {
+        return;
+    }
+    use kad_check::notify::Notifier;
+    let dir = safe_dir("notify-order");
+    let log = dir.join("order.log");
+    let _ = std::fs::remove_file(&log);
+    // Each script logs its start and end around a pause: run in parallel they interleave.
+    let body = |tag: &str| {
+        format!(
+            "echo {tag}-start >> {l}\nsleep 0.2\necho {tag}-end >> {l}",
+            l = log.display()
+        )
+    };
+    let master = script(&dir, "master.sh", &body("master"), 0o755);
+    let backup = script(&dir, "backup.sh", &body("backup"), 0o755);
+    let other = script(&dir, "other.sh", &body("other"), 0o755);
+    let conf = dir.join("kad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n script_user root\n}}\n\
+             vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 1\n\
+             notify_master {m}\n notify_backup {b}\n}}\n\
+             vrrp_instance VI_2 {{\n interface lo\n virtual_router_id 2\n notify_master {o}\n}}\n",
+            m = master.display(),
+            b = backup.display(),
+            o = other.display()
+        ),
+    )
+    .expect("config");
+    let parsed = kad_core::config::parse_file(&conf, &Default::default());
+    let config = parsed.config.expect("valid config");
+    let mut n = Notifier::default();
+    n.on_state(&config, "VI_1", "MASTER", 100);
+    n.on_state(&config, "VI_1", "BACKUP", 100);
+    n.on_state(&config, "VI_1", "MASTER", 100);
+    n.on_state(&config, "VI_2", "MASTER", 100);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Some(at) = n.next_deadline() {
+        assert!(Instant::now() < deadline, "notify scripts still running");
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        n.on_timer(&config, Instant::now());
+    }
+    let text = std::fs::read_to_string(&log).expect("log");
+    let vi1: Vec<&str> = text.lines().filter(|l| !l.starts_with("other")).collect();
+    assert_eq!(
+        vi1,
+        [
+            "master-start",
+            "master-end",
+            "backup-start",
+            "backup-end",
+            "master-start",
+            "master-end"
+        ],
+        "{text}"
+    );
+    // VI_2 does not wait for VI_1: it started before VI_1's queue was done.
+    let lines: Vec<&str> = text.lines().collect();
+    let other_start = lines.iter().position(|l| *l == "other-start");
+    let last = lines.iter().rposition(|l| *l == "master-end");
+    assert!(other_start < last, "{text}");
 }

@@ -13,6 +13,7 @@
 pub mod channel;
 pub mod child;
 pub mod frame;
+pub mod hygiene;
 pub mod message;
 
 pub use channel::Channel;

@@ -134,6 +134,11 @@ fn log_options(cli: &Cli) -> LogOptions {
 
 /// Starts the parent: validates the config, takes the pidfile, detaches, runs the watchdog.
 pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
+    // Descriptors inherited from whoever started kad never reach a child or a script.
+    if let Err(e) = kad_ipc::hygiene::cloexec_from(3) {
+        eprintln!("kad: cannot set close-on-exec on inherited descriptors: {e}");
+        return 1;
+    }
     let config_path = cli.config_path();
     let settings = Settings {
         exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe")),
@@ -225,6 +230,14 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
     // SAFETY: the parent put our end of the socketpair on this descriptor before exec, and
     // nothing else in this process owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(watchdog::CHILD_IPC_FD) };
+    // Nothing this child owns may reach a program it executes: the channel (dup2 cleared its
+    // flag) and anything else inherited.
+    if let Err(e) = kad_ipc::hygiene::set_cloexec(watchdog::CHILD_IPC_FD)
+        .and_then(|()| kad_ipc::hygiene::cloexec_from(watchdog::CHILD_IPC_FD + 1))
+    {
+        log::error!("cannot set close-on-exec on inherited descriptors: {e}");
+        return EXIT_CHILD_FATAL;
+    }
     let mut channel: Channel<ToChild, FromChild> = Channel::from_fd(fd);
     let config = match channel.recv_timeout(Duration::from_secs(30)) {
         Ok(Some(ToChild::Reload(cfg))) => *cfg,
