@@ -214,7 +214,7 @@ fn a_script_inherits_no_descriptor_and_starts_with_default_signals() {
         &dir,
         "look.sh",
         &format!(
-            "ls -l /proc/$$/fd > {o}\ngrep -E '^Sig(Ign|Blk)' /proc/$$/status >> {o}\n\
+            "ls -l /proc/$$/fd > {o}\ngrep -E '^Sig(Ign|Blk)' /proc/self/status >> {o}\n\
              trap 'echo trapped >> {o}' HUP\nkill -HUP $$\necho end >> {o}",
             o = out.display()
         ),
