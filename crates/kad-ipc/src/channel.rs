@@ -36,6 +36,10 @@ pub struct Channel<In, Out> {
     reassembler: Reassembler,
     max: usize,
     out: VecDeque<Vec<u8>>,
+    /// Bytes in `out`, and their bound: a peer that stops reading breaks the channel instead
+    /// of growing this side's memory without end.
+    queued: usize,
+    max_queued: usize,
     recv_buf: Vec<u8>,
     _types: PhantomData<fn(Out) -> In>,
 }
@@ -64,6 +68,11 @@ where
     Ok((Channel::from_fd(a), Channel::from_fd(b)))
 }
 
+/// Bytes a channel sending messages of up to `max` bytes may hold queued.
+fn queue_bound(max: usize) -> usize {
+    max.saturating_mul(2).max(1 << 20)
+}
+
 fn codec(max: usize) -> impl Options {
     bincode::DefaultOptions::new().with_limit(max as u64)
 }
@@ -80,22 +89,46 @@ where
             reassembler: Reassembler::new(DEFAULT_MAX_MESSAGE),
             max: DEFAULT_MAX_MESSAGE,
             out: VecDeque::new(),
+            queued: 0,
+            max_queued: queue_bound(DEFAULT_MAX_MESSAGE),
             recv_buf: vec![0; HEADER + CHUNK + 1],
             _types: PhantomData,
         }
     }
 
     /// Sets the largest message accepted or sent.
-    pub fn with_max_message(mut self, max: usize) -> Self {
-        self.max = max;
+    pub fn with_max_message(self, max: usize) -> Self {
+        self.with_max_incoming(max).with_max_outgoing(max)
+    }
+
+    /// Sets the largest message accepted (checked on the first datagram, before allocating).
+    pub fn with_max_incoming(mut self, max: usize) -> Self {
         self.reassembler = Reassembler::new(max);
         self
     }
 
-    /// Queues `msg` and writes as much as the socket takes now.
+    /// Sets the largest message sent; at most twice that (and at least 1 MiB) waits queued.
+    pub fn with_max_outgoing(mut self, max: usize) -> Self {
+        self.max = max;
+        self.max_queued = queue_bound(max);
+        self
+    }
+
+    /// Queues `msg` and writes as much as the socket takes now. A message that would take the
+    /// queue over its bound is refused with [`IpcError::QueueFull`] (the peer is not reading).
     pub fn send(&mut self, msg: &Out) -> Result<(), IpcError> {
         let payload = encode(msg, self.max)?;
-        self.out.extend(split(&payload));
+        let after = self.queued.saturating_add(payload.len());
+        if after > self.max_queued {
+            return Err(IpcError::QueueFull {
+                queued: self.queued,
+                max: self.max_queued,
+            });
+        }
+        for d in split(&payload) {
+            self.queued = self.queued.saturating_add(d.len());
+            self.out.push_back(d);
+        }
         self.flush().map(|_| ())
     }
 
@@ -122,7 +155,9 @@ where
                     _ => Err(IpcError::Io(e)),
                 };
             }
-            self.out.pop_front();
+            if let Some(d) = self.out.pop_front() {
+                self.queued = self.queued.saturating_sub(d.len());
+            }
         }
         Ok(true)
     }
@@ -362,6 +397,39 @@ mod tests {
         let (mut parent, child) = channels();
         drop(child);
         assert!(matches!(parent.send(&ToChild::Dump), Err(IpcError::Closed)));
+    }
+
+    #[test]
+    fn a_peer_that_stops_reading_fills_a_bounded_queue_then_breaks_the_channel() {
+        let (parent, _child) = channels();
+        let mut parent = parent.with_max_outgoing(64 << 10);
+        let mut refused = None;
+        let msg = ToChild::Reload(Box::new(big_config(20)));
+        // The socket buffer takes some; the queue takes 1 MiB more; then a refusal.
+        for n in 0..100_000 {
+            if let Err(e) = parent.send(&msg) {
+                refused = Some((n, e));
+                break;
+            }
+        }
+        let (n, e) = refused.expect("the queue never filled");
+        assert!(
+            matches!(e, IpcError::QueueFull { max, .. } if max == 1 << 20),
+            "{e}"
+        );
+        assert!(n > 0);
+        assert!(parent.queued <= parent.max_queued);
+    }
+
+    #[test]
+    fn a_receiver_refuses_a_message_over_its_incoming_bound() {
+        let (parent, child) = channels();
+        let mut child = child.with_max_incoming(64);
+        let mut parent = parent;
+        parent
+            .send(&ToChild::Reload(Box::new(big_config(5))))
+            .expect("send");
+        assert!(matches!(child.recv(), Err(IpcError::TooLarge { .. })));
     }
 
     #[test]

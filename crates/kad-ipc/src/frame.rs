@@ -17,6 +17,9 @@ pub const HEADER: usize = 12;
 pub const CHUNK: usize = 60 * 1024;
 /// Default bound on one message (a 10,000-virtual-server reload is a few MB).
 pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
+/// Bound on one message from a child to the parent (state changes and script results are
+/// tens of bytes; nothing a child says needs more).
+pub const MAX_FROM_CHILD: usize = 64 << 10;
 
 const FIRST: u16 = 1;
 const LAST: u16 = 2;
@@ -43,6 +46,13 @@ pub enum IpcError {
     Decode(String),
     /// The message could not be encoded (over the bound, or serde refused it).
     Encode(String),
+    /// The peer has not read what was queued for it; the queue is at its bound.
+    QueueFull {
+        /// Bytes already queued.
+        queued: usize,
+        /// The bound.
+        max: usize,
+    },
     /// The peer closed the connection.
     Closed,
     /// A socket error.
@@ -64,6 +74,10 @@ impl fmt::Display for IpcError {
             IpcError::Sequence(why) => write!(f, "frames out of sequence: {why}"),
             IpcError::Decode(e) => write!(f, "undecodable message: {e}"),
             IpcError::Encode(e) => write!(f, "cannot encode message: {e}"),
+            IpcError::QueueFull { queued, max } => write!(
+                f,
+                "the peer is not reading: {queued} bytes queued, bound {max}"
+            ),
             IpcError::Closed => write!(f, "peer closed the channel"),
             IpcError::Io(e) => write!(f, "socket error: {e}"),
         }

@@ -18,6 +18,6 @@ pub mod message;
 
 pub use channel::Channel;
 pub use child::{serve, ChildService, EXIT_IPC, FIRST_SERVICE_TOKEN};
-pub use frame::IpcError;
+pub use frame::{IpcError, MAX_FROM_CHILD};
 pub use message::{FromChild, Routed, ToChild};
 pub use mio;

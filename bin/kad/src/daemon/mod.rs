@@ -238,7 +238,8 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         log::error!("cannot set close-on-exec on inherited descriptors: {e}");
         return EXIT_CHILD_FATAL;
     }
-    let mut channel: Channel<ToChild, FromChild> = Channel::from_fd(fd);
+    let mut channel: Channel<ToChild, FromChild> =
+        Channel::from_fd(fd).with_max_outgoing(kad_ipc::MAX_FROM_CHILD);
     let config = match channel.recv_timeout(Duration::from_secs(30)) {
         Ok(Some(ToChild::Reload(cfg))) => *cfg,
         Ok(other) => {

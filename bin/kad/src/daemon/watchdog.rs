@@ -176,7 +176,10 @@ impl Watchdog {
     fn spawn(&mut self, i: usize) {
         let kind = self.slots[i].kind;
         let (mut parent_end, child_end) = match pair::<ToChild, FromChild>() {
-            Ok(p) => p,
+            Ok((parent_end, child_end)) => (
+                parent_end.with_max_incoming(kad_ipc::MAX_FROM_CHILD),
+                child_end,
+            ),
             Err(e) => {
                 log::error!(
                     "cannot create the {} channel: {e}; retrying in 1 s",
@@ -474,6 +477,10 @@ impl Watchdog {
                 self.slots[i].fatal = true;
             }
             FromChild::Routed(news) => {
+                if !routed_is_known(&self.config, &news) {
+                    log::warn!("{label} sent news of something not configured: {news:?}; dropped");
+                    return;
+                }
                 // Script results go to the VRRP child (slot 0) and are kept for its successor;
                 // instance states go to the checker (slot 1).
                 let to = match &news {
@@ -513,6 +520,22 @@ impl Watchdog {
     }
 }
 
+/// True if routed news names a configured vrrp_script or instance (and a known state): the
+/// parent keeps and forwards nothing else, so a child cannot grow its tables or feed the other
+/// child names it never configured.
+fn routed_is_known(config: &Config, news: &Routed) -> bool {
+    match news {
+        Routed::ScriptStatus { name, .. } => config.vrrp_scripts.iter().any(|s| s.name == *name),
+        Routed::InstanceState { name, state, .. } => {
+            config.vrrp_instances.iter().any(|i| i.name == *name)
+                && matches!(
+                    state.as_str(),
+                    "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP"
+                )
+        }
+    }
+}
+
 /// Paths of the three pidfiles.
 #[derive(Debug, Clone)]
 pub struct Pidfiles {
@@ -522,4 +545,38 @@ pub struct Pidfiles {
     pub vrrp: PathBuf,
     /// The checker child's.
     pub checker: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_news_of_configured_scripts_and_instances_is_routed() {
+        let path = std::env::temp_dir().join(format!("kad-routed-{}.conf", std::process::id()));
+        std::fs::write(
+            &path,
+            "vrrp_script chk {\n script /bin/true\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n track_script {\n  chk\n }\n}\n",
+        )
+        .expect("config");
+        let config = kad_core::config::parse_file(&path, &Default::default())
+            .config
+            .expect("valid");
+        let _ = std::fs::remove_file(&path);
+        let script = |name: &str| Routed::ScriptStatus {
+            name: name.into(),
+            ok: true,
+        };
+        let state = |name: &str, state: &str| Routed::InstanceState {
+            name: name.into(),
+            state: state.into(),
+            priority: 100,
+        };
+        assert!(routed_is_known(&config, &script("chk")));
+        assert!(!routed_is_known(&config, &script("forged")));
+        assert!(routed_is_known(&config, &state("VI_1", "MASTER")));
+        assert!(!routed_is_known(&config, &state("VI_2", "MASTER")));
+        assert!(!routed_is_known(&config, &state("VI_1", "PWNED")));
+    }
 }
