@@ -387,3 +387,37 @@ fn vrrp_strict_resets_what_keepalived_resets_and_needs_a_vip() {
     assert!(p.diagnostics.iter().any(|d| d.severity == Severity::Error
         && d.message == "(VI_3) strict mode: at least one virtual_ipaddress is required"));
 }
+
+#[test]
+fn an_include_of_a_fifo_or_device_is_an_error_not_a_hang() {
+    let dir = temp_dir();
+    let fifo = dir.join("trap.conf");
+    let c = std::ffi::CString::new(fifo.display().to_string()).expect("path");
+    // SAFETY: mkfifo reads a NUL-terminated path that we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let main = write(
+        &dir,
+        "main.conf",
+        "include trap.conf\ninclude /dev/zero\nglobal_defs {\n router_id r1\n}\n",
+    );
+    // Without the fix the parse blocks for ever on the FIFO: give it a thread and a deadline.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let parsed = parse_file(&main, &ParseOptions::default());
+        let _ = tx.send(parsed.rendered());
+    });
+    let rendered = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the parse returned");
+    for name in ["trap.conf", "/dev/zero"] {
+        assert!(
+            rendered
+                .iter()
+                .any(|m| m.contains("error") && m.contains(name) && m.contains("not a regular file")),
+            "{name}: {rendered:?}"
+        );
+    }
+    // The root file itself: the same rule.
+    let parsed = parse_file(&fifo, &ParseOptions::default());
+    assert!(parsed.config.is_none());
+}

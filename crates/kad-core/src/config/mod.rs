@@ -5,6 +5,7 @@
 //! `build` (the typed [`model::Config`] plus checks across blocks).
 
 pub mod diag;
+mod expand;
 pub mod lexer;
 pub mod model;
 pub mod preprocess;
