@@ -7,6 +7,7 @@ CASES=${FUZZ_CASES:-10000000}
 suites=(
   "kad-core fuzz            config parser (random text, bytes, mutated configs)"
   "kad-vrrp fuzz_decoder    VRRP v2/v3 adverts and IPv4 headers"
+  "kad-vrrp fuzz_ah         IPsec-AH adverts (layout, ICV, sequence numbers)"
   "kad-vrrp fuzz_netlink    rtnetlink link/address messages (monitor)"
   "kad-ipc fuzz_frames      IPC datagrams and message payloads"
   "kad-ipvs fuzz_wire       IPVS generic-netlink replies and netlink framing"

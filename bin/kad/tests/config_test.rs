@@ -77,7 +77,6 @@ fn allowed_warning(line: &str) -> bool {
         "is not supported by kad",
         "not yet applied by kad",
         "does not exist on this machine",
-        "auth_type AH is not supported by kad",
         "has no 'script' to run; removed",
         "is not a defined vrrp_script; ignored",
     ]

@@ -1625,3 +1625,311 @@ fn chaos_of_a_thousand_kills_and_link_cuts_settles_to_one_master_per_vrid() {
     eprintln!("chaos: {events} events, {kills} child kills, {cuts} link cuts");
     drop(daemons);
 }
+
+const AH: &str = "    authentication {\n        auth_type AH\n        auth_pass kad-pass\n    }\n";
+
+#[test]
+fn ah_kad_pair_elects_one_master_and_fails_over() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, AH)));
+    let n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, AH)));
+    wait_until("node 1 master", Duration::from_secs(10), || {
+        lab.has_vip("1")
+    });
+    // Three master-down intervals of node 2: it hears node 1's AH adverts and stays BACKUP.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(!lab.has_vip("2"), "node 2 heard node 1 under AH");
+    assert_eq!(auth_counters(&n2), (0, 0, 0), "{}", n2.log());
+    n1.term();
+    wait_until("node 2 master", Duration::from_secs(5), || lab.has_vip("2"));
+}
+
+#[test]
+fn interop_ah_kad_master_keepalived_backup_then_failover() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut kad = lab.kad("1", &lab.config("n1.conf", &instance(150, AH)));
+    let ka = lab.keepalived("2", &lab.config("n2.conf", &instance(100, AH)));
+    wait_until("kad master", Duration::from_secs(10), || lab.has_vip("1"));
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        !lab.has_vip("2"),
+        "keepalived accepted kad's AH adverts and stayed backup: {}",
+        ka.log()
+    );
+    assert!(!ka.log().contains("IPSEC"), "{}", ka.log());
+    kad.term();
+    wait_until("keepalived master", Duration::from_secs(5), || {
+        lab.has_vip("2")
+    });
+    assert!(ka.log().contains("Entering MASTER STATE"));
+}
+
+#[test]
+fn interop_ah_keepalived_master_kad_backup_then_failover() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let mut ka = lab.keepalived("1", &lab.config("n1.conf", &instance(150, AH)));
+    let kad = lab.kad("2", &lab.config("n2.conf", &instance(100, AH)));
+    wait_until("keepalived master", Duration::from_secs(10), || {
+        lab.has_vip("1")
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        !lab.has_vip("2"),
+        "kad accepted keepalived's AH adverts: {}",
+        kad.log()
+    );
+    assert_eq!(auth_counters(&kad), (0, 0, 0), "{}", kad.log());
+    ka.crash();
+    sh(&format!("ip -n {} addr del {VIP}/24 dev eth0", lab.ns("1")));
+    wait_until("kad master", Duration::from_secs(6), || lab.has_vip("2"));
+    // keepalived again, lower priority: it hears kad's adverts (its counter jumps past kad's).
+    let ka2 = lab.keepalived("1", &lab.config("n1b.conf", &instance(50, AH)));
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(lab.has_vip("2") && !lab.has_vip("1"), "{}", ka2.log());
+    assert!(!ka2.log().contains("IPSEC"), "{}", ka2.log());
+}
+
+/// Internet checksum (RFC 1071).
+fn inet_sum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A VRRPv2 advert for VRID `vrid` from 192.0.2.2 to 224.0.0.18 with `auth_type` and no
+/// authentication data, IPv4 header (TTL 255, protocol 112) included.
+fn v2_advert_packet(vrid: u8, priority: u8, auth_type: u8) -> Vec<u8> {
+    let mut v = vec![0x21, vrid, priority, 1, auth_type, 1, 0, 0, 192, 0, 2, 100];
+    v.extend_from_slice(&[0; 8]);
+    let sum = inet_sum(&v);
+    v[6..8].copy_from_slice(&sum.to_be_bytes());
+    let total = (20 + v.len()) as u16;
+    let mut ip = vec![
+        0x45, 0xc0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 2, 224, 0, 0, 18,
+    ];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&v);
+    ip
+}
+
+/// Sends `packet` (IPv4 header included) out of eth0 of namespace `ns` as fast as it can,
+/// at most `count` times and for at most `secs` seconds; returns how many went out.
+fn blast(ns: String, packet: Vec<u8>, count: u64, secs: u64) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+        // SAFETY: moving this thread (only) into the test's own namespace; a raw socket and
+        // sendto on buffers owned here.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW);
+            assert!(fd >= 0, "raw socket");
+            let dev = b"eth0\0";
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                dev.as_ptr().cast(),
+                dev.len() as u32,
+            );
+            let mut to: libc::sockaddr_in = std::mem::zeroed();
+            to.sin_family = libc::AF_INET as u16;
+            to.sin_addr.s_addr = u32::from_ne_bytes([224, 0, 0, 18]);
+            let end = Instant::now() + Duration::from_secs(secs);
+            let mut sent = 0u64;
+            while sent < count && (!sent.is_multiple_of(1024) || Instant::now() < end) {
+                let n = libc::sendto(
+                    fd,
+                    packet.as_ptr().cast(),
+                    packet.len(),
+                    0,
+                    (&to as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as u32,
+                );
+                if n > 0 {
+                    sent += 1;
+                } else if Instant::now() >= end {
+                    break;
+                }
+            }
+            libc::close(fd);
+            sent
+        }
+    })
+}
+
+#[test]
+fn ah_wrong_auth_pass_or_a_forged_ah_type_is_dropped_and_counted() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let wrong = "    authentication {\n        auth_type AH\n        auth_pass not-kad\n    }\n";
+    let n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, AH)));
+    let n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, wrong)));
+    wait_until("both masters", Duration::from_secs(10), || {
+        lab.has_vip("1") && lab.has_vip("2")
+    });
+    wait_until("ICV failures counted", Duration::from_secs(5), || {
+        auth_counters(&n1).2 > 0 && auth_counters(&n2).2 > 0
+    });
+    // A VRRP packet claiming auth type AH (2) but sent as plain protocol 112, priority 254:
+    // nothing vouches for it, so node 1 must stay MASTER and count it.
+    drop(n2);
+    let before = auth_counters(&n1).2;
+    let backups = n1.log().matches("Entering BACKUP").count();
+    let forged = blast(lab.ns("c"), v2_advert_packet(51, 254, 2), 20, 5);
+    assert_eq!(forged.join().expect("sender"), 20);
+    wait_until("forged adverts counted", Duration::from_secs(5), || {
+        auth_counters(&n1).2 >= before + 20
+    });
+    assert!(lab.has_vip("1"), "{}", n1.log());
+    assert_eq!(
+        n1.log().matches("Entering BACKUP").count(),
+        backups,
+        "{}",
+        n1.log()
+    );
+}
+
+/// Counts node `src`'s VRRP adverts seen on its switch port `v{port}` during `secs` seconds.
+fn count_adverts(
+    ns: String,
+    port: String,
+    src: [u8; 4],
+    secs: u64,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+        // SAFETY: as in capture_garps; the socket is bound to one interface of the test's
+        // own bridge namespace.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+            let fd = libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW,
+                // ETH_P_ALL: the bridge consumes frames before per-protocol sockets see them.
+                i32::from(0x0003u16.to_be()),
+            );
+            assert!(fd >= 0, "AF_PACKET socket");
+            let name = std::ffi::CString::new(port).expect("name");
+            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_protocol = 0x0003u16.to_be();
+            sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+            assert!(sll.sll_ifindex > 0, "port");
+            libc::bind(
+                fd,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            );
+            // In the kernel, keep only VRRP from `src`: the flood must not fill the buffer.
+            let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+            let mut prog = [
+                op(0x20, 0, 0, 26),                      // ld [26]: IPv4 source
+                op(0x15, 0, 3, u32::from_be_bytes(src)), // jeq src
+                op(0x30, 0, 0, 23),                      // ldb [23]: protocol
+                op(0x15, 0, 1, 112),                     // jeq VRRP
+                op(0x06, 0, 0, 0xffff),                  // accept
+                op(0x06, 0, 0, 0),                       // drop
+            ];
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_mut_ptr(),
+            };
+            assert_eq!(
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ATTACH_FILTER,
+                    (&fprog as *const libc::sock_fprog).cast(),
+                    std::mem::size_of::<libc::sock_fprog>() as u32,
+                ),
+                0,
+                "filter"
+            );
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 100_000,
+            };
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+            let end = Instant::now() + Duration::from_secs(secs);
+            let mut seen = 0;
+            let mut buf = [0u8; 256];
+            while Instant::now() < end {
+                let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+                if n >= 34 && buf[23] == 112 && buf[26..30] == src {
+                    seen += 1;
+                }
+            }
+            libc::close(fd);
+            seen
+        }
+    })
+}
+
+#[test]
+fn a_flood_of_adverts_does_not_stop_the_masters_adverts() {
+    if !enabled() {
+        return;
+    }
+    let lab = Lab::up();
+    let _n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, "")));
+    let n2 = lab.kad("2", &lab.config("n2.conf", &instance(100, "")));
+    wait_until("node 1 master", Duration::from_secs(10), || {
+        lab.has_vip("1")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // From the client: adverts of another VRID and malformed ones (bad checksum), as fast as
+    // one thread can send, for at most 8 s, while node 1's port is watched.
+    const SECS: u64 = 8;
+    let watch = count_adverts(lab.ns("sw"), "v1".into(), [192, 0, 2, 11], SECS);
+    let mut bad = v2_advert_packet(51, 50, 0);
+    bad[26] ^= 0xff;
+    let floods = [
+        blast(lab.ns("c"), v2_advert_packet(52, 50, 0), 5_000_000, SECS),
+        blast(lab.ns("c"), bad, 5_000_000, SECS),
+    ];
+    let t0 = Instant::now();
+    let mut taken = false;
+    while t0.elapsed() < Duration::from_secs(SECS) {
+        taken |= lab.has_vip("2");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sent: u64 = floods.into_iter().map(|f| f.join().expect("sender")).sum();
+    let adverts = watch.join().expect("capture");
+    eprintln!("flood: {sent} packets in {SECS} s; node 1 sent {adverts} adverts meanwhile");
+    assert!(sent > 10_000, "the flood was a flood ({sent} packets)");
+    assert!(
+        !taken,
+        "the backup took over during the flood: {}",
+        n2.log()
+    );
+    assert!(
+        !n2.log().contains("Entering MASTER"),
+        "the backup took over during the flood: {}",
+        n2.log()
+    );
+    assert!(adverts >= 2, "node 1 kept advertising ({adverts} seen)");
+}

@@ -10,12 +10,18 @@ use std::time::{Duration, Instant};
 use kad_core::config::model::{AuthType, Config, VirtualAddress, VrrpInstance, VrrpScript};
 use kad_ipc::mio::{unix::SourceFd, Interest, Registry, Token};
 
+mod receive;
+
+use receive::Source;
+pub use receive::PACKETS_PER_WAKEUP;
+
+use crate::ah::{self, SeqCounter};
 use crate::dump::Stats;
 use crate::garp::ArpSocket;
 use crate::instance::{Action, Event, Instance, Settings, State};
 use crate::monitor::{Monitor, NetEvent};
-use crate::net::{parse_ipv4, Vrrp4, Vrrp6};
-use crate::packet::{Advert, Auth, DecodeError};
+use crate::net::{Vrrp4, Vrrp6};
+use crate::packet::{Advert, Auth};
 use crate::vip::{Netlink, Vip};
 
 /// The VRRP sockets of a link, by family.
@@ -31,6 +37,8 @@ struct Link {
     mac: [u8; 6],
     src: IpAddr,
     sock: Sock,
+    /// IPv4 identification of the next AH packet (kad writes the header under AH).
+    ip_id: u16,
 }
 
 /// One running instance.
@@ -57,6 +65,10 @@ pub struct Running {
     garp_at: Option<Instant>,
     /// Periodic GARP/NA while MASTER (garp_master_refresh).
     refresh_at: Option<Instant>,
+    /// `auth_type AH` (VRRPv2 over IPv4): the HMAC key.
+    ah_key: Option<ah::Key>,
+    /// AH sequence numbers, sent and received (keepalived's one counter).
+    ah_seq: SeqCounter,
 }
 
 /// Where gratuitous ARPs / NAs go out: interface index, its MAC, its name.
@@ -85,13 +97,6 @@ impl SyncGroup {
     fn tracked_down(&self) -> bool {
         self.track_interface.iter().any(|n| !interface_running(n))
     }
-}
-
-/// A received advert's envelope: source, destination, TTL / hop limit.
-struct Envelope {
-    src: IpAddr,
-    dst: IpAddr,
-    ttl: u8,
 }
 
 /// All instances of the VRRP child.
@@ -124,9 +129,13 @@ pub struct Engine {
     /// `vrrp_garp_interval` and `vrrp_gna_interval`: spacing of GARPs / NAs on one interface.
     garp_interval: Duration,
     gna_interval: Duration,
+    /// Sockets with packets left after a bounded read, and since when.
+    backlog: Vec<Source>,
+    backlog_at: Option<Instant>,
 }
 
-/// Tokens: `first_token` and `first_token + 1` are the monitor's; links follow.
+/// Tokens: `first_token` and `first_token + 1` are the monitor's; then two per link: its VRRP
+/// socket, its AH socket.
 const MONITOR_TOKENS: usize = 2;
 
 /// True unless the interface is administratively down or has no carrier.
@@ -138,9 +147,6 @@ fn interface_running(ifname: &str) -> bool {
     let up = flags & libc::IFF_UP as u32 != 0;
     up && read("carrier").trim() != "0"
 }
-
-/// Shortest time between two log lines about dropped packets of one kind.
-const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 
 fn mac_of(ifname: &str) -> Option<[u8; 6]> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{ifname}/address")).ok()?;
@@ -260,6 +266,8 @@ impl Engine {
             propagating: false,
             garp_interval: config.global.vrrp_garp_interval,
             gna_interval: config.global.vrrp_gna_interval,
+            backlog: Vec::new(),
+            backlog_at: None,
         };
         match Monitor::open() {
             Ok(m) => {
@@ -316,7 +324,19 @@ impl Engine {
         let primary = link
             .map(|l| self.links[l].src)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ah_key = match &cfg.authentication {
+            Some(a) if a.auth_type == AuthType::Ah && cfg.version == 2 && !cfg.ipv6 => {
+                Some(ah::Key::new(&a.auth_pass))
+            }
+            _ => None,
+        };
+        if let (Some(_), Some(l)) = (&ah_key, link) {
+            let join = peers.is_empty().then_some(group);
+            self.open_ah(l, join, registry);
+        }
         let mut r = Running {
+            ah_key,
+            ah_seq: SeqCounter::default(),
             vips: vips_of(cfg),
             garp_at: None,
             refresh_at: None,
@@ -701,7 +721,7 @@ impl Engine {
             Sock::V4(s) => s.rx_fd(),
             Sock::V6(s) => s.rx_fd(),
         };
-        let token = Token(self.first_token + MONITOR_TOKENS + self.links.len());
+        let token = Token(self.first_token + MONITOR_TOKENS + 2 * self.links.len());
         if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
             log::error!("cannot watch {ifname}: {e}");
             return None;
@@ -712,8 +732,31 @@ impl Engine {
             mac,
             src,
             sock,
+            ip_id: 0,
         });
         Some(self.links.len() - 1)
+    }
+
+    /// Opens (or joins `group` on) the AH socket of IPv4 link `l` and watches it.
+    fn open_ah(&mut self, l: usize, group: Option<IpAddr>, registry: &Registry) {
+        let group = match group {
+            Some(IpAddr::V4(g)) => Some(g),
+            _ => None,
+        };
+        let link = &mut self.links[l];
+        let Sock::V4(s) = &mut link.sock else {
+            return;
+        };
+        match s.open_ah(&link.name, link.index, group) {
+            Ok(Some(fd)) => {
+                let token = Token(self.first_token + MONITOR_TOKENS + 2 * l + 1);
+                if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
+                    log::error!("cannot watch the AH socket of {}: {e}", link.name);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => log::error!("cannot open the AH socket on {}: {e}", link.name),
+        }
     }
 
     /// Starts every instance that has a working link; others go to FAULT.
@@ -758,11 +801,17 @@ impl Engine {
             .flat_map(|r| [r.machine.next_deadline(), r.garp_at, r.refresh_at])
             .flatten()
             .chain(self.announce_queue.front().map(|(t, _, _)| *t))
+            .chain(self.backlog_at)
             .min()
     }
 
-    /// Delivers timer events that are due.
+    /// Delivers timer events that are due, then reads the sockets a flood left waiting.
     pub fn on_timer(&mut self, now: Instant) {
+        self.run_timers(now);
+        self.drain_backlog(now);
+    }
+
+    fn run_timers(&mut self, now: Instant) {
         while self
             .announce_queue
             .front()
@@ -795,67 +844,6 @@ impl Engine {
                 self.feed(i, now, Event::Timer);
             }
         }
-    }
-
-    /// Reads every waiting packet on the link of `token`.
-    pub fn ready(&mut self, token: Token, now: Instant) {
-        let Some(k) = token.0.checked_sub(self.first_token) else {
-            return;
-        };
-        if k < MONITOR_TOKENS {
-            let events = self
-                .monitor
-                .as_ref()
-                .map(Monitor::drain)
-                .unwrap_or_default();
-            for ev in events {
-                self.on_net_event(ev, now);
-            }
-            return;
-        }
-        let l = k - MONITOR_TOKENS;
-        if l >= self.links.len() {
-            return;
-        }
-        // The buffer is moved out while the packets are handled (they need `&mut self`), so no
-        // packet is copied; it is put back when the socket has nothing more.
-        let mut buf = std::mem::take(&mut self.buf);
-        loop {
-            let got = match &self.links[l].sock {
-                Sock::V4(s) => s.recv(&mut buf).map(|r| {
-                    r.map(|n| {
-                        parse_ipv4(&buf[..n]).map(|m| {
-                            let env = Envelope {
-                                src: IpAddr::V4(m.src),
-                                dst: IpAddr::V4(m.dst),
-                                ttl: m.ttl,
-                            };
-                            (env, m.payload_at..m.payload_end)
-                        })
-                    })
-                }),
-                Sock::V6(s) => s.recv(&mut buf).map(|r| {
-                    r.map(|m| {
-                        let env = Envelope {
-                            src: IpAddr::V6(m.src),
-                            dst: IpAddr::V6(m.dst),
-                            ttl: m.hop_limit,
-                        };
-                        Some((env, 0..m.len))
-                    })
-                }),
-            };
-            match got {
-                Ok(None) => break,
-                Ok(Some(None)) => self.count_drop("bad_ip_header"),
-                Ok(Some(Some((env, range)))) => self.receive(l, &env, &buf[range], now),
-                Err(e) => {
-                    log::warn!("receive on {}: {e}", self.links[l].name);
-                    break;
-                }
-            }
-        }
-        self.buf = buf;
     }
 
     fn on_net_event(&mut self, ev: NetEvent, now: Instant) {
@@ -911,162 +899,6 @@ impl Engine {
                     }
                 }
             }
-        }
-    }
-
-    fn count_drop(&mut self, reason: &'static str) {
-        *self.drops.entry(reason).or_insert(0) += 1;
-    }
-
-    fn receive(&mut self, l: usize, env: &Envelope, msg: &[u8], now: Instant) {
-        if env.src == self.links[l].src {
-            return;
-        }
-        let advert = match Advert::parse(msg, env.src, env.dst) {
-            Ok(a) => a,
-            Err(e) => {
-                self.drop_decode(l, msg.get(1).copied(), &e);
-                return;
-            }
-        };
-        let Some(i) = self
-            .instances
-            .iter()
-            .position(|r| r.link == Some(l) && r.cfg.vrid == advert.vrid)
-        else {
-            self.count_drop("unknown_vrid");
-            return;
-        };
-        let src = env.src;
-        if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
-            self.count_drop("unknown_unicast_peer");
-            let line = format!(
-                "({}) advert from {src}, which is not a unicast_peer; dropped",
-                self.instances[i].cfg.name
-            );
-            self.warn_limited(i, "unknown_peer", now, line);
-            return;
-        }
-        self.instances[i].stats.advert_rcvd += 1;
-        if let Some((reason, line)) = self.check_advert(i, env, &advert) {
-            self.warn_limited(i, reason, now, line);
-            return;
-        }
-        let r = &mut self.instances[i];
-        if advert.priority == 0 {
-            r.stats.pri_zero_rcvd += 1;
-        }
-        if r.machine.state() == State::Master && advert.priority == r.machine.priority() {
-            // Two masters of one VRID at equal priority: the RFC tie-break settles it below;
-            // kad makes it visible (counted always, logged once per episode).
-            r.stats.split_brain += 1;
-            if !r.split_brain_logged {
-                r.split_brain_logged = true;
-                log::warn!(
-                    "({}) split brain: {src} is also MASTER with equal priority {}; the higher address keeps the role",
-                    r.cfg.name,
-                    advert.priority
-                );
-            }
-        }
-        let ev = Event::Advert {
-            src,
-            priority: advert.priority,
-            interval: Duration::from_millis(u64::from(advert.interval_cs) * 10),
-        };
-        self.feed(i, now, ev);
-    }
-
-    /// Logs a drop, at most once per [`DROP_LOG_EVERY`] for each instance and reason.
-    fn warn_limited(&mut self, i: usize, reason: &'static str, now: Instant, line: String) {
-        let last = self.logged.get(&(i, reason));
-        if last.is_none_or(|t| now.duration_since(*t) >= DROP_LOG_EVERY) {
-            self.logged.insert((i, reason), now);
-            log::warn!("{line} (further such drops are counted, logged at most every 10 s)");
-        }
-    }
-
-    /// Checks an advert for instance `i`; a drop reason (counted here) and log line, or None.
-    fn check_advert(
-        &mut self,
-        i: usize,
-        env: &Envelope,
-        advert: &Advert,
-    ) -> Option<(&'static str, String)> {
-        let r = &mut self.instances[i];
-        let src = env.src;
-        let name = &r.cfg.name;
-        if env.ttl != 255 {
-            r.stats.ip_ttl_err += 1;
-            return Some((
-                "ttl",
-                format!("({name}) advert from {src} with TTL {}; dropped", env.ttl),
-            ));
-        }
-        if advert.version != r.cfg.version {
-            r.stats.invalid_type_rcvd += 1;
-            let line = format!(
-                "({name}) advert from {src} is VRRPv{}, we run v{}; dropped",
-                advert.version, r.cfg.version
-            );
-            return Some(("version", line));
-        }
-        if r.cfg.version == 2 {
-            let want = match &r.cfg.authentication {
-                Some(a) if a.auth_type == AuthType::Pass => Auth::pass(&a.auth_pass),
-                Some(_) => Auth::Ah,
-                None => Auth::None,
-            };
-            if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
-                r.stats.authtype_mismatch += 1;
-                return Some((
-                    "auth_type",
-                    format!("({name}) advert from {src} has another authentication type; dropped"),
-                ));
-            }
-            if want != advert.auth {
-                r.stats.auth_failure += 1;
-                return Some((
-                    "auth",
-                    format!("({name}) advert from {src} failed authentication; dropped"),
-                ));
-            }
-            let ours = interval_cs(r.cfg.advert_int);
-            if advert.interval_cs != ours {
-                r.stats.advert_interval_err += 1;
-                let line = format!(
-                    "({name}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
-                    advert.interval_cs
-                );
-                return Some(("interval", line));
-            }
-        }
-        None
-    }
-
-    fn drop_decode(&mut self, l: usize, vrid: Option<u8>, e: &DecodeError) {
-        match self
-            .instances
-            .iter_mut()
-            .find(|r| r.link == Some(l) && Some(r.cfg.vrid) == vrid)
-        {
-            Some(r) => {
-                match e {
-                    DecodeError::Type(_) | DecodeError::Version(_) => {
-                        r.stats.invalid_type_rcvd += 1
-                    }
-                    _ => r.stats.packet_len_err += 1,
-                }
-                let line = format!("({}) dropped a malformed advert: {e}", r.cfg.name);
-                if let Some(i) = self
-                    .instances
-                    .iter()
-                    .position(|x| x.link == Some(l) && Some(x.cfg.vrid) == vrid)
-                {
-                    self.warn_limited(i, e.counter(), Instant::now(), line);
-                }
-            }
-            None => self.count_drop(e.counter()),
         }
     }
 
@@ -1221,8 +1053,10 @@ impl Engine {
         let r = &mut self.instances[i];
         let auth = match (&r.cfg.authentication, r.cfg.version) {
             (Some(a), 2) if a.auth_type == AuthType::Pass => Auth::pass(&a.auth_pass),
+            _ if r.ah_key.is_some() => Auth::Ah,
             _ => Auth::None,
         };
+        let seq = r.ah_key.as_ref().map(|_| r.ah_seq.next_send());
         let advert = Advert {
             version: r.cfg.version,
             vrid: r.cfg.vrid,
@@ -1240,9 +1074,20 @@ impl Engine {
         for dst in targets {
             // The v3 checksum covers the destination: one message per peer.
             let msg = advert.emit(self.links[l].src, dst);
-            let one = match (&self.links[l].sock, dst) {
-                (Sock::V4(s), IpAddr::V4(d)) => s.send(d, &msg),
-                (Sock::V6(s), IpAddr::V6(d)) => s.send(d, &msg),
+            let link = &mut self.links[l];
+            let one = match (&link.sock, dst, link.src, &r.ah_key, seq) {
+                (Sock::V4(s), IpAddr::V4(d), IpAddr::V4(src), Some(key), Some(seq)) => {
+                    link.ip_id = link.ip_id.wrapping_add(1).max(1);
+                    let seal = ah::Seal {
+                        src,
+                        dst: d,
+                        id: link.ip_id,
+                        seq,
+                    };
+                    s.send_ah(d, &ah::seal(key, &seal, &msg))
+                }
+                (Sock::V4(s), IpAddr::V4(d), ..) => s.send(d, &msg),
+                (Sock::V6(s), IpAddr::V6(d), ..) => s.send(d, &msg),
                 _ => Err(std::io::Error::other("destination of another family")),
             };
             if one.is_err() {

@@ -7,6 +7,12 @@
 //! the wait — every instance starts in BACKUP and takes over when the master-down timer fires,
 //! except an address owner (priority 255), which becomes MASTER at once; a MASTER that hears a
 //! lower priority answers at once with its own advert.
+//!
+//! The address owner (configured priority 255) follows RFC 5798 §6.4: its priority is 255 for
+//! good (tracking cannot lower it); as MASTER it answers a priority-0 advert with its own,
+//! never yields to a lower priority, and yields only to another owner with a higher primary
+//! address (§6.4.3); should it be BACKUP, it always preempts a lower priority, whatever
+//! `nopreempt` or `preempt_delay` say (§6.1, Preempt_Mode).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -190,7 +196,7 @@ impl Instance {
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
         match (self.state, event) {
-            (_, Event::Priority(p)) => self.priority = p.max(1),
+            (_, Event::Priority(p)) => self.priority = if self.is_owner() { 255 } else { p.max(1) },
             (State::Stop, _) => {}
             (State::Init | State::Fault, Event::Start | Event::FaultOff) => {
                 self.start(now, &mut out)
@@ -214,9 +220,8 @@ impl Instance {
             ) => {
                 if priority == 0 {
                     self.down_at = Some(now + self.skew_time());
-                } else if !self.settings.preempt
-                    || priority >= self.priority
-                    || self.preempt_held(now)
+                } else if priority >= self.priority
+                    || (!self.is_owner() && (!self.settings.preempt || self.preempt_held(now)))
                 {
                     self.master = Some(src);
                     self.master_adver_int = interval;
@@ -319,6 +324,11 @@ impl Instance {
         out.push(Action::Announce);
         self.advert_at = Some(now + self.settings.advert_int);
         self.goto(State::Master, out);
+    }
+
+    /// The address owner (configured priority 255).
+    pub fn is_owner(&self) -> bool {
+        self.settings.priority == 255
     }
 
     /// preempt_delay: lower-priority masters are accepted until the delay has passed.
@@ -666,6 +676,73 @@ mod tests {
         );
         i.handle(t0, Event::Priority(0));
         assert_eq!(i.priority(), 1, "effective priority is clamped to 1..");
+    }
+
+    #[test]
+    fn an_owner_keeps_priority_255_whatever_tracking_says() {
+        let (mut i, t) = master(255);
+        assert!(i.handle(t, Event::Priority(100)).is_empty());
+        assert_eq!(i.priority(), 255);
+        assert_eq!(
+            i.handle(t, advert("192.0.2.200", 200)),
+            [Action::SendAdvert { priority: 255 }],
+            "a lower priority never takes the owner's place"
+        );
+        assert_eq!(i.state(), State::Master);
+    }
+
+    #[test]
+    fn an_owner_as_master_follows_rfc_5798_6_4_3() {
+        let (mut i, t) = started(255);
+        assert_eq!(
+            i.state(),
+            State::Master,
+            "§6.4.1: the owner starts as MASTER"
+        );
+        let t1 = t + Duration::from_millis(400);
+        assert_eq!(
+            i.handle(t1, advert("192.0.2.12", 0)),
+            [Action::SendAdvert { priority: 255 }],
+            "priority 0: send an advert, reset the Adver_Timer"
+        );
+        assert_eq!(i.next_deadline(), Some(t1 + SEC));
+        for p in [1, 100, 254] {
+            i.handle(t1, advert("192.0.2.200", p));
+            assert_eq!(i.state(), State::Master, "priority {p} is lower");
+        }
+        i.handle(t1, advert("192.0.2.5", 255));
+        assert_eq!(
+            i.state(),
+            State::Master,
+            "another owner with a lower address"
+        );
+        let acts = i.handle(t1, advert("192.0.2.200", 255));
+        assert!(
+            acts.contains(&tr(State::Master, State::Backup)),
+            "another owner with a higher address wins the tie-break"
+        );
+    }
+
+    #[test]
+    fn an_owner_in_backup_always_preempts() {
+        let t0 = Instant::now();
+        let mut s = settings(255);
+        s.preempt = false;
+        s.preempt_delay = Duration::from_secs(30);
+        let mut i = Instance::new(s);
+        i.handle(t0, Event::Start);
+        // A sync group pulled it down to BACKUP.
+        i.handle(t0, Event::GroupBackup);
+        assert_eq!(i.state(), State::Backup);
+        let deadline = i.next_deadline().expect("down timer");
+        i.handle(t0 + SEC, advert("192.0.2.12", 200));
+        assert_eq!(
+            i.next_deadline(),
+            Some(deadline),
+            "nopreempt and preempt_delay do not hold the owner back"
+        );
+        let acts = i.handle(deadline, Event::Timer);
+        assert!(acts.contains(&tr(State::Backup, State::Master)));
     }
 
     #[test]

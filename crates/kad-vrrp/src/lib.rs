@@ -6,6 +6,7 @@
 //! VRRP issue; until then every instance is in state INIT with zero counters.
 #![deny(missing_docs)]
 
+pub mod ah;
 pub mod dump;
 pub mod engine;
 pub mod garp;

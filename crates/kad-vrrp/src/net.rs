@@ -2,7 +2,9 @@
 //!
 //! Like keepalived, one socket receives (bound to the interface, joined to the multicast group)
 //! and one sends (bound to the interface and the primary address, TTL 255, TOS 0xc0 as
-//! keepalived's captures show, no multicast loop).
+//! keepalived's captures show, no multicast loop). An IPv4 link with an `auth_type AH`
+//! instance also gets one raw socket for IP protocol 51 (AH) that receives and, with
+//! IP_HDRINCL, sends: the AH ICV covers the IPv4 header, so kad writes that header itself.
 
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -10,6 +12,7 @@ use std::os::fd::AsRawFd;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
+use crate::ah::PROTO_AH;
 use crate::packet::PROTO_VRRP;
 
 /// A received IPv4 packet's header facts and where the VRRP message starts.
@@ -27,14 +30,15 @@ pub struct Ipv4Meta {
     pub payload_end: usize,
 }
 
-/// Checks an IPv4 header as a raw socket hands it over; `None` if it is not a sane VRRP packet.
-pub fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Meta> {
+/// Checks an IPv4 header as a raw socket hands it over; `None` if it is not a sane packet of
+/// IP protocol `proto`.
+pub fn parse_ipv4(packet: &[u8], proto: u8) -> Option<Ipv4Meta> {
     if packet.len() < 20 || packet[0] >> 4 != 4 {
         return None;
     }
     let ihl = usize::from(packet[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([packet[2], packet[3]]));
-    if ihl < 20 || total < ihl || total > packet.len() || packet[9] != PROTO_VRRP {
+    if ihl < 20 || total < ihl || total > packet.len() || packet[9] != proto {
         return None;
     }
     Some(Ipv4Meta {
@@ -50,6 +54,16 @@ pub fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Meta> {
 pub struct Vrrp4 {
     rx: Socket,
     tx: Socket,
+    /// Protocol 51, opened by [`Vrrp4::open_ah`]: receives AH adverts, sends with IP_HDRINCL.
+    ah: Option<Socket>,
+}
+
+fn recv_on(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    match (&*sock).read(buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 impl Vrrp4 {
@@ -80,17 +94,64 @@ impl Vrrp4 {
         tx.set_tos_v4(0xc0)?;
         tx.set_nonblocking(true)?;
         tx.set_cloexec(true)?;
-        Ok(Vrrp4 { rx, tx })
+        Ok(Vrrp4 { rx, tx, ah: None })
+    }
+
+    /// Opens the AH socket (once; later calls only join `group`) and returns its descriptor
+    /// when it was opened now, for the poll loop.
+    pub fn open_ah(
+        &mut self,
+        ifname: &str,
+        ifindex: u32,
+        group: Option<Ipv4Addr>,
+    ) -> io::Result<Option<std::os::fd::RawFd>> {
+        if let Some(ah) = &self.ah {
+            if let Some(group) = group {
+                join4(ah, ifindex, group)?;
+            }
+            return Ok(None);
+        }
+        let ah = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(PROTO_AH))),
+        )?;
+        ah.bind_device(Some(ifname.as_bytes()))?;
+        if let Some(group) = group {
+            ah.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+        }
+        ah.set_header_included_v4(true)?;
+        ah.set_multicast_loop_v4(false)?;
+        ah.set_nonblocking(true)?;
+        ah.set_cloexec(true)?;
+        let fd = ah.as_raw_fd();
+        self.ah = Some(ah);
+        Ok(Some(fd))
+    }
+
+    /// Sends a whole IPv4 packet (header included) on the AH socket.
+    pub fn send_ah(&self, dst: Ipv4Addr, packet: &[u8]) -> io::Result<()> {
+        let Some(ah) = &self.ah else {
+            return Err(io::Error::other("no AH socket on this link"));
+        };
+        ah.send_to(packet, &SocketAddr::new(IpAddr::V4(dst), 0).into())
+            .map(|_| ())
+    }
+
+    /// Reads one AH packet (IP header included); `Ok(None)` when nothing is waiting.
+    pub fn recv_ah(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match &self.ah {
+            Some(ah) => recv_on(ah, buf),
+            None => Ok(None),
+        }
     }
 
     /// Joins `group` later (a multicast instance on a link a unicast one opened).
     pub fn join(&self, ifindex: u32, group: Ipv4Addr) -> io::Result<()> {
-        match self
-            .rx
-            .join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))
-        {
-            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => Err(e),
-            _ => Ok(()),
+        join4(&self.rx, ifindex, group)?;
+        match &self.ah {
+            Some(ah) => join4(ah, ifindex, group),
+            None => Ok(()),
         }
     }
 
@@ -103,16 +164,20 @@ impl Vrrp4 {
 
     /// Reads one packet (IP header included) into `buf`; `Ok(None)` when nothing is waiting.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match (&self.rx).read(buf) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
-        }
+        recv_on(&self.rx, buf)
     }
 
     /// The receive socket's descriptor, for the poll loop.
     pub fn rx_fd(&self) -> std::os::fd::RawFd {
         self.rx.as_raw_fd()
+    }
+}
+
+/// Joins `group` on `sock` (already joined is fine).
+fn join4(sock: &Socket, ifindex: u32, group: Ipv4Addr) -> io::Result<()> {
+    match sock.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex)) {
+        Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -275,7 +340,7 @@ mod tests {
         .into_iter()
         .chain([0u8; 20])
         .collect();
-        let m = parse_ipv4(&pkt).expect("valid");
+        let m = parse_ipv4(&pkt, PROTO_VRRP).expect("valid");
         assert_eq!(
             (m.src, m.dst, m.ttl, m.payload_at, m.payload_end),
             (
@@ -286,15 +351,21 @@ mod tests {
                 40
             )
         );
-        assert!(parse_ipv4(&pkt[..19]).is_none());
+        assert!(parse_ipv4(&pkt[..19], PROTO_VRRP).is_none());
         let mut bad = pkt.clone();
         bad[9] = 17;
-        assert!(parse_ipv4(&bad).is_none(), "not VRRP");
+        assert!(parse_ipv4(&bad, PROTO_VRRP).is_none(), "not VRRP");
         let mut bad = pkt.clone();
         bad[3] = 0xff;
-        assert!(parse_ipv4(&bad).is_none(), "total length beyond the buffer");
+        assert!(
+            parse_ipv4(&bad, PROTO_VRRP).is_none(),
+            "total length beyond the buffer"
+        );
         let mut bad = pkt;
         bad[0] = 0x43;
-        assert!(parse_ipv4(&bad).is_none(), "header length below 20");
+        assert!(
+            parse_ipv4(&bad, PROTO_VRRP).is_none(),
+            "header length below 20"
+        );
     }
 }

@@ -62,6 +62,9 @@ pub enum DecodeError {
     },
     /// Source and destination of different families.
     Family,
+    /// An advertisement interval of 0 (a master-down interval of 0 would make every backup
+    /// take over at once, again and again).
+    ZeroInterval,
 }
 
 impl DecodeError {
@@ -73,6 +76,7 @@ impl DecodeError {
             DecodeError::Type(_) => "invalid_type_rcvd",
             DecodeError::Checksum { .. } => "checksum_err",
             DecodeError::Family => "family_err",
+            DecodeError::ZeroInterval => "advert_interval_err",
         }
     }
 }
@@ -88,6 +92,7 @@ impl std::fmt::Display for DecodeError {
                 write!(f, "bad checksum {got:#06x} (computed {computed:#06x})")
             }
             DecodeError::Family => write!(f, "source and destination families differ"),
+            DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),
         }
     }
 }
@@ -359,6 +364,9 @@ impl Advert {
                 computed,
             });
         }
+        if p.interval_cs() == 0 {
+            return Err(DecodeError::ZeroInterval);
+        }
         let addresses = (0..p.count() as usize)
             .map(|i| p.address(i, ipv6))
             .collect();
@@ -574,6 +582,31 @@ mod tests {
         assert_eq!(
             Advert::parse(&v2, ip("fe80::1"), ip("ff02::12")),
             Err(DecodeError::Version(2))
+        );
+    }
+
+    #[test]
+    fn an_interval_of_zero_is_dropped() {
+        for frame in [V3, V2] {
+            let (src, dst, msg) = vrrp_of(frame);
+            let mut a = Advert::parse(&msg, src, dst).expect("valid");
+            a.interval_cs = 0;
+            let zero = a.emit(src, dst);
+            assert_eq!(
+                Advert::parse(&zero, src, dst),
+                Err(DecodeError::ZeroInterval)
+            );
+            assert_eq!(DecodeError::ZeroInterval.counter(), "advert_interval_err");
+        }
+        // v3's 12-bit field: the reserved high bits do not make it non-zero.
+        let (src, dst, mut msg) = vrrp_of(V3);
+        msg[4] = 0xf0;
+        msg[5] = 0;
+        let sum = compute_checksum(&msg, 3, src, dst);
+        msg[6..8].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(
+            Advert::parse(&msg, src, dst),
+            Err(DecodeError::ZeroInterval)
         );
     }
 

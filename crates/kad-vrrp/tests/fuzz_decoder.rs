@@ -44,7 +44,8 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), (src, dst) in addr_pair()) {
         round_trips(&bytes, src, dst);
-        let _ = parse_ipv4(&bytes);
+        let _ = parse_ipv4(&bytes, 112);
+        let _ = parse_ipv4(&bytes, 51);
     }
 
     #[test]

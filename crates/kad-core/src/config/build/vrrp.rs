@@ -724,22 +724,15 @@ fn finish_instance(
             inst.advert_int = Duration::from_millis(centis as u64 * 10);
         }
     }
-    if let Some(auth) = &inst.authentication {
-        if inst.version == 3 {
-            ctx.warning(
-                head.pos(),
-                format!(
-                    "vrrp_instance '{}': VRRPv3 has no authentication; 'authentication' ignored",
-                    inst.name
-                ),
-            );
-            inst.authentication = None;
-        } else if auth.auth_type == AuthType::Ah {
-            ctx.warning(
-                head.pos(),
-                "auth_type AH is not supported by kad; adverts are sent without authentication (see docs/CONFIGURATION.md)",
-            );
-        }
+    if inst.authentication.is_some() && inst.version == 3 {
+        ctx.warning(
+            head.pos(),
+            format!(
+                "vrrp_instance '{}': VRRPv3 has no authentication; 'authentication' ignored",
+                inst.name
+            ),
+        );
+        inst.authentication = None;
     }
     if let Some(pos) = state_master_pos {
         if inst.nopreempt {

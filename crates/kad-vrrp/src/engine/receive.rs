@@ -1,0 +1,358 @@
+//! The engine's receive side: reading the VRRP (and AH) sockets a bounded number of packets
+//! at a time, decoding, the checks of RFC 3768 §7.1 / RFC 5798 §7.1 (TTL, version, interval,
+//! authentication including AH), and the drop counters.
+//!
+//! Flood safety: one wakeup reads at most [`PACKETS_PER_WAKEUP`] packets from a socket; a
+//! socket with more waiting goes on the backlog, which [`Engine::next_deadline`] reports as due
+//! at once, so the loop runs the protocol timers and the parent's messages before the next
+//! batch. A flood of adverts therefore never delays our own adverts by more than one batch.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use kad_core::config::model::AuthType;
+use kad_ipc::mio::Token;
+
+use super::{interval_cs, Engine, Sock, MONITOR_TOKENS};
+use crate::ah::{self, PROTO_AH};
+use crate::instance::{Event, State};
+use crate::monitor::Monitor;
+use crate::net::parse_ipv4;
+use crate::packet::{Advert, Auth, PROTO_VRRP};
+
+/// Most packets read from one socket per wakeup before timers and IPC get their turn.
+pub const PACKETS_PER_WAKEUP: usize = 64;
+
+/// Shortest time between two log lines about dropped packets of one kind.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// A received advert's envelope: source, destination, TTL / hop limit.
+pub(super) struct Envelope {
+    pub(super) src: IpAddr,
+    pub(super) dst: IpAddr,
+    pub(super) ttl: u8,
+}
+
+/// Where a packet was read: a link's VRRP socket or its AH socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Source {
+    pub(super) link: usize,
+    pub(super) ah: bool,
+}
+
+impl Engine {
+    /// Reads waiting packets on the socket of `token` (at most [`PACKETS_PER_WAKEUP`]), or
+    /// the netlink monitor's events.
+    pub fn ready(&mut self, token: Token, now: Instant) {
+        let Some(k) = token.0.checked_sub(self.first_token) else {
+            return;
+        };
+        if k < MONITOR_TOKENS {
+            let events = self
+                .monitor
+                .as_ref()
+                .map(Monitor::drain)
+                .unwrap_or_default();
+            for ev in events {
+                self.on_net_event(ev, now);
+            }
+            return;
+        }
+        let k = k - MONITOR_TOKENS;
+        let src = Source {
+            link: k / 2,
+            ah: k % 2 == 1,
+        };
+        if src.link < self.links.len() {
+            self.drain(src, now);
+        }
+    }
+
+    /// Reads the sockets left on the backlog by earlier wakeups (called from `on_timer`, after
+    /// the protocol timers).
+    pub(super) fn drain_backlog(&mut self, now: Instant) {
+        self.backlog_at = None;
+        for src in std::mem::take(&mut self.backlog) {
+            self.drain(src, now);
+        }
+    }
+
+    /// Reads at most [`PACKETS_PER_WAKEUP`] packets from one socket; puts it on the backlog
+    /// if it may have more.
+    fn drain(&mut self, src: Source, now: Instant) {
+        let l = src.link;
+        // The buffer is moved out while the packets are handled (they need `&mut self`), so no
+        // packet is copied; it is put back afterwards.
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut more = true;
+        for _ in 0..PACKETS_PER_WAKEUP {
+            let got = match (&self.links[l].sock, src.ah) {
+                (Sock::V4(s), false) => s.recv(&mut buf).map(|r| {
+                    r.map(|n| {
+                        buf.get(..n)
+                            .and_then(|p| parse_ipv4(p, PROTO_VRRP))
+                            .map(|m| {
+                                let env = Envelope {
+                                    src: IpAddr::V4(m.src),
+                                    dst: IpAddr::V4(m.dst),
+                                    ttl: m.ttl,
+                                };
+                                (env, m.payload_at..m.payload_end)
+                            })
+                    })
+                }),
+                (Sock::V4(s), true) => s.recv_ah(&mut buf).map(|r| {
+                    r.map(|n| {
+                        buf.get(..n).and_then(|p| parse_ipv4(p, PROTO_AH)).map(|m| {
+                            let env = Envelope {
+                                src: IpAddr::V4(m.src),
+                                dst: IpAddr::V4(m.dst),
+                                ttl: m.ttl,
+                            };
+                            // The ICV covers the IPv4 header: the whole packet goes on.
+                            (env, 0..m.payload_end)
+                        })
+                    })
+                }),
+                (Sock::V6(s), _) => s.recv(&mut buf).map(|r| {
+                    r.map(|m| {
+                        let env = Envelope {
+                            src: IpAddr::V6(m.src),
+                            dst: IpAddr::V6(m.dst),
+                            ttl: m.hop_limit,
+                        };
+                        Some((env, 0..m.len.min(buf.len())))
+                    })
+                }),
+            };
+            match got {
+                Ok(None) => {
+                    more = false;
+                    break;
+                }
+                Ok(Some(None)) => self.count_drop("bad_ip_header"),
+                Ok(Some(Some((env, range)))) => {
+                    let Some(bytes) = buf.get(range) else {
+                        self.count_drop("bad_ip_header");
+                        continue;
+                    };
+                    if src.ah {
+                        self.receive_ah(l, &env, bytes, now);
+                    } else {
+                        self.receive(l, &env, bytes, None, now);
+                    }
+                }
+                Err(e) => {
+                    log::warn!("receive on {}: {e}", self.links[l].name);
+                    more = false;
+                    break;
+                }
+            }
+        }
+        self.buf = buf;
+        if more && !self.backlog.contains(&src) {
+            self.backlog.push(src);
+            self.backlog_at.get_or_insert(now);
+        }
+    }
+
+    pub(super) fn count_drop(&mut self, reason: &'static str) {
+        *self.drops.entry(reason).or_insert(0) += 1;
+    }
+
+    /// An AH packet (IPv4 header, AH, VRRP): layout checked here, ICV and sequence number
+    /// in [`Engine::check_advert`] once the instance (and so the key) is known.
+    fn receive_ah(&mut self, l: usize, env: &Envelope, packet: &[u8], now: Instant) {
+        if env.src == self.links[l].src {
+            return;
+        }
+        match ah::Received::parse(packet) {
+            Ok(rx) => self.receive(l, env, rx.vrrp(), Some(&rx), now),
+            Err(e) => {
+                // The VRID sits after the IPv4 and AH headers, if the packet is that long.
+                let vrid = packet.get(ah::IPV4_LEN + ah::AH_LEN + 1).copied();
+                self.drop_malformed(l, vrid, e.counter(), e.to_string(), now);
+            }
+        }
+    }
+
+    pub(super) fn receive(
+        &mut self,
+        l: usize,
+        env: &Envelope,
+        msg: &[u8],
+        ah: Option<&ah::Received>,
+        now: Instant,
+    ) {
+        if env.src == self.links[l].src {
+            return;
+        }
+        let advert = match Advert::parse(msg, env.src, env.dst) {
+            Ok(a) => a,
+            Err(e) => {
+                self.drop_malformed(l, msg.get(1).copied(), e.counter(), e.to_string(), now);
+                return;
+            }
+        };
+        let Some(i) = self
+            .instances
+            .iter()
+            .position(|r| r.link == Some(l) && r.cfg.vrid == advert.vrid)
+        else {
+            self.count_drop("unknown_vrid");
+            return;
+        };
+        let src = env.src;
+        if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
+            self.count_drop("unknown_unicast_peer");
+            let line = format!(
+                "({}) advert from {src}, which is not a unicast_peer; dropped",
+                self.instances[i].cfg.name
+            );
+            self.warn_limited(i, "unknown_peer", now, line);
+            return;
+        }
+        self.instances[i].stats.advert_rcvd += 1;
+        if let Some((reason, line)) = self.check_advert(i, env, &advert, ah) {
+            self.warn_limited(i, reason, now, line);
+            return;
+        }
+        let r = &mut self.instances[i];
+        if advert.priority == 0 {
+            r.stats.pri_zero_rcvd += 1;
+        }
+        if r.machine.state() == State::Master && advert.priority == r.machine.priority() {
+            // Two masters of one VRID at equal priority: the RFC tie-break settles it below;
+            // kad makes it visible (counted always, logged once per episode).
+            r.stats.split_brain += 1;
+            if !r.split_brain_logged {
+                r.split_brain_logged = true;
+                log::warn!(
+                    "({}) split brain: {src} is also MASTER with equal priority {}; the higher address keeps the role",
+                    r.cfg.name,
+                    advert.priority
+                );
+            }
+        }
+        let ev = Event::Advert {
+            src,
+            priority: advert.priority,
+            interval: Duration::from_millis(u64::from(advert.interval_cs) * 10),
+        };
+        self.feed(i, now, ev);
+    }
+
+    /// Logs a drop, at most once per [`DROP_LOG_EVERY`] for each instance and reason.
+    fn warn_limited(&mut self, i: usize, reason: &'static str, now: Instant, line: String) {
+        let last = self.logged.get(&(i, reason));
+        if last.is_none_or(|t| now.duration_since(*t) >= DROP_LOG_EVERY) {
+            self.logged.insert((i, reason), now);
+            log::warn!("{line} (further such drops are counted, logged at most every 10 s)");
+        }
+    }
+
+    /// Checks an advert for instance `i`; a drop reason (counted here) and log line, or None.
+    /// `ah` is the AH envelope the advert came in, if any.
+    fn check_advert(
+        &mut self,
+        i: usize,
+        env: &Envelope,
+        advert: &Advert,
+        ah: Option<&ah::Received>,
+    ) -> Option<(&'static str, String)> {
+        let r = &mut self.instances[i];
+        let src = env.src;
+        let name = &r.cfg.name;
+        if env.ttl != 255 {
+            r.stats.ip_ttl_err += 1;
+            return Some((
+                "ttl",
+                format!("({name}) advert from {src} with TTL {}; dropped", env.ttl),
+            ));
+        }
+        if advert.version != r.cfg.version {
+            r.stats.invalid_type_rcvd += 1;
+            let line = format!(
+                "({name}) advert from {src} is VRRPv{}, we run v{}; dropped",
+                advert.version, r.cfg.version
+            );
+            return Some(("version", line));
+        }
+        if r.cfg.version == 2 {
+            let want = match &r.cfg.authentication {
+                Some(a) if a.auth_type == AuthType::Pass => Auth::pass(&a.auth_pass),
+                Some(_) => Auth::Ah,
+                None => Auth::None,
+            };
+            if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
+                r.stats.authtype_mismatch += 1;
+                return Some((
+                    "auth_type",
+                    format!("({name}) advert from {src} has another authentication type; dropped"),
+                ));
+            }
+            let verified = match (&want, ah, &r.ah_key) {
+                (Auth::Ah, Some(rx), Some(key)) => rx.verify(key).map_err(|e| e.to_string()),
+                // Authentication type 2 outside an AH header: nothing vouches for it.
+                (Auth::Ah, _, _) => Err("type AH but not inside an AH header".to_string()),
+                _ if want != advert.auth => Err("wrong password".to_string()),
+                _ => Ok(()),
+            };
+            if let Err(why) = verified {
+                r.stats.auth_failure += 1;
+                return Some((
+                    "auth",
+                    format!("({name}) advert from {src} failed authentication ({why}); dropped"),
+                ));
+            }
+            let ours = interval_cs(r.cfg.advert_int);
+            if advert.interval_cs != ours {
+                r.stats.advert_interval_err += 1;
+                let line = format!(
+                    "({name}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
+                    advert.interval_cs
+                );
+                return Some(("interval", line));
+            }
+            if let Some(rx) = ah {
+                if let Err(e) = r.ah_seq.accept(rx.seq) {
+                    r.stats.auth_failure += 1;
+                    return Some((
+                        "auth_seq",
+                        format!("({name}) advert from {src}: {e}; dropped"),
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// A packet that does not decode: counted on the instance of its VRID if there is one
+    /// (`counter` names the kind), else by reason.
+    fn drop_malformed(
+        &mut self,
+        l: usize,
+        vrid: Option<u8>,
+        counter: &'static str,
+        what: String,
+        now: Instant,
+    ) {
+        let Some(i) = self
+            .instances
+            .iter()
+            .position(|r| r.link == Some(l) && Some(r.cfg.vrid) == vrid)
+        else {
+            self.count_drop(counter);
+            return;
+        };
+        let r = &mut self.instances[i];
+        match counter {
+            "invalid_type_rcvd" | "version_err" => r.stats.invalid_type_rcvd += 1,
+            "auth_failure" => r.stats.auth_failure += 1,
+            "advert_interval_err" => r.stats.advert_interval_err += 1,
+            _ => r.stats.packet_len_err += 1,
+        }
+        let line = format!("({}) dropped a malformed advert: {what}", r.cfg.name);
+        self.warn_limited(i, counter, now, line);
+    }
+}
