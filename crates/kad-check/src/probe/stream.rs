@@ -240,7 +240,10 @@ impl StreamProbe {
                     self.flush()?; // TLS handshake messages
                     continue;
                 }
-                Input::Read(n) => (buf.get(..n).unwrap_or_default(), false),
+                Input::Read(n) => {
+                    empty_reads = 0;
+                    (buf.get(..n).unwrap_or_default(), false)
+                }
                 Input::Closed => (&[][..], true),
             };
             let step = self.dialogue.received(data, eof);
