@@ -48,8 +48,10 @@ bench-check: release
 bench-ipvs:
 	tests/bench/bench-ipvs.sh
 
-## Every decoder of outside input (config parser, VRRP, rtnetlink, IPC, IPVS) under
-## FUZZ_CASES cases per property (default 10 million; ~20 min), with a summary.
+## Every decoder of outside input (config parser, VRRP, rtnetlink, IPC, IPVS, and the
+## checkers' HTTP, SMTP, DNS, UDP and ICMP replies) under FUZZ_CASES cases per property
+## (default 10 million; ~20 min before the checker suites, which add ~30 min), overflow
+## checks on, with a summary.
 FUZZ_CASES ?= 10000000
 fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) tests/fuzz.sh

@@ -910,3 +910,122 @@ fn ha_suspend_checks_only_while_the_virtual_address_is_here() {
     });
     assert!(kad.log().contains("address present, checks resumed"));
 }
+
+/// Checks run so far by the first checker of real server `rs` of the first virtual server.
+fn checks_of(kad: &Kad, rs: usize) -> u64 {
+    snapshot(kad)["virtual_servers"][0]["real_servers"][rs]["checkers"][0]["stats"]["checks"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Issue 13 item 2: a chunk size of 2^64-1 crashed the checker child on every check (it was
+/// respawned and crashed again). Now that server is DOWN, the child lives on, and the healthy
+/// server next to it keeps being checked.
+#[test]
+fn http_get_survives_a_chunk_size_of_two_to_the_64() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let healthy = Server::start(
+        0,
+        http_handler(Arc::new(AtomicU8::new(0)), Arc::new(Mutex::new(Vec::new()))),
+    );
+    let hostile = Server::start(
+        0,
+        Arc::new(|mut s| {
+            read_head(&mut s);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nall good\r\n",
+            );
+        }),
+    );
+    let url = format!(
+        "url {{\n        path /health\n        digest {}\n        status_code 200\n      }}",
+        body_digest()
+    );
+    let config = format!(
+        "virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n\
+           real_server 127.0.0.1 {h} {{\n    HTTP_GET {{\n      {url}\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
+           real_server 127.0.0.1 {x} {{\n    HTTP_GET {{\n      {url}\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n",
+        h = healthy.port,
+        x = hostile.port,
+    );
+    let kad = checker(&config);
+    let child = kad.wait_child("kad: checker", None);
+    let rs = wait_rs(&kad, 1, false);
+    assert!(reason(&rs, 0).contains("chunk"), "{rs}");
+    // Both servers are checked again several times by the same child.
+    let (healthy_before, hostile_before) = (checks_of(&kad, 0), checks_of(&kad, 1));
+    wait_until("three more checks of each server", FLIP * 2, || {
+        checks_of(&kad, 0) >= healthy_before + 3 && checks_of(&kad, 1) >= hostile_before + 3
+    });
+    let rs = wait_rs(&kad, 0, true);
+    assert_eq!(reason(&rs, 0), "status 200");
+    assert_eq!(
+        wait_rs(&kad, 1, false)["alive"],
+        false,
+        "the hostile server stays DOWN"
+    );
+    assert_eq!(kad.child("kad: checker"), Some(child), "{}", kad.log());
+    let log = kad.log();
+    assert!(
+        !log.contains("panicked") && !log.contains("respawning"),
+        "{log}"
+    );
+}
+
+/// A TLS server (certificate made here) answering every GET with `body` in one write.
+fn tls_server_sending(body: Vec<u8>) -> Server {
+    let cert = rcgen::generate_simple_self_signed(vec!["check.example.org".to_string()])
+        .expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .expect("server config");
+    let config = Arc::new(config);
+    Server::start(
+        0,
+        Arc::new(move |s| {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, s);
+            if read_head(&mut tls).is_empty() {
+                return;
+            }
+            let mut reply =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+            reply.extend_from_slice(&body);
+            let _ = tls.write_all(&reply);
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }),
+    )
+}
+
+/// Issue 13 item 3: a body of more than rustls' 16 KiB plaintext buffer in one burst made
+/// SSL_GET fail with "received plaintext buffer full"; a 40 KiB body is now read and digested.
+#[test]
+fn ssl_get_reads_a_40_kib_body_sent_in_one_burst() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let body: Vec<u8> = (0..40 * 1024u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let digest = kad_check::probe::http::md5_hex(&body);
+    let server = tls_server_sending(body);
+    let config = format!(
+        "virtual_server 198.51.100.10 443 {{\n  delay_loop 1\n\
+           real_server 127.0.0.1 {p} {{\n    SSL_GET {{\n      url {{\n        path /\n        digest {digest}\n        status_code 200\n      }}\n      connect_timeout 2\n      retry 0\n      alpha\n    }}\n  }}\n}}\n",
+        p = server.port,
+    );
+    let kad = checker(&config);
+    // alpha: starts down, comes up only on a good check.
+    wait_until("a first SSL_GET", FLIP, || checks_of(&kad, 0) > 0);
+    let rs = wait_rs(&kad, 0, true);
+    assert_eq!(reason(&rs, 0), "status 200");
+}

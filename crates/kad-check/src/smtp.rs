@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use kad_ipc::mio::net::TcpStream;
 use kad_ipc::mio::{Interest, Registry, Token};
 
+use crate::probe::smtp_reply::ReplyReader;
+
 /// A mail to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
@@ -118,7 +120,7 @@ impl Conversation {
 struct Connection {
     stream: TcpStream,
     talk: Conversation,
-    inbuf: Vec<u8>,
+    replies: ReplyReader,
     outbuf: Vec<u8>,
     deadline: Instant,
 }
@@ -173,7 +175,7 @@ impl Sender {
             Connection {
                 stream,
                 talk: Conversation::new(mail),
-                inbuf: Vec::new(),
+                replies: ReplyReader::new(),
                 outbuf: Vec::new(),
                 deadline: Instant::now() + timeout,
             },
@@ -215,7 +217,13 @@ impl Sender {
                     finished = true;
                     break;
                 }
-                Ok(n) => c.inbuf.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    if let Err(e) = c.replies.push(buf.get(..n).unwrap_or_default()) {
+                        log::error!("smtp_alert: {e}");
+                        finished = true;
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     log::error!("smtp_alert: {e}");
@@ -224,12 +232,7 @@ impl Sender {
                 }
             }
         }
-        while let Some(end) = c.inbuf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = c.inbuf.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_string();
-            if line.as_bytes().get(3) == Some(&b'-') {
-                continue; // continuation of a multi-line reply
-            }
+        while let Some(line) = c.replies.next_reply() {
             match c.talk.reply(&line) {
                 Next::Send(s) => c.outbuf.extend_from_slice(s.as_bytes()),
                 Next::Done => {

@@ -77,7 +77,7 @@ impl DatagramProbe {
 
 /// `require_reply`: length within bounds, and the bytes match the pattern over the shorter of
 /// the two.
-fn judge_reply(pattern: &[u8], min: usize, max: usize, reply: &[u8]) -> Verdict {
+pub fn judge_reply(pattern: &[u8], min: usize, max: usize, reply: &[u8]) -> Verdict {
     if reply.len() < min || reply.len() > max {
         return Verdict::down(format!(
             "reply of {} bytes, expected {min}..={max}",

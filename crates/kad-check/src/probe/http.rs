@@ -1,15 +1,14 @@
 //! HTTP_GET / SSL_GET: one GET per `url`, each on its own connection, all of which must pass.
 //! A URL passes when the status is in its `status_code` ranges (any status when only a digest
-//! is set) and, with `digest`, the MD5 of the body matches. The response read is bounded.
+//! is set) and, with `digest`, the MD5 of the body matches. The response is decoded as it
+//! comes by [`super::http_response`], which bounds what it reads.
 
 use kad_core::config::model::{CheckTarget, HttpVersion, UrlCheck};
 use md5::{Digest, Md5};
 
+use super::http_response::{Response, ResponseReader};
 use super::stream::{Dialogue, Step};
 use crate::health::Verdict;
-
-/// The most of a response kad reads (headers and body).
-pub const MAX_RESPONSE: usize = 4 << 20;
 
 /// The GETs of one check attempt.
 pub struct HttpDialogue {
@@ -18,7 +17,7 @@ pub struct HttpDialogue {
     host: String,
     port_suffix: String,
     version: HttpVersion,
-    response: Vec<u8>,
+    reader: ResponseReader,
 }
 
 impl HttpDialogue {
@@ -44,7 +43,7 @@ impl HttpDialogue {
             host,
             port_suffix,
             version,
-            response: Vec::new(),
+            reader: ResponseReader::new(false),
         }
     }
 
@@ -63,80 +62,18 @@ impl HttpDialogue {
     }
 }
 
-/// A parsed response head.
-struct Head {
-    status: u16,
-    body_start: usize,
-    content_length: Option<usize>,
-    chunked: bool,
-}
-
-fn parse_head(buf: &[u8]) -> Option<Result<Head, String>> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let text = String::from_utf8_lossy(&buf[..end]);
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.split_whitespace();
-    let status = match (
-        parts.next(),
-        parts.next().and_then(|s| s.parse::<u16>().ok()),
-    ) {
-        (Some(v), Some(s)) if v.starts_with("HTTP/") => s,
-        _ => return Some(Err(format!("not an HTTP response: {:.60}", status_line))),
-    };
-    let mut content_length = None;
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            content_length = value.parse().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.eq_ignore_ascii_case("chunked");
-        }
-    }
-    Some(Ok(Head {
-        status,
-        body_start: end + 4,
-        content_length,
-        chunked,
-    }))
-}
-
-/// Decodes a complete chunked body; `None` while incomplete.
-fn dechunk(mut raw: &[u8]) -> Option<Result<Vec<u8>, String>> {
-    let mut body = Vec::new();
-    loop {
-        let eol = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = String::from_utf8_lossy(&raw[..eol]);
-        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
-        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
-            return Some(Err(format!("bad chunk size {size_hex:.20}")));
-        };
-        raw = &raw[eol + 2..];
-        if size == 0 {
-            return Some(Ok(body));
-        }
-        if raw.len() < size + 2 {
-            return None;
-        }
-        body.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
-    }
-}
-
 /// Lower-case hex MD5 of `body` (what keepalived's genhash prints).
 pub fn md5_hex(body: &[u8]) -> String {
-    Md5::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Md5::digest(body))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Judges one complete response against its URL.
-fn judge(url: &UrlCheck, status: u16, body: &[u8]) -> Result<(), String> {
+fn judge(url: &UrlCheck, response: &Response) -> Result<(), String> {
+    let status = response.status;
     let status_ok = url.status_codes.is_empty() && url.digest.is_some()
         || url
             .status_codes
@@ -146,7 +83,7 @@ fn judge(url: &UrlCheck, status: u16, body: &[u8]) -> Result<(), String> {
         return Err(format!("{} returned status {status}", url.path));
     }
     if let Some(want) = &url.digest {
-        let got = md5_hex(body);
+        let got = response.digest.as_ref().map(|d| hex(d)).unwrap_or_default();
         if !got.eq_ignore_ascii_case(want) {
             return Err(format!("{} digest {got}, expected {want}", url.path));
         }
@@ -156,56 +93,36 @@ fn judge(url: &UrlCheck, status: u16, body: &[u8]) -> Result<(), String> {
 
 impl Dialogue for HttpDialogue {
     fn connected(&mut self) -> Step {
-        self.response.clear();
         match self.urls.get(self.next) {
-            Some(url) => Step::Send(self.request(url)),
+            Some(url) => {
+                self.reader = ResponseReader::new(url.digest.is_some());
+                Step::Send(self.request(url))
+            }
             None => Step::Done(Verdict::up("no url to check")),
         }
     }
 
     fn received(&mut self, data: &[u8], eof: bool) -> Step {
-        self.response.extend_from_slice(data);
-        if self.response.len() > MAX_RESPONSE {
-            return Step::Done(Verdict::down(format!(
-                "response larger than {MAX_RESPONSE} bytes"
-            )));
-        }
-        let head = match parse_head(&self.response) {
-            None if eof => {
-                return Step::Done(Verdict::down("connection closed before the response"))
-            }
+        let decided = match self.reader.push(data) {
+            None if eof => self.reader.close(),
             None => return Step::Wait,
-            Some(Err(e)) => return Step::Done(Verdict::down(e)),
-            Some(Ok(h)) => h,
+            Some(r) => r,
         };
-        let raw = &self.response[head.body_start..];
-        let body = if head.chunked {
-            match dechunk(raw) {
-                Some(Ok(b)) => b,
-                Some(Err(e)) => return Step::Done(Verdict::down(e)),
-                None if eof => return Step::Done(Verdict::down("truncated chunked body")),
-                None => return Step::Wait,
-            }
-        } else {
-            match head.content_length {
-                Some(n) if raw.len() >= n => raw[..n].to_vec(),
-                Some(_) if eof => return Step::Done(Verdict::down("truncated body")),
-                Some(_) => return Step::Wait,
-                None if eof => raw.to_vec(),
-                None => return Step::Wait,
-            }
+        let response = match decided {
+            Ok(r) => r,
+            Err(e) => return Step::Done(Verdict::down(e.to_string())),
         };
         let Some(url) = self.urls.get(self.next) else {
             return Step::Done(Verdict::up("no url to check"));
         };
-        if let Err(e) = judge(url, head.status, &body) {
+        if let Err(e) = judge(url, &response) {
             return Step::Done(Verdict::down(e));
         }
         self.next += 1;
         if self.next < self.urls.len() {
             Step::Reconnect
         } else {
-            Step::Done(Verdict::up(format!("status {}", head.status)))
+            Step::Done(Verdict::up(format!("status {}", response.status)))
         }
     }
 }

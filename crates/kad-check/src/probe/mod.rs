@@ -3,11 +3,14 @@
 //! [`Probe::ready`] on events and [`Probe::timed_out`] at its deadline. No call here blocks;
 //! names were resolved when the config was loaded.
 
+pub mod chunked;
 pub mod datagram;
 pub mod dns;
 pub mod http;
+pub mod http_response;
 pub mod ping;
 pub mod smtp;
+pub mod smtp_reply;
 pub mod stream;
 pub mod tls;
 

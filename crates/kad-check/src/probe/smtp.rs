@@ -1,5 +1,6 @@
 //! SMTP_CHECK: the server's `220` banner, `HELO` answered by `250`, then `QUIT`.
 
+use super::smtp_reply::ReplyReader;
 use super::stream::{Dialogue, Step};
 use crate::health::Verdict;
 
@@ -13,7 +14,7 @@ enum Stage {
 pub struct SmtpDialogue {
     helo: String,
     stage: Stage,
-    line: Vec<u8>,
+    replies: ReplyReader,
 }
 
 impl SmtpDialogue {
@@ -22,7 +23,7 @@ impl SmtpDialogue {
         SmtpDialogue {
             helo: helo.to_string(),
             stage: Stage::Banner,
-            line: Vec::new(),
+            replies: ReplyReader::new(),
         }
     }
 }
@@ -33,16 +34,10 @@ impl Dialogue for SmtpDialogue {
     }
 
     fn received(&mut self, data: &[u8], eof: bool) -> Step {
-        self.line.extend_from_slice(data);
-        if self.line.len() > 64 * 1024 {
-            return Step::Done(Verdict::down("SMTP reply too long"));
+        if let Err(e) = self.replies.push(data) {
+            return Step::Done(Verdict::down(e.to_string()));
         }
-        while let Some(end) = self.line.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.line.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_string();
-            if line.as_bytes().get(3) == Some(&b'-') {
-                continue; // a multi-line reply goes on
-            }
+        if let Some(line) = self.replies.next_reply() {
             let code = line.get(..3).unwrap_or_default();
             return match (&self.stage, code) {
                 (Stage::Banner, "220") => {

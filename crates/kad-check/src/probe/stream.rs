@@ -26,6 +26,20 @@ pub enum Step {
     Reconnect,
 }
 
+/// The most TLS reads in a row that give no plaintext (handshake, empty records) in one
+/// wakeup: a handshake needs a few.
+const MAX_EMPTY_READS: u32 = 1024;
+
+/// What one read gave.
+enum Input {
+    /// This many bytes of plaintext.
+    Read(usize),
+    /// The server closed.
+    Closed,
+    /// Nothing more for now.
+    Blocked,
+}
+
 /// The application side of a stream checker.
 pub trait Dialogue {
     /// The connection (and, for TLS, the handshake's start) is up.
@@ -130,56 +144,37 @@ impl StreamProbe {
         Ok(())
     }
 
-    /// Reads everything available; returns the plaintext and whether the peer closed.
-    fn read_all(&mut self) -> io::Result<(Vec<u8>, bool)> {
-        let mut data = Vec::new();
-        let mut eof = false;
-        let mut buf = [0u8; 16 * 1024];
-        match &mut self.session {
-            None => loop {
-                match self.sock.read(&mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => data.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            },
-            Some(s) => {
-                loop {
-                    match s.read_tls(&mut self.sock) {
-                        Ok(0) => {
-                            eof = true;
-                            break;
-                        }
-                        Ok(_) => {
-                            s.process_new_packets()
-                                .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                loop {
-                    match s.reader().read(&mut buf) {
-                        Ok(0) => {
-                            eof = true;
-                            break;
-                        }
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            eof = true;
-                            break;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
+    /// Reads into `buf` what is available, at most `buf.len()` bytes: `Read(n)` plaintext
+    /// bytes (0 when TLS records carried none), `Closed`, or `Blocked` when nothing more
+    /// is there. For TLS the plaintext rustls decrypted is drained before any more records are
+    /// read, so its plaintext buffer (16 KiB) never fills, however large the burst.
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<Input> {
+        let Some(s) = &mut self.session else {
+            return match self.sock.read(buf) {
+                Ok(0) => Ok(Input::Closed),
+                Ok(n) => Ok(Input::Read(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Input::Blocked),
+                Err(e) => Err(e),
+            };
+        };
+        match s.reader().read(buf) {
+            Ok(0) => return Ok(Input::Closed), // close_notify
+            Ok(n) => return Ok(Input::Read(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Input::Closed),
+            Err(e) => return Err(e),
         }
-        Ok((data, eof))
+        // No plaintext left: read more records.
+        match s.read_tls(&mut self.sock) {
+            Ok(0) => Ok(Input::Closed),
+            Ok(_) => {
+                s.process_new_packets()
+                    .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+                Ok(Input::Read(0))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Input::Blocked),
+            Err(e) => Err(e),
+        }
     }
 
     /// Applies a dialogue step; `Some` when decided.
@@ -230,13 +225,36 @@ impl StreamProbe {
             }
         }
         self.flush()?;
-        let (data, eof) = self.read_all()?;
-        if !data.is_empty() || eof {
-            let step = self.dialogue.received(&data, eof);
+        // Each piece read goes to the dialogue at once: nothing accumulates here, and the
+        // dialogue's own bounds end a server that sends without end.
+        let mut buf = [0u8; 16 * 1024];
+        let mut empty_reads = 0u32;
+        loop {
+            let (data, eof) = match self.read_some(&mut buf)? {
+                Input::Blocked => break,
+                Input::Read(0) if empty_reads >= MAX_EMPTY_READS => {
+                    return Ok(Some(Verdict::down("TLS records without data")));
+                }
+                Input::Read(0) => {
+                    empty_reads += 1;
+                    self.flush()?; // TLS handshake messages
+                    continue;
+                }
+                Input::Read(n) => {
+                    empty_reads = 0;
+                    (buf.get(..n).unwrap_or_default(), false)
+                }
+                Input::Closed => (&[][..], true),
+            };
+            let step = self.dialogue.received(data, eof);
+            let reconnect = step == Step::Reconnect;
             if let Some(v) = self.apply(step, registry, token)? {
                 return Ok(Some(v));
             }
-            if eof && self.connected {
+            if reconnect {
+                return Ok(None);
+            }
+            if eof {
                 return Ok(Some(Verdict::down("connection closed by the server")));
             }
         }
