@@ -5,17 +5,11 @@
 # Built in the `fuzz` profile: the dev profile (overflow checks and debug assertions ON, so an
 # overflow on hostile input panics here instead of wrapping silently as in release) at
 # opt-level 3 (the dev profile's speed would make 10M cases take hours), without debug info.
-# It is defined here with --config, with its own target/fuzz directory: neither the dev nor the
+# It is defined in the workspace Cargo.toml and builds into target/fuzz: neither the dev nor the
 # release builds are rebuilt by a fuzz run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CASES=${FUZZ_CASES:-10000000}
-profile=(
-  --config 'profile.fuzz.inherits="dev"'
-  --config 'profile.fuzz.opt-level=3'
-  --config 'profile.fuzz.debug=false'
-  --config 'profile.fuzz.incremental=false'
-)
 suites=(
   "kad-core fuzz            config parser (random text, bytes, mutated configs)"
   "kad-vrrp fuzz_decoder    VRRP v2/v3 adverts and IPv4 headers"
@@ -32,7 +26,7 @@ status=0
 for s in "${suites[@]}"; do
   read -r crate test what <<<"$s"
   start=$(date +%s)
-  out=$(PROPTEST_CASES=$CASES cargo "${profile[@]}" test -q --profile fuzz -p "$crate" --test "$test" 2>&1)
+  out=$(PROPTEST_CASES=$CASES cargo test -q --profile fuzz -p "$crate" --test "$test" 2>&1)
   rc=$?
   secs=$(( $(date +%s) - start ))
   props=$(grep -o 'ok\. [0-9]* passed' <<<"$out" | tail -1 | grep -o '[0-9]*')
