@@ -46,11 +46,13 @@ fn three_processes_with_titles_pidfiles_and_capabilities() {
         };
         (field("CapEff:"), field("CapPrm:"), field("CapBnd:"))
     };
-    // NET_ADMIN (12) + NET_RAW (13); the checker also SETUID (7), SETGID (6), KILL (5).
+    // NET_ADMIN (12) + NET_RAW (13); the checker also SETUID (7), SETGID (6), KILL (5) but
+    // holds NET_RAW only with a PING_CHECK (it stays in its bounding set, for scripts).
     let v = "0000000000003000".to_string();
-    let c = "00000000000030e0".to_string();
+    let c = "00000000000010e0".to_string();
+    let bounding = "00000000000030e0".to_string();
     assert_eq!(caps(vrrp), (v.clone(), v.clone(), v));
-    assert_eq!(caps(checker), (c.clone(), c.clone(), c));
+    assert_eq!(caps(checker), (c.clone(), c, bounding));
     let log = kad.log();
     assert!(
         log.contains(&format!("kad_vrrp[{vrrp}]: VRRP child started")),
@@ -493,4 +495,136 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
             signal(p, libc::SIGKILL);
         }
     }
+}
+
+/// A field of /proc/PID/status, trimmed ("" when absent).
+fn status_field(pid: u32, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_vrrp_child_runs_under_no_new_privs_and_seccomp_through_a_normal_life() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let mut kad = Kad::start(CONFIG, &[]);
+    let vrrp = kad.wait_child("kad: vrrp", None);
+    let checker = kad.wait_child("kad: checker", None);
+    assert_eq!(status_field(vrrp, "NoNewPrivs:"), "1");
+    assert_eq!(status_field(vrrp, "Seccomp:"), "2", "filter mode");
+    assert_eq!(
+        status_field(checker, "Seccomp:"),
+        "0",
+        "the checker runs scripts"
+    );
+    wait_until("VI_1 master", Duration::from_secs(20), || {
+        kad.log().contains("(VI_1) Entering MASTER STATE")
+    });
+    // Every dump, written through the filter.
+    kad.signal(libc::SIGUSR1);
+    kad.signal(libc::SIGUSR2);
+    kad.signal(libc::SIGRTMIN() + 2);
+    for name in ["keepalived.data", "keepalived.stats", "keepalived.json"] {
+        let p = kad.path(&format!("/tmp/{name}"));
+        wait_until(name, Duration::from_secs(5), || p.is_file());
+    }
+    // A reload that opens new sockets: a second instance on its own VRID.
+    let with_vi2 = format!("{CONFIG}vrrp_instance VI_2 {{\n interface lo\n virtual_router_id 52\n virtual_ipaddress {{\n  192.0.2.101/24\n }}\n}}\n");
+    std::fs::write(kad.dir.join("kad.conf"), &with_vi2).expect("rewrite");
+    kad.signal(libc::SIGHUP);
+    wait_until("reload applied by both", Duration::from_secs(5), || {
+        kad.log().matches("applied the new configuration").count() >= 2
+    });
+    wait_until("VI_2 master", Duration::from_secs(20), || {
+        kad.log().contains("(VI_2) Entering MASTER STATE")
+    });
+    let data = kad.path("/tmp/keepalived.data");
+    kad.signal(libc::SIGUSR1);
+    wait_until("dump with VI_2", Duration::from_secs(5), || {
+        std::fs::read_to_string(&data).is_ok_and(|d| d.contains("VRRP Instance = VI_2"))
+    });
+    assert_eq!(
+        kad.child("kad: vrrp"),
+        Some(vrrp),
+        "the VRRP child never died"
+    );
+    kad.signal(libc::SIGTERM);
+    assert_eq!(kad.wait_exit(Duration::from_secs(10)), Some(0));
+    let log = kad.log();
+    assert!(!log.contains("killed by"), "{log}");
+    assert!(log.contains("kad stopped (exit status 0)"), "{log}");
+}
+
+#[test]
+fn a_vrrp_child_dead_of_sigsys_is_logged_as_a_seccomp_kill_and_respawned() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let kad = Kad::start(CONFIG, &[]);
+    let old = kad.wait_child("kad: vrrp", None);
+    // SIGSYS is how the kernel ends a process that breaks its filter (SECCOMP_RET_KILL_PROCESS);
+    // the filter itself is proven in daemon::seccomp's unit tests. No core file, please.
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit on our own descendant with a local struct.
+    unsafe { libc::prlimit(old as i32, libc::RLIMIT_CORE, &none, std::ptr::null_mut()) };
+    signal(old, libc::SIGSYS);
+    let new = kad.wait_child("kad: vrrp", Some(old));
+    wait_until("the reason logged", Duration::from_secs(5), || {
+        kad.log().contains(&format!(
+            "VRRP child (pid {old}) killed by seccomp (SIGSYS): a system call outside the VRRP child's allow-list"
+        ))
+    });
+    wait_until("the new child ready", Duration::from_secs(5), || {
+        kad.log().contains(&format!("(pid {new}) ready"))
+    });
+    assert_eq!(status_field(new, "Seccomp:"), "2");
+}
+
+const PING: &str = "virtual_server 192.0.2.100 81 {\n    real_server 198.51.100.2 81 {\n        PING_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+
+#[test]
+fn the_checker_holds_cap_net_raw_only_with_a_ping_check() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let held = |pid: u32| (status_field(pid, "CapEff:"), status_field(pid, "CapPrm:"));
+    let with = (
+        "00000000000030e0".to_string(),
+        "00000000000030e0".to_string(),
+    );
+    let without = (
+        "00000000000010e0".to_string(),
+        "00000000000010e0".to_string(),
+    );
+    // Started with a PING_CHECK: held from the start.
+    let kad = Kad::start(&format!("{CONFIG}{PING}"), &[]);
+    let checker = kad.wait_child("kad: checker", None);
+    assert_eq!(held(checker), with);
+    drop(kad);
+    // Started without: dropped; a reload that adds one restarts the checker, which holds it.
+    let kad = Kad::start(CONFIG, &[]);
+    let old = kad.wait_child("kad: checker", None);
+    assert_eq!(held(old), without);
+    assert_eq!(status_field(old, "CapBnd:"), "00000000000030e0");
+    std::fs::write(kad.dir.join("kad.conf"), format!("{CONFIG}{PING}")).expect("rewrite");
+    kad.signal(libc::SIGHUP);
+    let new = kad.wait_child("kad: checker", Some(old));
+    wait_until("the new checker ready", Duration::from_secs(5), || {
+        kad.log()
+            .contains(&format!("checker child (pid {new}) ready"))
+    });
+    assert_eq!(held(new), with);
+    assert!(kad
+        .log()
+        .contains("the new configuration has a PING_CHECK and the checker child does not hold CAP_NET_RAW; restarting it"));
+    // The restart is not a death: no backoff, and the VRRP child was not touched.
+    assert!(!kad.log().contains("died young"));
 }

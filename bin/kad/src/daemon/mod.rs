@@ -8,6 +8,7 @@
 
 pub mod pidfile;
 pub mod respawn;
+pub mod seccomp;
 pub mod sys;
 pub mod watchdog;
 
@@ -15,7 +16,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kad_core::config::{ParseOptions, Parsed};
+use kad_core::config::model::CheckKind;
+use kad_core::config::{Config, ParseOptions, Parsed};
 use kad_core::logging::LogOptions;
 use kad_ipc::{Channel, FromChild, ToChild};
 
@@ -57,7 +59,7 @@ impl ChildKind {
         }
     }
 
-    /// Capabilities the child keeps.
+    /// The child's bounding set, held in full until its configuration arrives.
     fn capabilities(self) -> &'static [u32] {
         use sys::cap::*;
         match self {
@@ -65,6 +67,49 @@ impl ChildKind {
             ChildKind::Checker => &[NET_ADMIN, NET_RAW, SETUID, SETGID, KILL],
         }
     }
+
+    /// What the child goes on holding once it has `config`: the checker gives up CAP_NET_RAW
+    /// unless a PING_CHECK needs raw ICMP sockets (it stays in the bounding set for scripts
+    /// run as root, as keepalived's scripts have it).
+    fn held_capabilities(self, config: &Config) -> Vec<u32> {
+        let all = self.capabilities();
+        match self {
+            ChildKind::Checker if !needs_net_raw(config) => all
+                .iter()
+                .copied()
+                .filter(|&c| c != sys::cap::NET_RAW)
+                .collect(),
+            _ => all.to_vec(),
+        }
+    }
+}
+
+/// True if the checker needs CAP_NET_RAW for `config`: some real server has a PING_CHECK
+/// (raw ICMP and ICMPv6 sockets). Every other checker uses ordinary sockets.
+pub fn needs_net_raw(config: &Config) -> bool {
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .any(|c| c.kind == CheckKind::Ping)
+}
+
+/// Narrows a child once its configuration is known: the checker drops what it does not
+/// need; the VRRP child gets no_new_privs and its seccomp allow-list.
+fn confine(kind: ChildKind, config: &Config) -> Result<(), String> {
+    sys::hold_only(&kind.held_capabilities(config))
+        .map_err(|e| format!("cannot drop capabilities: {e}"))?;
+    if kind == ChildKind::Vrrp {
+        sys::set_no_new_privs().map_err(|e| format!("cannot set no_new_privs: {e}"))?;
+        seccomp::confine_vrrp().map_err(|e| {
+            format!(
+                "cannot install the seccomp filter: {e} (set {}=1 to run without it)",
+                seccomp::ESCAPE_ENV
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// What the parent needs from the command line.
@@ -251,6 +296,10 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
             return kad_ipc::EXIT_IPC;
         }
     };
+    if let Err(e) = confine(kind, &config) {
+        log::error!("{e}");
+        return EXIT_CHILD_FATAL;
+    }
     let pidfile = cli.child_pidfile.clone();
     if let Some(p) = &pidfile {
         if let Err(e) = pidfile::write(p, std::process::id()) {

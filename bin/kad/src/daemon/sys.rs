@@ -1,5 +1,6 @@
 //! The few system calls the daemon needs that have no safe wrapper here: detaching from the
-//! terminal, the process name, the parent-death signal and dropping capabilities.
+//! terminal, the process name, the parent-death signal, no_new_privs and dropping
+//! capabilities.
 
 use std::io;
 
@@ -68,6 +69,13 @@ pub fn set_parent_death_signal(sig: libc::c_int) -> io::Result<()> {
     )
 }
 
+/// Sets no_new_privs: no execve can ever raise this process's privileges again (set-user-ID
+/// bits and file capabilities are ignored); inherited by every descendant.
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes the value 1; no memory is passed.
+    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long)
+}
+
 #[repr(C)]
 struct CapHeader {
     version: u32,
@@ -102,8 +110,14 @@ pub fn keep_only_capabilities(keep: &[u32]) -> io::Result<()> {
             }
         }
     }
+    hold_only(keep)
+}
+
+/// Sets the effective and permitted sets to `held` (inheritable emptied). Can only narrow
+/// what the process holds; the bounding set is left as it is.
+pub fn hold_only(held: &[u32]) -> io::Result<()> {
     let mut data = [CapData::default(); 2];
-    for &c in keep {
+    for &c in held {
         let (word, bit) = ((c / 32) as usize, 1u32 << (c % 32));
         data[word].effective |= bit;
         data[word].permitted |= bit;

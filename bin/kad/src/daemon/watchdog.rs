@@ -33,6 +33,10 @@ struct Slot {
     backoff: Backoff,
     respawn_at: Option<Instant>,
     fatal: bool,
+    /// The running child holds CAP_NET_RAW (the checker only with a PING_CHECK).
+    net_raw: bool,
+    /// The parent killed the child to start it again at once (not a death).
+    restart: bool,
 }
 
 /// The parent's state.
@@ -80,6 +84,8 @@ impl Watchdog {
                 backoff: Backoff::new(settings.respawn_window),
                 respawn_at: None,
                 fatal: false,
+                net_raw: false,
+                restart: false,
             })
             .collect();
         Ok(Watchdog {
@@ -258,6 +264,8 @@ impl Watchdog {
         slot.started = Instant::now();
         slot.respawn_at = None;
         slot.fatal = false;
+        slot.restart = false;
+        slot.net_raw = kind == ChildKind::Vrrp || super::needs_net_raw(&self.config);
         log::info!("started {} (pid {pid})", kind.label());
     }
 
@@ -336,7 +344,9 @@ impl Watchdog {
         self.config = config;
         self.update_wanted();
         for i in 0..self.slots.len() {
-            if self.slots[i].pid.is_some() {
+            if self.needs_restart(i) {
+                self.restart(i);
+            } else if self.slots[i].pid.is_some() {
                 self.send(i, ToChild::Reload(Box::new(self.config.clone())));
             } else if self.slots[i].wanted
                 && self.slots[i].respawn_at.is_none()
@@ -345,6 +355,27 @@ impl Watchdog {
                 self.spawn(i);
             }
         }
+    }
+
+    /// A running checker without CAP_NET_RAW cannot take a PING_CHECK the reload added: it
+    /// cannot regain the capability, so it is started again with the new configuration.
+    fn needs_restart(&self, i: usize) -> bool {
+        let slot = &self.slots[i];
+        slot.pid.is_some()
+            && slot.kind == ChildKind::Checker
+            && !slot.net_raw
+            && super::needs_net_raw(&self.config)
+    }
+
+    /// Kills child `i` (SIGKILL, so a checker leaves the IPVS table in place for its
+    /// successor to reconcile) and marks it to be started again as soon as it is reaped.
+    fn restart(&mut self, i: usize) {
+        log::info!(
+            "the new configuration has a PING_CHECK and the {} does not hold CAP_NET_RAW; restarting it",
+            self.slots[i].kind.label()
+        );
+        self.slots[i].restart = true;
+        self.kill(i);
     }
 
     fn begin_stop(&mut self, status: i32) {
@@ -377,7 +408,7 @@ impl Watchdog {
                 continue;
             };
             let how = if libc::WIFSIGNALED(status) {
-                format!("killed by signal {}", libc::WTERMSIG(status))
+                death_by_signal(self.slots[i].kind, libc::WTERMSIG(status))
             } else {
                 format!("exited with status {}", libc::WEXITSTATUS(status))
             };
@@ -398,6 +429,10 @@ impl Watchdog {
                 if i == 0 {
                     self.send(1, ToChild::Shutdown);
                 }
+                continue;
+            }
+            if slot.restart {
+                self.spawn(i);
                 continue;
             }
             if self.settings.dont_respawn {
@@ -533,6 +568,18 @@ fn routed_is_known(config: &Config, news: &Routed) -> bool {
                     "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP"
                 )
         }
+    }
+}
+
+/// How a child killed by `sig` died, for the log; SIGSYS of the VRRP child is its seccomp
+/// filter (the kernel's audit log, type=1326, names the system call).
+fn death_by_signal(kind: ChildKind, sig: i32) -> String {
+    if sig == libc::SIGSYS && kind == ChildKind::Vrrp {
+        "killed by seccomp (SIGSYS): a system call outside the VRRP child's allow-list \
+         (the kernel log names it: audit type=1326)"
+            .to_string()
+    } else {
+        format!("killed by signal {sig}")
     }
 }
 
