@@ -411,9 +411,9 @@ fn an_include_of_a_fifo_or_device_is_an_error_not_a_hang() {
         .expect("the parse returned");
     for name in ["trap.conf", "/dev/zero"] {
         assert!(
-            rendered
-                .iter()
-                .any(|m| m.contains("error") && m.contains(name) && m.contains("not a regular file")),
+            rendered.iter().any(|m| m.contains("error")
+                && m.contains(name)
+                && m.contains("not a regular file")),
             "{name}: {rendered:?}"
         );
     }
