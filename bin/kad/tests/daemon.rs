@@ -531,13 +531,13 @@ fn the_vrrp_child_runs_under_no_new_privs_and_seccomp_through_a_normal_life() {
     kad.signal(libc::SIGRTMIN() + 2);
     for name in ["keepalived.data", "keepalived.stats", "keepalived.json"] {
         let p = kad.path(&format!("/tmp/{name}"));
-        wait_until(name, Duration::from_secs(5), || p.is_file());
+        wait_until(name, Duration::from_secs(15), || p.is_file());
     }
     // A reload that opens new sockets: a second instance on its own VRID.
     let with_vi2 = format!("{CONFIG}vrrp_instance VI_2 {{\n interface lo\n virtual_router_id 52\n virtual_ipaddress {{\n  192.0.2.101/24\n }}\n}}\n");
     std::fs::write(kad.dir.join("kad.conf"), &with_vi2).expect("rewrite");
     kad.signal(libc::SIGHUP);
-    wait_until("reload applied by both", Duration::from_secs(5), || {
+    wait_until("reload applied by both", Duration::from_secs(15), || {
         kad.log().matches("applied the new configuration").count() >= 2
     });
     wait_until("VI_2 master", Duration::from_secs(20), || {
@@ -545,7 +545,7 @@ fn the_vrrp_child_runs_under_no_new_privs_and_seccomp_through_a_normal_life() {
     });
     let data = kad.path("/tmp/keepalived.data");
     kad.signal(libc::SIGUSR1);
-    wait_until("dump with VI_2", Duration::from_secs(5), || {
+    wait_until("dump with VI_2", Duration::from_secs(15), || {
         std::fs::read_to_string(&data).is_ok_and(|d| d.contains("VRRP Instance = VI_2"))
     });
     assert_eq!(
@@ -577,12 +577,12 @@ fn a_vrrp_child_dead_of_sigsys_is_logged_as_a_seccomp_kill_and_respawned() {
     unsafe { libc::prlimit(old as i32, libc::RLIMIT_CORE, &none, std::ptr::null_mut()) };
     signal(old, libc::SIGSYS);
     let new = kad.wait_child("kad: vrrp", Some(old));
-    wait_until("the reason logged", Duration::from_secs(5), || {
+    wait_until("the reason logged", Duration::from_secs(15), || {
         kad.log().contains(&format!(
             "VRRP child (pid {old}) killed by seccomp (SIGSYS): a system call outside the VRRP child's allow-list"
         ))
     });
-    wait_until("the new child ready", Duration::from_secs(5), || {
+    wait_until("the new child ready", Duration::from_secs(15), || {
         kad.log().contains(&format!("(pid {new}) ready"))
     });
     assert_eq!(status_field(new, "Seccomp:"), "2");
@@ -617,7 +617,7 @@ fn the_checker_holds_cap_net_raw_only_with_a_ping_check() {
     std::fs::write(kad.dir.join("kad.conf"), format!("{CONFIG}{PING}")).expect("rewrite");
     kad.signal(libc::SIGHUP);
     let new = kad.wait_child("kad: checker", Some(old));
-    wait_until("the new checker ready", Duration::from_secs(5), || {
+    wait_until("the new checker ready", Duration::from_secs(15), || {
         kad.log()
             .contains(&format!("checker child (pid {new}) ready"))
     });

@@ -122,7 +122,7 @@ fn a_reload_hands_running_scripts_over_and_they_are_still_timed_out_and_reaped()
         return;
     }
     let config = "global_defs {\n script_user root\n}\n\
-         vrrp_script slow {\n script \"/bin/sleep 30\"\n interval 1\n timeout 2\n}\n\
+         vrrp_script slow {\n script \"/bin/sleep 60\"\n interval 1\n timeout 8\n}\n\
          vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n\
          track_script {\n  slow\n }\n virtual_ipaddress {\n  192.0.2.100/24\n }\n}\n";
     let kad = Kad::start(config, &[]);
@@ -143,10 +143,54 @@ fn a_reload_hands_running_scripts_over_and_they_are_still_timed_out_and_reaped()
     wait_until("the reload", Duration::from_secs(10), || {
         kad.log().contains("reloaded")
     });
-    // Started before the reload: killed at its 2 s timeout and reaped (no zombie left).
-    wait_until("the old script gone", Duration::from_secs(10), || {
+    // Started before the reload: not killed by it (handed over, still running)...
+    let now = scripts();
+    assert!(
+        before.iter().all(|p| now.contains(p) && alive(*p)),
+        "the reload killed or lost a running script: before {before:?}, now {now:?}"
+    );
+    // ...then killed at its 8 s timeout and reaped by the new runner (no zombie left).
+    wait_until("the old script gone", Duration::from_secs(20), || {
         let now = scripts();
         before.iter().all(|p| !now.contains(p))
     });
     assert_eq!(kad.child("kad: checker"), Some(checker), "no respawn");
+}
+
+#[test]
+fn at_a_clean_stop_a_slow_notify_stop_runs_to_its_end_then_notify_stop_follows() {
+    if !system_tests_enabled() {
+        return;
+    }
+    let dir = work_dir();
+    let log = dir.join("stop.log");
+    let slow = script(
+        &dir,
+        "slow.sh",
+        &format!(
+            "echo stop-start >> {l}\nsleep 1\necho stop-end >> {l}",
+            l = log.display()
+        ),
+    );
+    let any = script(&dir, "any.sh", &format!("echo \"$*\" >> {}", log.display()));
+    let config = format!(
+        "global_defs {{\n script_user root\n}}\n\
+         vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 51\n advert_int 1\n\
+         notify_stop {slow}\n notify {any}\n virtual_ipaddress {{\n  192.0.2.100/24\n }}\n}}\n"
+    );
+    let mut kad = Kad::start(&config, &[]);
+    wait_until("master", Duration::from_secs(15), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("INSTANCE VI_1 MASTER"))
+    });
+    kad.signal(libc::SIGTERM);
+    assert_eq!(kad.wait_exit(Duration::from_secs(15)), Some(0));
+    wait_until("both stop notifications", Duration::from_secs(15), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("INSTANCE VI_1 STOP"))
+    });
+    let text = std::fs::read_to_string(&log).expect("log");
+    let at = |l: &str| text.lines().position(|x| x == l);
+    assert!(
+        at("stop-start") < at("stop-end") && at("stop-end") < at("INSTANCE VI_1 STOP 100"),
+        "notify_stop ran to its end, then notify STOP:\n{text}"
+    );
 }

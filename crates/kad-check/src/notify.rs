@@ -174,6 +174,35 @@ impl Notifier {
         }
     }
 
+    /// At stop: lets the queues run out in order, waiting at most `within` (the parent kills a
+    /// child that takes 5 s to stop); what still waits then is started at once. Scripts are
+    /// left running when the child exits, as keepalived leaves its notify_stop scripts.
+    pub fn finish(&mut self, config: &Config, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.queues.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            self.on_timer(config, Instant::now());
+        }
+        for (key, queue) in std::mem::take(&mut self.queues) {
+            for job in queue {
+                log::warn!(
+                    "{key}: starting {} without waiting its turn (stopping)",
+                    job.script.command
+                );
+                let started = start_configured(
+                    &mut self.runner,
+                    &config.global,
+                    &job.script,
+                    &job.argv,
+                    NOTIFY_TIMEOUT,
+                );
+                if let Err(e) = started {
+                    log::error!("notify script {}: {e}", job.script.command);
+                }
+            }
+        }
+    }
+
     /// Reaps finished notify scripts and starts the next of their queues.
     pub fn on_timer(&mut self, config: &Config, now: Instant) {
         for (pid, outcome) in self.runner.poll(now) {

@@ -271,6 +271,8 @@ impl ScriptRunner {
             .map_err(|e| ScriptError::Spawn(format!("{program}: {e}")))?;
         let pid = child.id();
         RUNNING.fetch_add(1, Ordering::Relaxed);
+        // The reap timer counts from a fixed instant (never "now" again at every question).
+        self.last_poll.get_or_insert_with(Instant::now);
         self.jobs.insert(
             pid,
             Job {
@@ -285,6 +287,9 @@ impl ScriptRunner {
     /// still timed out and reaped here; their pids are unknown to this runner's owner, which
     /// ignores their outcomes.
     pub fn adopt(&mut self, mut other: ScriptRunner) {
+        if !other.jobs.is_empty() {
+            self.last_poll.get_or_insert_with(Instant::now);
+        }
         self.jobs.extend(other.jobs.drain());
     }
 
@@ -303,7 +308,7 @@ impl ScriptRunner {
         if self.jobs.is_empty() {
             return None;
         }
-        Some(self.last_poll.map_or_else(Instant::now, |t| t + every))
+        self.last_poll.map(|t| t + every)
     }
 
     /// Number of scripts still running.
@@ -347,24 +352,38 @@ impl ScriptRunner {
 }
 
 impl Drop for ScriptRunner {
-    /// A runner dropped with scripts still running (nobody adopted them) kills their groups,
-    /// so nothing outlives the daemon's knowledge of it.
+    /// A runner dropped with scripts still running (the child is exiting: omega notifiers and
+    /// notify_stop were just started) leaves them to finish, as keepalived does; they are
+    /// reaped by whoever inherits them. Only the count of running scripts is given back.
     fn drop(&mut self) {
-        for &pid in self.jobs.keys() {
-            // SAFETY: signalling the process group our script leads, then a non-blocking
-            // reap of our own child (a zombie left here is reaped when this process ends).
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-                libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG);
-            }
-            RUNNING.fetch_sub(1, Ordering::Relaxed);
-        }
+        RUNNING.fetch_sub(self.jobs.len(), Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reap_time_is_a_fixed_instant_that_a_loop_reaches() {
+        let mut r = ScriptRunner::default();
+        assert_eq!(r.next_reap(Duration::from_millis(20)), None);
+        let me = RunAs {
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        };
+        r.start_argv(&["/bin/true".into()], me, Duration::from_secs(5), false)
+            .expect("start");
+        let first = r.next_reap(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(r.next_reap(Duration::from_millis(20)), first);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while r.running() > 0 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(5));
+            r.poll(Instant::now());
+        }
+    }
 
     #[test]
     fn splits_like_keepalived() {

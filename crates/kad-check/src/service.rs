@@ -15,6 +15,10 @@ use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
 use crate::vrrp_scripts::VrrpScripts;
 
+/// How long a stopping checker lets queued notify scripts take their turns (the parent kills
+/// a child that has not stopped after 5 s).
+const NOTIFY_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// State of the checker child.
 pub struct CheckService {
     /// Shared with the engine: one copy of a large configuration, not two.
@@ -215,6 +219,7 @@ impl ChildService for CheckService {
     fn stop(&mut self) {
         self.engine.stop();
         self.ipvs.remove_all();
+        self.notifier.finish(&self.config, NOTIFY_AT_STOP);
         log::info!("checker child stopping");
     }
 

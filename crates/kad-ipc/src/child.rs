@@ -99,8 +99,10 @@ fn run(
     })?;
     let mut events = Events::with_capacity(64);
     loop {
-        let timeout = service
-            .next_deadline()
+        // Asked once: the deadline the wait is for is the one compared after it, so a service
+        // whose deadline moves cannot make the loop wait for ever without running its timers.
+        let deadline = service.next_deadline();
+        let timeout = deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(60));
         match poll.poll(&mut events, Some(timeout)) {
@@ -139,7 +141,7 @@ fn run(
             }
         }
         let now = Instant::now();
-        if service.next_deadline().is_some_and(|d| d <= now) {
+        if deadline.is_some_and(|d| d <= now) || service.next_deadline().is_some_and(|d| d <= now) {
             service.on_timer(now);
         }
         for msg in service.outbox() {

@@ -64,6 +64,8 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_getgid,
     libc::SYS_getegid,
     libc::SYS_uname,
+    // A panic's backtrace (RUST_BACKTRACE) resolves paths from the working directory.
+    libc::SYS_getcwd,
     // Descriptors and files: dump files, pidfile, /sys/class/net, /proc/sys.
     libc::SYS_read,
     libc::SYS_pread64,

@@ -513,7 +513,8 @@ impl Watchdog {
             }
             FromChild::Routed(news) => {
                 if !routed_is_known(&self.config, &news) {
-                    log::warn!("{label} sent news of something not configured: {news:?}; dropped");
+                    // Also the last words of an instance a reload just removed: not alarming.
+                    log::debug!("{label} sent news of something not configured: {news:?}; dropped");
                     return;
                 }
                 // Script results go to the VRRP child (slot 0) and are kept for its successor;

@@ -139,7 +139,7 @@ impl Kad {
 
     pub fn wait_child(&self, title: &str, not: Option<u32>) -> u32 {
         let mut found = 0;
-        wait_until(title, Duration::from_secs(5), || match self.child(title) {
+        wait_until(title, Duration::from_secs(15), || match self.child(title) {
             Some(p) if Some(p) != not => {
                 found = p;
                 true

@@ -1,0 +1,76 @@
+//! The checker child's cap on scripts running at once, alone in its own test binary: it fills
+//! the process-wide count, which would refuse the scripts of any test running beside it.
+
+use std::time::{Duration, Instant};
+
+use kad_check::script::{
+    running_everywhere, Outcome, RunAs, ScriptError, ScriptRunner, MAX_RUNNING_SCRIPTS,
+};
+
+fn root_tests() -> bool {
+    if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "run as root (or KAD_SYSTEM_TESTS=0)"
+    );
+    true
+}
+
+fn run_to_end(r: &mut ScriptRunner, limit: Duration) -> Vec<(u32, Outcome)> {
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
+    while r.running() > 0 {
+        assert!(Instant::now() < deadline, "scripts still running");
+        out.extend(r.poll(Instant::now()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    out
+}
+
+#[test]
+fn past_the_global_cap_scripts_wait_and_adopted_scripts_are_still_timed_out() {
+    if !root_tests() {
+        return;
+    }
+    let root = RunAs { uid: 0, gid: 0 };
+    let sleep = ["/bin/sleep".to_string(), "30".to_string()];
+    let mut first = ScriptRunner::default();
+    let mut busy = false;
+    for _ in 0..=MAX_RUNNING_SCRIPTS {
+        match first.start_argv(&sleep, root, Duration::from_millis(500), false) {
+            Ok(_) => {}
+            Err(ScriptError::Busy) => {
+                busy = true;
+                break;
+            }
+            Err(e) => panic!("cannot start: {e}"),
+        }
+    }
+    assert!(busy, "the cap of {MAX_RUNNING_SCRIPTS} was never reached");
+    assert!(first.running() > MAX_RUNNING_SCRIPTS / 2);
+    assert!(running_everywhere() >= first.running());
+    // A reload replaces the runner: the new one takes the scripts over.
+    let started = first.running();
+    let mut second = ScriptRunner::default();
+    second.adopt(std::mem::take(&mut first));
+    assert_eq!(second.running(), started);
+    let ended = run_to_end(&mut second, Duration::from_secs(30));
+    assert_eq!(ended.len(), started);
+    assert!(ended.iter().all(|(_, o)| *o == Outcome::TimedOut));
+    let pid = second
+        .start_argv(
+            &["/bin/true".to_string()],
+            root,
+            Duration::from_secs(5),
+            false,
+        )
+        .expect("a slot is free again");
+    assert_eq!(
+        run_to_end(&mut second, Duration::from_secs(10)),
+        [(pid, Outcome::Exited(0))]
+    );
+}
