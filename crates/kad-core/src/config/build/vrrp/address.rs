@@ -1,0 +1,116 @@
+//! Virtual addresses (`virtual_ipaddress`, `virtual_ipaddress_excluded`) and line blocks.
+
+use super::super::Ctx;
+use crate::config::model::VirtualAddress;
+use crate::config::reader::Stmt;
+use crate::config::values::{parse_ip, parse_ip_prefix};
+
+/// An address line of `virtual_ipaddress`: `ADDR[/P] [brd X] [dev D] [scope S] [label L] …`.
+pub(super) fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress> {
+    ctx.no_block(s);
+    let (addr, prefix) = match parse_ip_prefix(s.keyword()) {
+        Ok(v) => v,
+        Err(msg) => {
+            ctx.error(s.pos(), format!("virtual address: {msg}"));
+            return None;
+        }
+    };
+    let mut va = VirtualAddress {
+        addr,
+        prefix,
+        broadcast: None,
+        dev: None,
+        scope: None,
+        label: None,
+        peer: None,
+        no_track: false,
+        flags: Vec::new(),
+    };
+    let args = s.args();
+    let mut i = 0;
+    while i < args.len() {
+        let word = args[i].text.as_str();
+        let takes_value = matches!(
+            word,
+            "brd" | "dev" | "scope" | "label" | "peer" | "preferred_lft"
+        );
+        let value = if takes_value {
+            match args.get(i + 1) {
+                Some(v) => Some(v),
+                None => {
+                    ctx.error(args[i].pos, format!("'{word}' expects a value"));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        match (word, value) {
+            ("brd", Some(v)) => va.broadcast = ctx.parse_word(s, v, parse_ip),
+            ("dev", Some(v)) => va.dev = Some(v.text.to_string()),
+            ("scope", Some(v)) => {
+                let ok = matches!(
+                    v.text.as_str(),
+                    "host" | "link" | "site" | "global" | "nowhere"
+                ) || v.text.parse::<u8>().is_ok();
+                if ok {
+                    va.scope = Some(v.text.to_string());
+                } else {
+                    ctx.error(
+                        v.pos,
+                        format!(
+                            "expected scope host|link|site|global|nowhere or 0..255, found '{}'",
+                            v.text
+                        ),
+                    );
+                }
+            }
+            ("label", Some(v)) => va.label = Some(v.text.to_string()),
+            ("peer", Some(v)) => va.peer = ctx.parse_word(s, v, parse_ip),
+            ("preferred_lft", Some(_)) => {}
+            ("no_track", _) => va.no_track = true,
+            (
+                "home" | "-nodad" | "nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin"
+                | "use_vmac",
+                _,
+            ) => va.flags.push(word.to_string()),
+            _ => {
+                ctx.error(
+                    args[i].pos,
+                    format!("unexpected '{word}' in virtual address (expected brd, dev, scope, label, peer, no_track, home, -nodad, noprefixroute, mngtmpaddr or autojoin)"),
+                );
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    Some(va)
+}
+
+pub(super) fn address_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<VirtualAddress> {
+    let mut out = Vec::new();
+    if ctx.need_block(head) {
+        while let Some(s) = ctx.reader.next(level) {
+            if let Some(va) = virtual_address(ctx, &s) {
+                out.push(va);
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn line_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    if ctx.need_block(head) {
+        while let Some(s) = ctx.reader.next(level) {
+            ctx.no_block(&s);
+            out.push(
+                s.words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+    }
+    out
+}
