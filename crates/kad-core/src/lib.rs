@@ -5,6 +5,7 @@
 //! and positioned diagnostics ([`config::Diagnostic`]), the logging setup shared by every
 //! process ([`logging`]) and the symlink-safe writer for dump files ([`dumpfile`]).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod dump;

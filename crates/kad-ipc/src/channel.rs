@@ -7,10 +7,13 @@
 use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use bincode::Options;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::MsgFlags;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -50,21 +53,13 @@ where
     A2B: Serialize + DeserializeOwned,
     B2A: Serialize + DeserializeOwned,
 {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: socketpair writes two descriptors into the array we own; we check the result.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+    )?;
     Ok((Channel::from_fd(a), Channel::from_fd(b)))
 }
 
@@ -135,25 +130,13 @@ where
     /// Writes queued datagrams; `Ok(true)` when nothing is left queued.
     pub fn flush(&mut self) -> Result<bool, IpcError> {
         while let Some(d) = self.out.front() {
-            // SAFETY: sending from a live buffer of the given length on our own descriptor.
-            let n = unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    d.as_ptr().cast(),
-                    d.len(),
-                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.kind() {
-                    io::ErrorKind::WouldBlock => Ok(false),
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                        Err(IpcError::Closed)
-                    }
-                    _ => Err(IpcError::Io(e)),
-                };
+            let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+            match nix::sys::socket::send(self.fd.as_raw_fd(), d, flags) {
+                Ok(_) => {}
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(IpcError::Closed),
+                Err(e) => return Err(IpcError::Io(e.into())),
             }
             if let Some(d) = self.out.pop_front() {
                 self.queued = self.queued.saturating_sub(d.len());
@@ -170,28 +153,20 @@ where
     /// The next whole message, `Ok(None)` if none is complete yet.
     pub fn recv(&mut self) -> Result<Option<In>, IpcError> {
         loop {
-            // SAFETY: receiving into our own buffer of the given length.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    self.recv_buf.as_mut_ptr().cast(),
-                    self.recv_buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
+            let n = match nix::sys::socket::recv(
+                self.fd.as_raw_fd(),
+                &mut self.recv_buf,
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(n) => n,
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECONNRESET) => return Err(IpcError::Closed),
+                Err(e) => return Err(IpcError::Io(e.into())),
             };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.kind() {
-                    io::ErrorKind::WouldBlock => Ok(None),
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::ConnectionReset => Err(IpcError::Closed),
-                    _ => Err(IpcError::Io(e)),
-                };
-            }
             if n == 0 {
                 return Err(IpcError::Closed);
             }
-            let n = n as usize;
             if n > HEADER + CHUNK {
                 return Err(IpcError::Sequence("datagram larger than any sender makes"));
             }
@@ -212,13 +187,12 @@ where
             if left.is_zero() {
                 return Ok(None);
             }
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: polling one pollfd we own.
-            unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            match nix::poll::poll(&mut fds, wait) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(IpcError::Io(e.into())),
+            }
         }
     }
 }
@@ -347,9 +321,8 @@ mod tests {
     }
 
     fn raw_send(ch: &impl AsRawFd, bytes: &[u8]) {
-        // SAFETY: sending from a live slice on a descriptor the test owns.
-        let n = unsafe { libc::send(ch.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) };
-        assert_eq!(n as usize, bytes.len());
+        let n = nix::sys::socket::send(ch.as_raw_fd(), bytes, MsgFlags::empty()).expect("send");
+        assert_eq!(n, bytes.len());
     }
 
     #[test]

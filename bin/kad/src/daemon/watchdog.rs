@@ -286,8 +286,10 @@ impl Watchdog {
             let _ = self.poll.registry().deregister(&mut ch);
         }
         if let Some(pid) = slot.pid {
-            // SAFETY: sending a signal to our own child's pid.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 
@@ -398,22 +400,30 @@ impl Watchdog {
 
     fn reap(&mut self) {
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid on any child, non-blocking, into a local status word.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid <= 0 {
-                return;
-            }
-            let Some(i) = self.slots.iter().position(|s| s.pid == Some(pid as u32)) else {
+            use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+            // (pid, exit code, or the signal that killed it)
+            let (pid, ended) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, Ok(code)),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, Err(sig as i32)),
+                Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return,
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    log::warn!("waitpid: {e}");
+                    return;
+                }
+            };
+            let Some(i) = self
+                .slots
+                .iter()
+                .position(|s| s.pid == Some(pid.as_raw() as u32))
+            else {
                 continue;
             };
-            let how = if libc::WIFSIGNALED(status) {
-                death_by_signal(self.slots[i].kind, libc::WTERMSIG(status))
-            } else {
-                format!("exited with status {}", libc::WEXITSTATUS(status))
+            let how = match ended {
+                Ok(code) => format!("exited with status {code}"),
+                Err(sig) => death_by_signal(self.slots[i].kind, sig),
             };
-            let config_exit =
-                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == super::EXIT_CHILD_FATAL;
+            let config_exit = ended == Ok(super::EXIT_CHILD_FATAL);
             let slot = &mut self.slots[i];
             if let Some(mut ch) = slot.channel.take() {
                 let _ = self.poll.registry().deregister(&mut ch);
