@@ -48,6 +48,8 @@ impl std::fmt::Display for IpvsError {
     }
 }
 
+impl std::error::Error for IpvsError {}
+
 impl From<WireError> for IpvsError {
     fn from(e: WireError) -> Self {
         IpvsError::Wire(e)

@@ -84,6 +84,8 @@ impl std::fmt::Display for WireError {
     }
 }
 
+impl std::error::Error for WireError {}
+
 /// Writes attributes.
 #[derive(Default)]
 struct Attrs(Vec<u8>);

@@ -44,6 +44,8 @@ impl fmt::Display for ChunkError {
     }
 }
 
+impl std::error::Error for ChunkError {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading a size line (kept in `line`).

@@ -67,6 +67,8 @@ impl fmt::Display for HttpError {
     }
 }
 
+impl std::error::Error for HttpError {}
+
 /// How the body ends.
 #[derive(Debug, Clone)]
 enum Framing {

@@ -46,6 +46,14 @@ pub struct LexError {
     pub message: String,
 }
 
+impl std::fmt::Display for LexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column {}: {}", self.col, self.message)
+    }
+}
+
+impl std::error::Error for LexError {}
+
 fn is_separator(c: char) -> bool {
     c.is_ascii_whitespace()
 }
