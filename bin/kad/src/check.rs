@@ -4,9 +4,6 @@ use std::path::Path;
 
 use kad_core::config::{self, Config, ParseOptions, Parsed};
 
-/// Exit status for a configuration with errors (keepalived's value).
-pub const EXIT_CONFIG_ERROR: i32 = 5;
-
 /// Parses `path`, printing every diagnostic to stderr.
 pub fn load(path: &Path, config_id: &str) -> Parsed {
     let options = ParseOptions {
@@ -41,7 +38,7 @@ pub fn config_test(path: &Path, config_id: &str) -> i32 {
                 summary(cfg),
                 warnings
             );
-            0
+            crate::exit::Exit::Ok.code()
         }
         None => {
             println!(
@@ -50,7 +47,7 @@ pub fn config_test(path: &Path, config_id: &str) -> i32 {
                 error_count(&parsed),
                 warnings
             );
-            EXIT_CONFIG_ERROR
+            crate::exit::Exit::ConfigError.code()
         }
     }
 }
@@ -62,14 +59,14 @@ pub fn dump(path: &Path, config_id: &str) -> i32 {
         Some(cfg) => match serde_json::to_string_pretty(&cfg) {
             Ok(json) => {
                 println!("{json}");
-                0
+                crate::exit::Exit::Ok.code()
             }
             Err(e) => {
                 eprintln!("kad: cannot serialize the configuration: {e}");
                 1
             }
         },
-        None => EXIT_CONFIG_ERROR,
+        None => crate::exit::Exit::ConfigError.code(),
     }
 }
 
@@ -120,11 +117,11 @@ pub fn list_ipvs() -> i32 {
     match listed {
         Ok(text) => {
             print!("{text}");
-            0
+            crate::exit::Exit::Ok.code()
         }
         Err(e) => {
             eprintln!("kad: {e}");
-            1
+            crate::exit::Exit::Failure.code()
         }
     }
 }

@@ -5,6 +5,7 @@
 mod check;
 mod cli;
 mod daemon;
+mod exit;
 
 use clap::Parser;
 
@@ -24,7 +25,7 @@ fn main() {
         Some("checker") => daemon::run_child(&cli, daemon::ChildKind::Checker),
         Some(other) => {
             eprintln!("kad: unknown child kind '{other}'");
-            2
+            exit::Exit::Usage.code()
         }
         None if cli.list_ipvs => check::list_ipvs(),
         None if cli.config_test => check::config_test(&path, &config_id),

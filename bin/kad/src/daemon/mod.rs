@@ -22,9 +22,7 @@ use kad_core::logging::LogOptions;
 use kad_ipc::{Channel, FromChild, ToChild};
 
 use crate::cli::Cli;
-
-/// Exit status of a child that can never run (the parent stops instead of respawning).
-pub const EXIT_CHILD_FATAL: i32 = 78;
+use crate::exit::Exit;
 
 /// Which child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +34,17 @@ pub enum ChildKind {
 }
 
 impl ChildKind {
+    /// Every kind, in the order of the watchdog's slots.
+    pub const ALL: [ChildKind; 2] = [ChildKind::Vrrp, ChildKind::Checker];
+
+    /// This kind's index in [`ChildKind::ALL`] (the watchdog's slot).
+    pub const fn slot(self) -> usize {
+        match self {
+            ChildKind::Vrrp => 0,
+            ChildKind::Checker => 1,
+        }
+    }
+
     /// Process title (argv[0] and comm).
     pub fn title(self) -> &'static str {
         match self {
@@ -182,7 +191,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     // Descriptors inherited from whoever started kad never reach a child or a script.
     if let Err(e) = kad_ipc::hygiene::cloexec_from(3) {
         eprintln!("kad: cannot set close-on-exec on inherited descriptors: {e}");
-        return 1;
+        return Exit::Failure.code();
     }
     let config_path = cli.config_path();
     let settings = Settings {
@@ -215,19 +224,19 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     }
     let Some(config) = parsed.config else {
         eprintln!("kad: {} has errors; not starting", config_path.display());
-        return 1;
+        return Exit::Failure.code();
     };
     if let Some(pid) = pidfile::live_owner(&settings.pidfiles.parent) {
         eprintln!(
             "kad: already running with pid {pid} (pidfile {}); not starting a second one",
             settings.pidfiles.parent.display()
         );
-        return 1;
+        return Exit::Failure.code();
     }
     if !cli.dont_fork {
         if let Err(e) = sys::daemonize() {
             eprintln!("kad: cannot detach: {e}");
-            return 1;
+            return Exit::Failure.code();
         }
     }
     kad_core::logging::init("kad", settings.log.clone());
@@ -237,7 +246,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
             "cannot take pidfile {}: {e}",
             settings.pidfiles.parent.display()
         );
-        return 1;
+        return Exit::Failure.code();
     }
     log::info!(
         "kad {} starting with {}",
@@ -249,7 +258,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         Ok(w) => w.run(),
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");
-            1
+            Exit::Failure.code()
         }
     };
     let me = std::process::id();
@@ -270,7 +279,7 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
     }
     if let Err(e) = sys::keep_only_capabilities(kind.capabilities()) {
         log::error!("cannot drop capabilities: {e}");
-        return EXIT_CHILD_FATAL;
+        return Exit::ChildFatal.code();
     }
     // SAFETY: the parent put our end of the socketpair on this descriptor before exec, and
     // nothing else in this process owns it.
@@ -281,7 +290,7 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         .and_then(|()| kad_ipc::hygiene::cloexec_from(watchdog::CHILD_IPC_FD + 1))
     {
         log::error!("cannot set close-on-exec on inherited descriptors: {e}");
-        return EXIT_CHILD_FATAL;
+        return Exit::ChildFatal.code();
     }
     let mut channel: Channel<ToChild, FromChild> =
         Channel::from_fd(fd).with_max_outgoing(kad_ipc::MAX_FROM_CHILD);
@@ -289,16 +298,16 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         Ok(Some(ToChild::Reload(cfg))) => *cfg,
         Ok(other) => {
             log::error!("expected the configuration from the parent, got {other:?}");
-            return kad_ipc::EXIT_IPC;
+            return Exit::ChildIpc.code();
         }
         Err(e) => {
             log::error!("no configuration from the parent: {e}");
-            return kad_ipc::EXIT_IPC;
+            return Exit::ChildIpc.code();
         }
     };
     if let Err(e) = confine(kind, &config) {
         log::error!("{e}");
-        return EXIT_CHILD_FATAL;
+        return Exit::ChildFatal.code();
     }
     let pidfile = cli.child_pidfile.clone();
     if let Some(p) = &pidfile {

@@ -23,6 +23,11 @@ const SIGNALS: Token = Token(100);
 /// The descriptor number a child finds its channel on.
 pub const CHILD_IPC_FD: i32 = 3;
 
+/// The VRRP child's slot (slots are laid out in [`ChildKind::ALL`] order).
+const VRRP: usize = ChildKind::Vrrp.slot();
+/// The checker child's slot.
+const CHECKER: usize = ChildKind::Checker.slot();
+
 struct Slot {
     kind: ChildKind,
     wanted: bool,
@@ -72,7 +77,7 @@ impl Watchdog {
         ])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let slots = [ChildKind::Vrrp, ChildKind::Checker]
+        let slots = ChildKind::ALL
             .into_iter()
             .map(|kind| Slot {
                 kind,
@@ -166,8 +171,8 @@ impl Watchdog {
                 || !cfg.virtual_servers.is_empty()
                 || !cfg.vrrp_scripts.is_empty()
                 || notify);
-        self.slots[0].wanted = vrrp;
-        self.slots[1].wanted = checker;
+        self.slots[VRRP].wanted = vrrp;
+        self.slots[CHECKER].wanted = checker;
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -308,7 +313,7 @@ impl Watchdog {
                         self.send(i, ToChild::Dump);
                     }
                 }
-                SIGUSR2 => self.send(0, ToChild::DumpStats),
+                SIGUSR2 => self.send(VRRP, ToChild::DumpStats),
                 // keepalived's JSON is the VRRP child's; kad's checker adds keepalived_check.json.
                 s if s == sigrtmin2() => {
                     for i in 0..self.slots.len() {
@@ -391,10 +396,10 @@ impl Watchdog {
         }
         // The VRRP child stops first: its final STOP states reach the checker (notify_stop),
         // which is told to stop once the VRRP child is gone.
-        if self.slots[0].pid.is_some() {
-            self.send(0, ToChild::Shutdown);
+        if self.slots[VRRP].pid.is_some() {
+            self.send(VRRP, ToChild::Shutdown);
         } else {
-            self.send(1, ToChild::Shutdown);
+            self.send(CHECKER, ToChild::Shutdown);
         }
     }
 
@@ -423,7 +428,7 @@ impl Watchdog {
                 Ok(code) => format!("exited with status {code}"),
                 Err(sig) => death_by_signal(self.slots[i].kind, sig),
             };
-            let config_exit = ended == Ok(super::EXIT_CHILD_FATAL);
+            let config_exit = ended == Ok(crate::exit::Exit::ChildFatal.code());
             let slot = &mut self.slots[i];
             if let Some(mut ch) = slot.channel.take() {
                 let _ = self.poll.registry().deregister(&mut ch);
@@ -436,8 +441,8 @@ impl Watchdog {
                 lived.as_secs_f64()
             );
             if self.stopping.is_some() {
-                if i == 0 {
-                    self.send(1, ToChild::Shutdown);
+                if i == VRRP {
+                    self.send(CHECKER, ToChild::Shutdown);
                 }
                 continue;
             }
@@ -527,14 +532,14 @@ impl Watchdog {
                     log::debug!("{label} sent news of something not configured: {news:?}; dropped");
                     return;
                 }
-                // Script results go to the VRRP child (slot 0) and are kept for its successor;
-                // instance states go to the checker (slot 1).
+                // Script results go to the VRRP child and are kept for its successor;
+                // instance states go to the checker.
                 let to = match &news {
                     Routed::ScriptStatus { name, ok } => {
                         self.script_status.insert(name.clone(), *ok);
-                        0
+                        VRRP
                     }
-                    Routed::InstanceState { .. } => 1,
+                    Routed::InstanceState { .. } => CHECKER,
                 };
                 self.send(to, ToChild::Routed(news));
             }
