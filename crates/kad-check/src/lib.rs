@@ -8,6 +8,7 @@
 
 pub mod dump;
 pub mod engine;
+pub mod executor;
 pub mod file_check;
 pub mod health;
 pub mod ipvs_sync;
