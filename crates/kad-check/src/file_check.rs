@@ -63,8 +63,21 @@ fn read(t: &TrackFile) -> Result<i64, String> {
         .map_err(|_| format!("{}: not a number: {first:.20}", t.file))
 }
 
-/// The result of a FILE_CHECK now.
+/// The result of a FILE_CHECK now (reads its track file).
 pub fn verdict(config: &Config, kind: &CheckKind) -> Verdict {
+    judge_read(config, kind, read)
+}
+
+/// The result of a FILE_CHECK whose track file holds `value` (pure: replay tests use it).
+pub fn verdict_for_value(config: &Config, kind: &CheckKind, value: i64) -> Verdict {
+    judge_read(config, kind, |_| Ok(value))
+}
+
+fn judge_read(
+    config: &Config,
+    kind: &CheckKind,
+    read: impl FnOnce(&TrackFile) -> Result<i64, String>,
+) -> Verdict {
     let CheckKind::File {
         track_file,
         dynamic,

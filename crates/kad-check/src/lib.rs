@@ -1,13 +1,16 @@
 //! kad-check: the checker child's work.
 //!
-//! Today: the child's service (configuration, reloads, instance states reported by the VRRP
-//! child, the `/tmp/keepalived_check.data` dump). The checkers themselves, scheduling, the
-//! script runner and IPVS arrive with their issues; until then every real server is shown as
-//! configured, with no check result.
+//! [`service::CheckService`] is the child's service: configuration and reloads, the VRRP
+//! instance states it is told of (notify scripts, smtp_alert), the dumps. The health checks
+//! run in [`engine::Engine`], a pure state machine (events with an explicit `now` in, effects
+//! out), carried out by [`executor::Checks`] (probes in the mio loop, scripts, track files);
+//! [`ipvs_sync`] brings the kernel's IPVS table to what the checks decided. Tracked
+//! vrrp_scripts run in [`vrrp_scripts`], VRRP notify scripts in [`notify`].
 #![deny(missing_docs)]
 
 pub mod dump;
 pub mod engine;
+pub mod executor;
 pub mod file_check;
 pub mod health;
 pub mod ipvs_sync;

@@ -9,7 +9,7 @@ use kad_core::config::Config;
 use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
-use crate::engine::{Alert, Engine};
+use crate::executor::{Alert, Checks};
 use crate::ipvs_sync::IpvsSync;
 use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
@@ -30,8 +30,7 @@ pub struct CheckService {
     notifier: Notifier,
     smtp: Sender,
     outbox: Vec<FromChild>,
-    engine: Engine,
-    registry: Option<Registry>,
+    engine: Checks,
     ipvs: IpvsSync,
     /// `smtp_server` resolved at load time.
     smtp_addr: Option<std::net::SocketAddr>,
@@ -43,8 +42,7 @@ impl CheckService {
         let config = Arc::new(config);
         CheckService {
             // The real engine is built at start(); an empty one until then.
-            engine: Engine::new(Arc::new(Config::default())),
-            registry: None,
+            engine: Checks::default(),
             ipvs: IpvsSync::default(),
             smtp_addr: None,
             config,
@@ -128,7 +126,7 @@ impl CheckService {
 
     /// Passes the engine's alerts to the SMTP client and its table changes to the kernel.
     fn send_alerts(&mut self) {
-        for Alert::Mail { subject, body } in self.engine.take_alerts() {
+        for Alert { subject, body } in self.engine.take_alerts() {
             self.mail(subject, body);
         }
         if self.engine.take_table_changed()
@@ -143,14 +141,7 @@ impl CheckService {
     fn start_engine(&mut self) {
         self.resolve_smtp();
         crate::file_check::init_files(&self.config);
-        let mut old = std::mem::replace(&mut self.engine, Engine::new(self.config.clone()));
-        self.engine.inherit(&mut old);
-        match self.registry.as_ref().map(Registry::try_clone) {
-            Some(Ok(r)) => self.engine.start(r, Instant::now()),
-            Some(Err(e)) => log::error!("checkers cannot start: {e}"),
-            None => {}
-        }
-        drop(old);
+        self.engine.load(self.config.clone(), Instant::now());
         // Give back to the system what decoding the config and the replaced engine freed.
         // SAFETY: malloc_trim only releases free heap memory; no pointer is invalidated.
         unsafe { libc::malloc_trim(0) };
@@ -166,7 +157,6 @@ impl ChildService for CheckService {
         match msg {
             ToChild::Reload(cfg) => {
                 self.config = Arc::new(*cfg);
-                self.engine.cancel();
                 self.ipvs.retry_after_reload();
                 self.start_engine();
                 if let Some(old) = self.scripts.take() {
@@ -225,7 +215,7 @@ impl ChildService for CheckService {
 
     fn start(&mut self, registry: Registry) {
         match registry.try_clone() {
-            Ok(r) => self.registry = Some(r),
+            Ok(r) => self.engine.set_registry(r),
             Err(e) => log::error!("checkers cannot start: {e}"),
         }
         self.smtp.set_registry(registry);
