@@ -40,6 +40,8 @@ impl std::fmt::Display for ScriptError {
     }
 }
 
+impl std::error::Error for ScriptError {}
+
 /// Splits a command line as keepalived does: unquoted whitespace separates arguments, and
 /// single or double quotes group words that contain spaces.
 pub fn split_command(cmd: &str) -> Vec<String> {
