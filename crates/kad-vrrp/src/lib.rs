@@ -9,6 +9,7 @@
 pub mod ah;
 pub mod dump;
 pub mod engine;
+pub mod executor;
 pub mod garp;
 pub mod instance;
 pub mod monitor;
