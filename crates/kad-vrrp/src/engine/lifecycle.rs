@@ -67,7 +67,18 @@ fn same_identity(a: &VrrpInstance, b: &VrrpInstance) -> bool {
 
 impl Engine {
     /// Takes the global settings and scripts of `config`.
-    fn configure(&mut self, config: &Config, facts: Facts) {
+    fn configure(&mut self, config: &Config, mut facts: Facts) {
+        // The executor reads the interfaces the configuration names; the vmacs of running
+        // instances are ours, known since they were created and kept current by link events.
+        for r in &self.instances {
+            let Some(v) = &r.vmac else { continue };
+            if let Some(f) = self.facts.ifaces.get(&v.name) {
+                facts
+                    .ifaces
+                    .entry(v.name.clone())
+                    .or_insert_with(|| f.clone());
+            }
+        }
         self.facts = facts;
         self.scripts = config
             .vrrp_scripts

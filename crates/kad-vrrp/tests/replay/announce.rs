@@ -163,6 +163,10 @@ vrrp_instance VI_1 {
 < add VI_1 192.0.2.100/24@101
 < garp vrrp.5 192.0.2.100
 < VI_1 MASTER 100
+# A reload that keeps the instance keeps its vmac (running, though the configuration does not
+# name it): still MASTER.
+> at 3.8 reload a
+= VI_1 state MASTER
 > at 4 reload b
 < advert VI_1 prio 0 to 224.0.0.18
 < del VI_1 192.0.2.100/24@101
