@@ -276,3 +276,22 @@ fn unicast_peers_get_one_advert_each_and_only_they_are_heard() {
 ",
     );
 }
+
+#[test]
+fn an_instance_whose_sockets_fail_or_whose_interface_is_missing_stays_in_fault() {
+    let conf = ONE.to_string() + &ONE.replace("VI_1", "VI_2").replace("eth0", "eth9");
+    let mut r = Replay::new(&[("a", &conf)]);
+    r.run(
+        "
+> break eth0
+> start
+< open eth0 from 192.0.2.1 join 224.0.0.18
+< VI_1 FAULT 100
+< VI_2 FAULT 100
+# A link event cannot bring it back: it has no link.
+> at 1 link eth0 up
+= VI_1 state FAULT
+= deadline none
+",
+    );
+}

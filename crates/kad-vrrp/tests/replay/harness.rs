@@ -9,7 +9,8 @@
 //!   (advance to the engine's next deadline, then timer), `script NAME ok|fail`,
 //!   `link IFACE up|down`, `addr-deleted IFACE ADDR`, `advert SRC [FIELD VALUE]...` (one
 //!   packet, see [`Replay::advert`]), `queue N advert ...` (N packets waiting on the socket,
-//!   no input), `readable [ah] IFACE`, `garbage IFACE` (a packet too short for IPv4).
+//!   no input), `readable [ah] IFACE`, `garbage IFACE` (a packet too short for IPv4),
+//!   `break IFACE` (its sockets will fail to open; no input).
 //! - `< EFFECT` the next effect of the last input, in order; `< ...` ignores the rest. Every
 //!   effect must be listed (or `...`).
 //! - `= WHAT VALUE` checks state: `= INSTANCE state S`, `= INSTANCE priority P`,
@@ -47,6 +48,8 @@ pub struct Replay {
     /// Packets waiting on each socket.
     queued: HashMap<Source, VecDeque<Vec<u8>>>,
     vmacs: u32,
+    /// Interfaces whose sockets fail to open.
+    broken: Vec<String>,
 }
 
 fn write_config(text: &str) -> Config {
@@ -100,6 +103,7 @@ impl Replay {
             links: Vec::new(),
             queued: HashMap::new(),
             vmacs: 0,
+            broken: Vec::new(),
         }
     }
 
@@ -225,6 +229,7 @@ impl Replay {
                     self.queued.entry(source).or_default().push_back(frame);
                 }
             }
+            ["break", name] => self.broken.push(name.to_string()),
             ["garbage", name] => {
                 // Too short for an IPv4 header.
                 let link = self.link_of(name);
@@ -329,8 +334,9 @@ impl Replay {
         match e {
             Effect::OpenLink { link, ifname, .. } => {
                 assert_eq!(link, self.links.len(), "links are numbered in order");
+                let ok = !self.broken.contains(&ifname);
                 self.links.push(ifname);
-                Some(Input::LinkOpened { link, ok: true })
+                Some(Input::LinkOpened { link, ok })
             }
             Effect::CreateVmac { instance, mac, .. } => {
                 self.vmacs += 1;
