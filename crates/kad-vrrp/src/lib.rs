@@ -1,14 +1,17 @@
-//! kad-vrrp: VRRP, run by the VRRP child.
+//! kad-vrrp: VRRP (v2 and v3, IPv4 and IPv6, keepalived-compatible), run by the VRRP child.
 //!
-//! Today it holds the child's service: the configuration it was given (and reloads), the last
-//! known vrrp_script results, and the dump files (`/tmp/keepalived.data`, `.stats`, `.json`) in
-//! keepalived's layout. The codec, the RFC 5798 state machine, VIPs and GARP/NA arrive with the
-//! VRRP issue; until then every instance is in state INIT with zero counters.
+//! Pure parts: [`packet`] (the VRRP codec), [`ah`] (IPsec AH for VRRPv2), [`instance`] (the
+//! RFC 5798 state machine) and [`engine`] (everything around the instances: links, validation
+//! and drop accounting, tracking, sync groups, GARP/NA pacing, vmacs, reload plans), which
+//! takes inputs with an explicit `now` and returns effects. I/O: [`executor`] carries the
+//! effects out on the sockets of [`net`], rtnetlink ([`vip`], [`monitor`]), [`garp`] and [`na`];
+//! [`service`] is the child's IPC side and [`dump`] writes keepalived's dump files.
 #![deny(missing_docs)]
 
 pub mod ah;
 pub mod dump;
 pub mod engine;
+pub mod executor;
 pub mod garp;
 pub mod instance;
 pub mod monitor;

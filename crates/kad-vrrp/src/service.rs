@@ -10,7 +10,7 @@ use kad_ipc::mio::{Registry, Token};
 use kad_ipc::{ChildService, FromChild, Routed, ToChild, FIRST_SERVICE_TOKEN};
 
 use crate::dump;
-use crate::engine::Engine;
+use crate::executor::Executor;
 
 /// Where the VRRP child writes its dumps (keepalived's paths).
 #[derive(Debug, Clone)]
@@ -39,8 +39,9 @@ pub struct VrrpService {
     /// Last known result of each vrrp_script (kept across checker restarts).
     scripts: BTreeMap<String, bool>,
     paths: DumpPaths,
+    /// The mio registry until the executor takes it.
     registry: Option<Registry>,
-    engine: Option<Engine>,
+    exec: Option<Executor>,
 }
 
 impl VrrpService {
@@ -51,16 +52,15 @@ impl VrrpService {
             scripts: BTreeMap::new(),
             paths,
             registry: None,
-            engine: None,
+            exec: None,
         }
     }
 
     /// Builds and starts the engine for the current configuration.
     fn start_engine(&mut self) {
-        if let Some(registry) = &self.registry {
-            let mut engine = Engine::new(&self.config, registry, FIRST_SERVICE_TOKEN);
-            engine.start(Instant::now());
-            self.engine = Some(engine);
+        if let Some(registry) = self.registry.take() {
+            let exec = Executor::new(&self.config, registry, FIRST_SERVICE_TOKEN, Instant::now());
+            self.exec = Some(exec);
         }
     }
 
@@ -78,11 +78,9 @@ impl ChildService for VrrpService {
         match msg {
             ToChild::Reload(cfg) => {
                 self.config = *cfg;
-                match (self.engine.as_mut(), self.registry.as_ref()) {
-                    (Some(engine), Some(registry)) => {
-                        engine.reload(&self.config, registry, Instant::now())
-                    }
-                    _ => self.start_engine(),
+                match self.exec.as_mut() {
+                    Some(exec) => exec.reload(&self.config, Instant::now()),
+                    None => self.start_engine(),
                 }
                 log::info!(
                     "reloaded: {} vrrp_instance(s)",
@@ -93,26 +91,30 @@ impl ChildService for VrrpService {
             ToChild::Dump => {
                 self.write(
                     &self.paths.data,
-                    dump::data(&self.config, &self.scripts, self.engine.as_ref()),
+                    dump::data(
+                        &self.config,
+                        &self.scripts,
+                        self.exec.as_ref().map(Executor::engine),
+                    ),
                 );
                 vec![]
             }
             ToChild::DumpStats => {
                 self.write(
                     &self.paths.stats,
-                    dump::stats(&self.config, self.engine.as_ref()),
+                    dump::stats(&self.config, self.exec.as_ref().map(Executor::engine)),
                 );
                 vec![]
             }
             ToChild::DumpJson => {
                 self.write(
                     &self.paths.json,
-                    dump::json(&self.config, self.engine.as_ref()),
+                    dump::json(&self.config, self.exec.as_ref().map(Executor::engine)),
                 );
                 vec![]
             }
             ToChild::Routed(Routed::ScriptStatus { name, ok }) => {
-                if let Some(e) = self.engine.as_mut() {
+                if let Some(e) = self.exec.as_mut() {
                     e.script_status(&name, ok, Instant::now());
                 }
                 self.scripts.insert(name, ok);
@@ -124,8 +126,8 @@ impl ChildService for VrrpService {
 
     fn stop(&mut self) {
         log::info!("VRRP child stopping");
-        if let Some(engine) = self.engine.as_mut() {
-            engine.shutdown(Instant::now());
+        if let Some(exec) = self.exec.as_mut() {
+            exec.shutdown(Instant::now());
         }
     }
 
@@ -135,27 +137,27 @@ impl ChildService for VrrpService {
     }
 
     fn ready(&mut self, token: Token, now: Instant) {
-        if let Some(e) = self.engine.as_mut() {
+        if let Some(e) = self.exec.as_mut() {
             e.ready(token, now);
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.engine.as_ref().and_then(Engine::next_deadline)
+        self.exec.as_ref().and_then(Executor::next_deadline)
     }
 
     fn on_timer(&mut self, now: Instant) {
-        if let Some(e) = self.engine.as_mut() {
+        if let Some(e) = self.exec.as_mut() {
             e.on_timer(now);
         }
     }
 
     fn outbox(&mut self) -> Vec<FromChild> {
-        let Some(e) = self.engine.as_mut() else {
+        let Some(e) = self.exec.as_mut() else {
             return Vec::new();
         };
-        e.changes
-            .drain(..)
+        e.take_changes()
+            .into_iter()
             .map(|(name, state, priority)| {
                 FromChild::Routed(Routed::InstanceState {
                     name,

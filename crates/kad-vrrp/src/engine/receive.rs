@@ -1,22 +1,22 @@
-//! The engine's receive side: reading the VRRP (and AH) sockets a bounded number of packets
-//! at a time, decoding, the checks of RFC 3768 §7.1 / RFC 5798 §7.1 (TTL, version, interval,
-//! authentication including AH), and the drop counters.
+//! The engine's receive side: bounded reads, decoding, the checks of RFC 3768 §7.1 /
+//! RFC 5798 §7.1 (TTL, version, interval, authentication including AH), and the drop
+//! counters.
 //!
-//! Flood safety: one wakeup reads at most [`PACKETS_PER_WAKEUP`] packets from a socket; a
-//! socket with more waiting goes on the backlog, which [`Engine::next_deadline`] reports as due
-//! at once, so the loop runs the protocol timers and the parent's messages before the next
-//! batch. A flood of adverts therefore never delays our own adverts by more than one batch.
+//! Flood safety: a readable socket is read at most [`PACKETS_PER_WAKEUP`] packets at a time
+//! ([`Effect::Read`]); a socket with more waiting goes on the backlog, which
+//! [`Engine::next_deadline`] reports as due at once, so the loop runs the protocol timers and
+//! the parent's messages before the next batch. A flood of adverts therefore never delays our
+//! own adverts by more than one batch.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use kad_core::config::model::AuthType;
-use kad_ipc::mio::Token;
 
-use super::{interval_cs, Engine, Sock, MONITOR_TOKENS};
+use super::input::{Frame, Source};
+use super::{interval_cs, Effect, Engine};
 use crate::ah::{self, PROTO_AH};
 use crate::instance::{Event, State};
-use crate::monitor::Monitor;
 use crate::net::parse_ipv4;
 use crate::packet::{Advert, Auth, PROTO_VRRP};
 
@@ -33,131 +33,93 @@ pub(super) struct Envelope {
     pub(super) ttl: u8,
 }
 
-/// Where a packet was read: a link's VRRP socket or its AH socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Source {
-    pub(super) link: usize,
-    pub(super) ah: bool,
-}
-
 impl Engine {
-    /// Reads waiting packets on the socket of `token` (at most [`PACKETS_PER_WAKEUP`]), or
-    /// the netlink monitor's events.
-    pub fn ready(&mut self, token: Token, now: Instant) {
-        let Some(k) = token.0.checked_sub(self.first_token) else {
-            return;
-        };
-        if k < MONITOR_TOKENS {
-            let events = self
-                .monitor
-                .as_ref()
-                .map(Monitor::drain)
-                .unwrap_or_default();
-            for ev in events {
-                self.on_net_event(ev, now);
-            }
-            return;
-        }
-        let k = k - MONITOR_TOKENS;
-        let src = Source {
-            link: k / 2,
-            ah: k % 2 == 1,
-        };
-        if src.link < self.links.len() {
-            self.drain(src, now);
+    /// A socket is readable: read a bounded batch.
+    pub(super) fn readable(&mut self, source: Source) {
+        if source.link < self.links.len() {
+            self.emit(Effect::Read {
+                source,
+                max: PACKETS_PER_WAKEUP,
+            });
         }
     }
 
-    /// Reads the sockets left on the backlog by earlier wakeups (called from `on_timer`, after
-    /// the protocol timers).
-    pub(super) fn drain_backlog(&mut self, now: Instant) {
-        self.backlog_at = None;
-        for src in std::mem::take(&mut self.backlog) {
-            self.drain(src, now);
-        }
-    }
-
-    /// Reads at most [`PACKETS_PER_WAKEUP`] packets from one socket; puts it on the backlog
-    /// if it may have more.
-    fn drain(&mut self, src: Source, now: Instant) {
-        let l = src.link;
-        // The buffer is moved out while the packets are handled (they need `&mut self`), so no
-        // packet is copied; it is put back afterwards.
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut more = true;
-        for _ in 0..PACKETS_PER_WAKEUP {
-            let got = match (&self.links[l].sock, src.ah) {
-                (Sock::V4(s), false) => s.recv(&mut buf).map(|r| {
-                    r.map(|n| {
-                        buf.get(..n)
-                            .and_then(|p| parse_ipv4(p, PROTO_VRRP))
-                            .map(|m| {
-                                let env = Envelope {
-                                    src: IpAddr::V4(m.src),
-                                    dst: IpAddr::V4(m.dst),
-                                    ttl: m.ttl,
-                                };
-                                (env, m.payload_at..m.payload_end)
-                            })
-                    })
-                }),
-                (Sock::V4(s), true) => s.recv_ah(&mut buf).map(|r| {
-                    r.map(|n| {
-                        buf.get(..n).and_then(|p| parse_ipv4(p, PROTO_AH)).map(|m| {
-                            let env = Envelope {
-                                src: IpAddr::V4(m.src),
-                                dst: IpAddr::V4(m.dst),
-                                ttl: m.ttl,
-                            };
-                            // The ICV covers the IPv4 header: the whole packet goes on.
-                            (env, 0..m.payload_end)
-                        })
-                    })
-                }),
-                (Sock::V6(s), _) => s.recv(&mut buf).map(|r| {
-                    r.map(|m| {
-                        let env = Envelope {
-                            src: IpAddr::V6(m.src),
-                            dst: IpAddr::V6(m.dst),
-                            ttl: m.hop_limit,
-                        };
-                        Some((env, 0..m.len.min(buf.len())))
-                    })
-                }),
-            };
-            match got {
-                Ok(None) => {
-                    more = false;
-                    break;
-                }
-                Ok(Some(None)) => self.count_drop("bad_ip_header"),
-                Ok(Some(Some((env, range)))) => {
-                    let Some(bytes) = buf.get(range) else {
-                        self.count_drop("bad_ip_header");
-                        continue;
-                    };
-                    if src.ah {
-                        self.receive_ah(l, &env, bytes, now);
-                    } else {
-                        self.receive(l, &env, bytes, None, now);
-                    }
-                }
-                Err(e) => {
-                    log::warn!("receive on {}: {e}", self.links[l].name);
-                    more = false;
-                    break;
-                }
-            }
-        }
-        self.buf = buf;
-        if more && !self.backlog.contains(&src) {
-            self.backlog.push(src);
+    /// The end of a batch: a socket that may have more goes on the backlog, due at once.
+    pub(super) fn read_done(&mut self, source: Source, more: bool, now: Instant) {
+        if more && !self.backlog.contains(&source) {
+            self.backlog.push(source);
             self.backlog_at.get_or_insert(now);
         }
     }
 
+    /// Asks for the sockets left on the backlog by earlier batches (after the timers ran).
+    pub(super) fn drain_backlog(&mut self) {
+        self.backlog_at = None;
+        for source in std::mem::take(&mut self.backlog) {
+            self.readable(source);
+        }
+    }
+
+    /// One packet read from `source`.
+    pub(super) fn packet(&mut self, source: Source, frame: Frame<'_>, now: Instant) {
+        let l = source.link;
+        if l >= self.links.len() {
+            return;
+        }
+        let (env, bytes) = match frame {
+            Frame::V4(p) => {
+                let proto = if source.ah { PROTO_AH } else { PROTO_VRRP };
+                let Some(m) = parse_ipv4(p, proto) else {
+                    self.count_drop("bad_ip_header");
+                    return;
+                };
+                let env = Envelope {
+                    src: IpAddr::V4(m.src),
+                    dst: IpAddr::V4(m.dst),
+                    ttl: m.ttl,
+                };
+                // Under AH the ICV covers the IPv4 header: the whole packet goes on.
+                let range = if source.ah {
+                    0..m.payload_end
+                } else {
+                    m.payload_at..m.payload_end
+                };
+                let Some(bytes) = p.get(range) else {
+                    self.count_drop("bad_ip_header");
+                    return;
+                };
+                (env, bytes)
+            }
+            Frame::V6 {
+                src,
+                dst,
+                hop_limit,
+                payload,
+            } => {
+                let env = Envelope {
+                    src: IpAddr::V6(src),
+                    dst: IpAddr::V6(dst),
+                    ttl: hop_limit,
+                };
+                (env, payload)
+            }
+        };
+        if source.ah {
+            self.receive_ah(l, &env, bytes, now);
+        } else {
+            self.receive(l, &env, bytes, None, now);
+        }
+    }
+
+    /// Counts a drop that matches no instance.
     pub(super) fn count_drop(&mut self, reason: &'static str) {
-        *self.drops.entry(reason).or_insert(0) += 1;
+        let n = self.drops.entry(reason).or_insert(0);
+        *n = n.saturating_add(1);
+        self.emit(Effect::Drop {
+            instance: None,
+            reason,
+            log: None,
+        });
     }
 
     /// An AH packet (IPv4 header, AH, VRRP): layout checked here, ICV and sequence number
@@ -176,7 +138,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn receive(
+    fn receive(
         &mut self,
         l: usize,
         env: &Envelope,
@@ -204,12 +166,14 @@ impl Engine {
         };
         let src = env.src;
         if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
-            self.count_drop("unknown_unicast_peer");
+            // Counted with the drops that match no instance (the peer is not ours).
+            let n = self.drops.entry("unknown_unicast_peer").or_insert(0);
+            *n = n.saturating_add(1);
             let line = format!(
                 "({}) advert from {src}, which is not a unicast_peer; dropped",
                 self.instances[i].cfg.name
             );
-            self.warn_limited(i, "unknown_peer", now, line);
+            self.warn_limited(i, "unknown_unicast_peer", now, line);
             return;
         }
         self.instances[i].stats.advert_rcvd += 1;
@@ -242,13 +206,22 @@ impl Engine {
         self.feed(i, now, ev);
     }
 
-    /// Logs a drop, at most once per [`DROP_LOG_EVERY`] for each instance and reason.
+    /// Reports a drop for instance `i` (counted by the caller) with a log line at most once
+    /// per [`DROP_LOG_EVERY`] for each instance and reason.
     fn warn_limited(&mut self, i: usize, reason: &'static str, now: Instant, line: String) {
         let last = self.logged.get(&(i, reason));
-        if last.is_none_or(|t| now.duration_since(*t) >= DROP_LOG_EVERY) {
-            self.logged.insert((i, reason), now);
-            log::warn!("{line} (further such drops are counted, logged at most every 10 s)");
-        }
+        let log = last
+            .is_none_or(|t| now.saturating_duration_since(*t) >= DROP_LOG_EVERY)
+            .then(|| {
+                self.logged.insert((i, reason), now);
+                format!("{line} (further such drops are counted, logged at most every 10 s)")
+            });
+        let instance = Some(self.instances[i].cfg.name.clone());
+        self.emit(Effect::Drop {
+            instance,
+            reason,
+            log,
+        });
     }
 
     /// Checks an advert for instance `i`; a drop reason (counted here) and log line, or None.

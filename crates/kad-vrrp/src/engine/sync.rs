@@ -1,0 +1,71 @@
+//! `vrrp_sync_group`: members move together (one becoming MASTER pulls the BACKUP members
+//! up, one falling back to BACKUP pulls the MASTER members down) and are in FAULT together.
+
+use std::time::Instant;
+
+use kad_core::config::model::Config;
+
+use super::Engine;
+use crate::instance::{Event, State};
+
+/// A `vrrp_sync_group`, resolved to instance indices.
+pub(super) struct SyncGroup {
+    pub(super) members: Vec<usize>,
+    track_interface: Vec<String>,
+}
+
+impl Engine {
+    /// The group's own tracked interfaces: any down puts every member in FAULT.
+    pub(super) fn group_tracked_down(&self, g: usize) -> bool {
+        self.groups[g]
+            .track_interface
+            .iter()
+            .any(|n| !self.facts.running(n))
+    }
+
+    /// True when group `g` tracks interface `name`.
+    pub(super) fn group_tracks(&self, g: usize, name: &str) -> bool {
+        self.groups[g].track_interface.iter().any(|n| n == name)
+    }
+
+    /// Recomputes the member indices of every sync group (after start or reload).
+    pub(super) fn index_groups(&mut self, config: &Config) {
+        self.groups = config
+            .sync_groups
+            .iter()
+            .map(|g| SyncGroup {
+                members: g
+                    .members
+                    .iter()
+                    .filter_map(|m| self.instances.iter().position(|r| &r.cfg.name == m))
+                    .collect(),
+                track_interface: g.track_interface.iter().map(|t| t.name.clone()).collect(),
+            })
+            .collect();
+    }
+
+    /// The sync group instance `i` belongs to.
+    pub(super) fn group_of(&self, i: usize) -> Option<usize> {
+        self.groups.iter().position(|g| g.members.contains(&i))
+    }
+
+    /// Moves the other members of `i`'s group after `i` went from `from` to `to`.
+    pub(super) fn follow_group(&mut self, i: usize, from: State, to: State, now: Instant) {
+        if self.propagating {
+            return;
+        }
+        let Some(g) = self.group_of(i) else { return };
+        let event = match (from, to) {
+            (_, State::Master) => Event::GroupMaster,
+            (State::Master, State::Backup) => Event::GroupBackup,
+            _ => return,
+        };
+        self.propagating = true;
+        for m in self.groups[g].members.clone() {
+            if m != i {
+                self.feed(m, now, event);
+            }
+        }
+        self.propagating = false;
+    }
+}

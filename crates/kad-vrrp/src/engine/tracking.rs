@@ -1,0 +1,170 @@
+//! Tracking: effective priority and FAULT from `track_script` and `track_interface`
+//! (keepalived's weights), link changes and addresses removed from under a MASTER.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::{Effect, Engine};
+use crate::instance::{Event, State};
+
+impl Engine {
+    /// A vrrp_script result from the checker child; re-evaluates the instances tracking it.
+    pub(super) fn script_status(&mut self, name: &str, ok: bool, now: Instant) {
+        self.script_ok.insert(name.to_string(), ok);
+        for i in 0..self.instances.len() {
+            if self.instances[i]
+                .cfg
+                .track_script
+                .iter()
+                .any(|t| t.name == name)
+            {
+                self.evaluate(i, now);
+            }
+        }
+    }
+
+    /// A link went up or down: instances on it, tracking it, or in a sync group tracking it
+    /// are re-evaluated.
+    pub(super) fn on_link(&mut self, index: u32, name: Option<String>, up: bool, now: Instant) {
+        let name = name.or_else(|| {
+            self.facts
+                .ifaces
+                .iter()
+                .find(|(_, f)| f.index == index)
+                .map(|(n, _)| n.clone())
+        });
+        let Some(name) = name else { return };
+        let iface = self.facts.ifaces.entry(name.clone()).or_default();
+        iface.index = index;
+        iface.running = up;
+        if self.link_up.insert(index, up) == Some(up) {
+            return;
+        }
+        log::info!("interface {name} is {}", if up { "up" } else { "down" });
+        for i in 0..self.instances.len() {
+            let own = self.instances[i]
+                .link
+                .is_some_and(|l| self.links[l].index == index);
+            let tracked = self.instances[i]
+                .cfg
+                .track_interface
+                .iter()
+                .any(|t| t.name == name);
+            let group = self
+                .group_of(i)
+                .is_some_and(|g| self.group_tracks(g, &name));
+            if own || tracked || group {
+                self.evaluate(i, now);
+            }
+        }
+    }
+
+    /// A MASTER puts back a VIP deleted from under it.
+    pub(super) fn on_address_deleted(&mut self, index: u32, addr: IpAddr) {
+        for i in 0..self.instances.len() {
+            let Some(l) = self.instances[i].link else {
+                continue;
+            };
+            if self.instances[i].machine.state() != State::Master {
+                continue;
+            }
+            let Some(v) = self.instances[i]
+                .vips
+                .iter()
+                .find(|v| v.addr == addr)
+                .cloned()
+            else {
+                continue;
+            };
+            if self.vip_index(i, l, &v) != index {
+                continue;
+            }
+            log::warn!(
+                "({}) virtual address {addr} was removed from under us; adding it back",
+                self.instances[i].cfg.name
+            );
+            let instance = self.instances[i].cfg.name.clone();
+            self.emit(Effect::AddVips {
+                instance,
+                vips: vec![(index, v)],
+            });
+        }
+    }
+
+    /// Effective priority and fault from tracked scripts and interfaces (keepalived's rules):
+    /// weight 0 down -> FAULT; a positive weight is added while up, a negative one while down
+    /// (`reverse` swaps up and down); the result is clamped to 1..=254 (255 stays 255).
+    pub(super) fn evaluate(&mut self, i: usize, now: Instant) {
+        let r = &self.instances[i];
+        let mut fault = r.link.is_none_or(|l| !self.link_running(l));
+        let mut delta: i32 = 0;
+        let mut apply = |up: bool, weight: i32, reverse: bool| {
+            let up = up != reverse;
+            match weight {
+                0 => fault |= !up,
+                w if w > 0 && up => delta = delta.saturating_add(w),
+                w if w < 0 && !up => delta = delta.saturating_add(w),
+                _ => {}
+            }
+        };
+        for t in &r.cfg.track_script {
+            let Some(script) = self.scripts.get(&t.name) else {
+                continue;
+            };
+            let ok = self
+                .script_ok
+                .get(&t.name)
+                .copied()
+                .unwrap_or(!script.init_fail);
+            let reverse = t.reverse || (t.weight.is_none() && script.weight_reverse);
+            apply(ok, t.weight.unwrap_or(script.weight), reverse);
+        }
+        for t in &r.cfg.track_interface {
+            apply(
+                self.facts.running(&t.name),
+                t.weight.unwrap_or(0),
+                t.reverse,
+            );
+        }
+        let base = i32::from(r.cfg.priority);
+        let effective = if base == 255 {
+            255
+        } else {
+            base.saturating_add(delta).clamp(1, 254)
+        } as u8;
+        if effective != r.machine.priority() {
+            log::info!(
+                "({}) effective priority {} -> {effective}",
+                r.cfg.name,
+                r.machine.priority()
+            );
+            self.feed(i, now, Event::Priority(effective));
+        }
+        self.instances[i].own_fault = fault;
+        match self.group_of(i) {
+            Some(g) => {
+                // A sync group is in FAULT while any member (or the group's own tracking) is.
+                let members = self.groups[g].members.clone();
+                let group_down = self.group_tracked_down(g);
+                let any = group_down || members.iter().any(|&m| self.instances[m].own_fault);
+                for m in members {
+                    self.set_fault(m, any, now);
+                }
+            }
+            None => self.set_fault(i, fault, now),
+        }
+    }
+
+    fn set_fault(&mut self, i: usize, fault: bool, now: Instant) {
+        let state = self.instances[i].machine.state();
+        if fault && !matches!(state, State::Fault | State::Stop) {
+            log::warn!(
+                "({}) a tracked script, interface or sync group member is down",
+                self.instances[i].cfg.name
+            );
+            self.feed(i, now, Event::FaultOn);
+        } else if !fault && state == State::Fault {
+            self.feed(i, now, Event::FaultOff);
+        }
+    }
+}
