@@ -31,7 +31,11 @@ pub fn checker_name(k: &CheckKind) -> &'static str {
 }
 
 /// The whole dump: configuration beside the live state of every checker.
-pub fn data(cfg: &Config, snap: &Snapshot, instances: &BTreeMap<String, String>) -> String {
+pub fn data(
+    cfg: &Config,
+    snap: &Snapshot,
+    instances: &BTreeMap<String, kad_core::state::VrrpState>,
+) -> String {
     let mut s = kad_core::dump::global_section(&cfg.global);
     let _ = writeln!(s, "------< LVS Topology >------");
     let _ = writeln!(

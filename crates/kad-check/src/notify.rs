@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use kad_core::config::model::{Config, Notify, Script};
+use kad_core::state::VrrpState;
 
 use crate::script::{split_command, start_configured, ScriptError, ScriptRunner};
 
@@ -32,8 +33,8 @@ struct Queued {
 pub struct Notifier {
     runner: ScriptRunner,
     /// Last state of each instance, and the state each sync group was last notified for.
-    instances: HashMap<String, String>,
-    groups: HashMap<String, String>,
+    instances: HashMap<String, VrrpState>,
+    groups: HashMap<String, VrrpState>,
     /// Scripts waiting, per instance or group (`INSTANCE name` / `GROUP name`).
     queues: HashMap<String, VecDeque<Queued>>,
     /// The queue whose script runs under each pid.
@@ -45,17 +46,17 @@ pub struct Notifier {
 impl Notifier {
     /// A VRRP instance changed state: queues its scripts for that state, then its sync group's
     /// once every member of the group is in that state, and starts what may start.
-    pub fn on_state(&mut self, config: &Config, name: &str, state: &str, priority: u8) {
+    pub fn on_state(&mut self, config: &Config, name: &str, state: VrrpState, priority: u8) {
         let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == name) else {
             return;
         };
-        self.instances.insert(name.to_string(), state.to_string());
+        self.instances.insert(name.to_string(), state);
         let prio = priority.to_string();
         self.queue_for(
             &format!("INSTANCE {name}"),
             &inst.notify,
             state,
-            &["INSTANCE", name, state, &prio],
+            &["INSTANCE", name, state.name(), &prio],
         );
         for g in config
             .sync_groups
@@ -65,15 +66,15 @@ impl Notifier {
             let all = g
                 .members
                 .iter()
-                .all(|m| self.instances.get(m).map(String::as_str) == Some(state));
-            if all && self.groups.get(&g.name).map(String::as_str) != Some(state) {
-                self.groups.insert(g.name.clone(), state.to_string());
+                .all(|m| self.instances.get(m) == Some(&state));
+            if all && self.groups.get(&g.name) != Some(&state) {
+                self.groups.insert(g.name.clone(), state);
                 log::info!("VRRP_Group({}) {state}", g.name);
                 self.queue_for(
                     &format!("GROUP {}", g.name),
                     &g.notify,
                     state,
-                    &["GROUP", &g.name, state],
+                    &["GROUP", &g.name, state.name()],
                 );
             }
         }
@@ -82,13 +83,13 @@ impl Notifier {
 
     /// Queues the state's script of `n`, then `notify` with keepalived's extra arguments
     /// (`INSTANCE name STATE priority`, or `GROUP name STATE`).
-    fn queue_for(&mut self, key: &str, n: &Notify, state: &str, extra: &[&str]) {
+    fn queue_for(&mut self, key: &str, n: &Notify, state: VrrpState, extra: &[&str]) {
         let specific = match state {
-            "MASTER" => n.master.as_ref(),
-            "BACKUP" => n.backup.as_ref(),
-            "FAULT" => n.fault.as_ref(),
-            "STOP" => n.stop.as_ref(),
-            _ => None,
+            VrrpState::Master => n.master.as_ref(),
+            VrrpState::Backup => n.backup.as_ref(),
+            VrrpState::Fault => n.fault.as_ref(),
+            VrrpState::Stop => n.stop.as_ref(),
+            VrrpState::Init => None,
         };
         let mut jobs = Vec::new();
         if let Some(s) = specific {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kad_core::config::Config;
+use kad_core::state::VrrpState;
 use kad_ipc::mio::Registry;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
@@ -24,7 +25,7 @@ pub struct CheckService {
     /// Shared with the engine: one copy of a large configuration, not two.
     config: Arc<Config>,
     /// Last reported state of each VRRP instance (drives notify scripts later).
-    instances: BTreeMap<String, String>,
+    instances: BTreeMap<String, VrrpState>,
     dump_path: PathBuf,
     scripts: Option<VrrpScripts>,
     notifier: Notifier,
@@ -58,7 +59,7 @@ impl CheckService {
 
 impl CheckService {
     /// smtp_alert for a VRRP state change (instance setting, else smtp_alert_vrrp, else smtp_alert).
-    fn alert(&mut self, name: &str, state: &str, priority: u8) {
+    fn alert(&mut self, name: &str, state: VrrpState, priority: u8) {
         let g = &self.config.global;
         let Some(inst) = self.config.vrrp_instances.iter().find(|i| i.name == name) else {
             return;
@@ -184,9 +185,8 @@ impl ChildService for CheckService {
                 state,
                 priority,
             }) => {
-                self.notifier
-                    .on_state(&self.config, &name, &state, priority);
-                self.alert(&name, &state, priority);
+                self.notifier.on_state(&self.config, &name, state, priority);
+                self.alert(&name, state, priority);
                 self.instances.insert(name, state);
                 vec![]
             }

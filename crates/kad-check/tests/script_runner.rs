@@ -264,6 +264,7 @@ fn notify_scripts_of_one_instance_run_one_at_a_time_in_order() {
         return;
     }
     use kad_check::notify::Notifier;
+    use kad_core::state::VrrpState;
     let dir = safe_dir("notify-order");
     let log = dir.join("order.log");
     let _ = std::fs::remove_file(&log);
@@ -294,10 +295,10 @@ fn notify_scripts_of_one_instance_run_one_at_a_time_in_order() {
     let parsed = kad_core::config::parse_file(&conf, &Default::default());
     let config = parsed.config.expect("valid config");
     let mut n = Notifier::default();
-    n.on_state(&config, "VI_1", "MASTER", 100);
-    n.on_state(&config, "VI_1", "BACKUP", 100);
-    n.on_state(&config, "VI_1", "MASTER", 100);
-    n.on_state(&config, "VI_2", "MASTER", 100);
+    n.on_state(&config, "VI_1", VrrpState::Master, 100);
+    n.on_state(&config, "VI_1", VrrpState::Backup, 100);
+    n.on_state(&config, "VI_1", VrrpState::Master, 100);
+    n.on_state(&config, "VI_2", VrrpState::Master, 100);
     let deadline = Instant::now() + Duration::from_secs(20);
     while let Some(at) = n.next_deadline() {
         assert!(Instant::now() < deadline, "notify scripts still running");

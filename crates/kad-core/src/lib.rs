@@ -3,7 +3,8 @@
 //! It owns the typed configuration model ([`config::model`]), the keepalived.conf parser
 //! ([`config::parse_file`]) with its preprocessor (includes, definitions, conditionals, sequences)
 //! and positioned diagnostics ([`config::Diagnostic`]), the logging setup shared by every
-//! process ([`logging`]) and the symlink-safe writer for dump files ([`dumpfile`]).
+//! process ([`logging`]) the symlink-safe writer for dump files ([`dumpfile`]) and the VRRP state shared by the children
+//! ([`state::VrrpState`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -11,3 +12,4 @@ pub mod config;
 pub mod dump;
 pub mod dumpfile;
 pub mod logging;
+pub mod state;

@@ -282,7 +282,7 @@ mod tests {
             }),
             ToChild::Routed(Routed::InstanceState {
                 name: "VI_1".into(),
-                state: "MASTER".into(),
+                state: kad_core::state::VrrpState::Master,
                 priority: 150,
             }),
         ];
@@ -299,7 +299,7 @@ mod tests {
             }),
             FromChild::Routed(Routed::InstanceState {
                 name: "VI_1".into(),
-                state: "BACKUP".into(),
+                state: kad_core::state::VrrpState::Backup,
                 priority: 150,
             }),
         ];

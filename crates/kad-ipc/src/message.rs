@@ -1,6 +1,7 @@
 //! The messages, one enum per direction. The parent routes child-to-child traffic.
 
 use kad_core::config::Config;
+use kad_core::state::VrrpState;
 use serde::{Deserialize, Serialize};
 
 /// Parent → child.
@@ -50,8 +51,8 @@ pub enum Routed {
     InstanceState {
         /// Instance name.
         name: String,
-        /// New state (MASTER, BACKUP, FAULT, STOP).
-        state: String,
+        /// New state.
+        state: VrrpState,
         /// Effective priority at the change.
         priority: u8,
     },

@@ -22,7 +22,7 @@ fn seeds() -> Vec<Vec<u8>> {
         FromChild::Ready { pid: 4242 },
         FromChild::Routed(Routed::InstanceState {
             name: "VI_1".into(),
-            state: "MASTER".into(),
+            state: kad_core::state::VrrpState::Master,
             priority: 100,
         }),
     ];

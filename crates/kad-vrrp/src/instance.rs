@@ -17,33 +17,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// Protocol state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Not started (RFC "Initialize").
-    Init,
-    /// Listening to a master.
-    Backup,
-    /// Forwarding for the virtual addresses and advertising.
-    Master,
-    /// A tracked interface or script is down.
-    Fault,
-    /// Stopped for good.
-    Stop,
-}
-
-impl State {
-    /// keepalived's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Init => "INIT",
-            State::Backup => "BACKUP",
-            State::Master => "MASTER",
-            State::Fault => "FAULT",
-            State::Stop => "STOP",
-        }
-    }
-}
+/// Protocol state (shared with the IPC messages and the checker).
+pub use kad_core::state::VrrpState as State;
 
 /// What the configuration says about an instance (resolved).
 #[derive(Debug, Clone)]

@@ -161,7 +161,7 @@ impl ChildService for VrrpService {
             .map(|(name, state, priority)| {
                 FromChild::Routed(Routed::InstanceState {
                     name,
-                    state: state.name().to_string(),
+                    state,
                     priority,
                 })
             })

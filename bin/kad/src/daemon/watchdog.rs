@@ -571,19 +571,13 @@ impl Watchdog {
     }
 }
 
-/// True if routed news names a configured vrrp_script or instance (and a known state): the
+/// True if routed news names a configured vrrp_script or instance (the state is an enum): the
 /// parent keeps and forwards nothing else, so a child cannot grow its tables or feed the other
 /// child names it never configured.
 fn routed_is_known(config: &Config, news: &Routed) -> bool {
     match news {
         Routed::ScriptStatus { name, .. } => config.vrrp_scripts.iter().any(|s| s.name == *name),
-        Routed::InstanceState { name, state, .. } => {
-            config.vrrp_instances.iter().any(|i| i.name == *name)
-                && matches!(
-                    state.as_str(),
-                    "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP"
-                )
-        }
+        Routed::InstanceState { name, .. } => config.vrrp_instances.iter().any(|i| i.name == *name),
     }
 }
 
@@ -631,15 +625,15 @@ mod tests {
             name: name.into(),
             ok: true,
         };
-        let state = |name: &str, state: &str| Routed::InstanceState {
+        let state = |name: &str, state: kad_core::state::VrrpState| Routed::InstanceState {
             name: name.into(),
-            state: state.into(),
+            state,
             priority: 100,
         };
         assert!(routed_is_known(&config, &script("chk")));
         assert!(!routed_is_known(&config, &script("forged")));
-        assert!(routed_is_known(&config, &state("VI_1", "MASTER")));
-        assert!(!routed_is_known(&config, &state("VI_2", "MASTER")));
-        assert!(!routed_is_known(&config, &state("VI_1", "PWNED")));
+        use kad_core::state::VrrpState::Master;
+        assert!(routed_is_known(&config, &state("VI_1", Master)));
+        assert!(!routed_is_known(&config, &state("VI_2", Master)));
     }
 }
