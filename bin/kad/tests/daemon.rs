@@ -453,9 +453,10 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
         "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
     )
     .expect("sink");
-    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3.
+    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3. kad starts
+    // once the sink's socket exists (waited for up to ~20 s, not a fixed sleep).
     let setup = format!(
-        "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && sleep 0.3",
+        "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && i=0 && while [ ! -S /dev/log ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done",
         private_dirs(),
         sink.display()
     );
