@@ -1,6 +1,6 @@
 //! The daemon as root, each test in its own mount and network namespace (private /tmp and
 //! /run, so dump files and pidfiles of parallel tests never meet). Files inside are read
-//! through /proc/PID/root. Skipped only when KAD_SYSTEM_TESTS=0.
+//! through /proc/PID/root. Ignored (not passed) when built with KAD_SYSTEM_TESTS=0.
 
 mod common;
 
@@ -13,10 +13,9 @@ use common::*;
 const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn three_processes_with_titles_pidfiles_and_capabilities() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     assert_eq!(comm(kad.pid), "kad");
     let vrrp = kad.wait_child("kad: vrrp", None);
@@ -65,10 +64,9 @@ fn three_processes_with_titles_pidfiles_and_capabilities() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn killed_children_are_respawned_within_a_second() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     for title in ["kad: vrrp", "kad: checker"] {
         let old = kad.wait_child(title, None);
@@ -92,10 +90,9 @@ fn killed_children_are_respawned_within_a_second() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn a_second_quick_death_waits_one_second_like_keepalived() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     let first = kad.wait_child("kad: vrrp", None);
     signal(first, libc::SIGKILL);
@@ -115,10 +112,9 @@ fn a_second_quick_death_waits_one_second_like_keepalived() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn children_exit_when_the_parent_is_killed() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let mut kad = Kad::start(CONFIG, &[]);
     let kids = [
         kad.wait_child("kad: vrrp", None),
@@ -135,10 +131,9 @@ fn children_exit_when_the_parent_is_killed() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_errors() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     let kids = [
         kad.wait_child("kad: vrrp", None),
@@ -186,10 +181,9 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_errors() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn dumps_are_written_and_never_follow_a_planted_symlink() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     let victim = kad.path("/tmp/victim");
     std::fs::write(&victim, "precious").expect("victim");
@@ -251,10 +245,9 @@ fn dumps_are_written_and_never_follow_a_planted_symlink() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn sigterm_stops_everything_cleanly() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let mut kad = Kad::start(CONFIG, &[]);
     let kids = [
         kad.wait_child("kad: vrrp", None),
@@ -276,10 +269,9 @@ fn sigterm_stops_everything_cleanly() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn a_second_kad_refuses_to_start_beside_a_live_one() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     let out = Command::new("nsenter")
         .args(["-t", &kad.pid.to_string(), "-m", "-n", "--"])
@@ -297,10 +289,9 @@ fn a_second_kad_refuses_to_start_beside_a_live_one() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn chaos_of_two_hundred_child_kills() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &["--respawn-window", "0"]);
     kad.wait_child("kad: vrrp", None);
     kad.wait_child("kad: checker", None);
@@ -354,17 +345,16 @@ fn chaos_of_two_hundred_child_kills() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn without_dash_n_kad_detaches_into_its_own_session() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let dir = work_dir();
     let conf = dir.join("kad.conf");
     std::fs::write(&conf, CONFIG).expect("config");
     let pidfile = dir.join("parent.pid");
     let status = Command::new("unshare")
         .args(["--mount", "--net", "--", "sh", "-c"])
-        .arg("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && exec \"$0\" \"$@\"")
+        .arg(format!("{} && exec \"$0\" \"$@\"", private_tmp_run()))
         .arg(env!("CARGO_BIN_EXE_kad"))
         .arg("-f")
         .arg(&conf)
@@ -404,10 +394,9 @@ fn without_dash_n_kad_detaches_into_its_own_session() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn a_stale_pidfile_is_replaced() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let dir = work_dir();
     let pidfile = dir.join("stale.pid");
     // A pid that is not a live kad: our own test process is not called kad*.
@@ -419,17 +408,16 @@ fn a_stale_pidfile_is_replaced() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn dash_p_and_dash_c_run_one_child() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     for (flag, only, absent) in [
         ("-P", "kad: vrrp", "kad: checker"),
         ("-C", "kad: checker", "kad: vrrp"),
     ] {
         let dir = work_dir();
         std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
-        let kad = Kad::spawn_in(dir, PRIVATE_DIRS, &[flag]);
+        let kad = Kad::spawn_in(dir, &private_dirs(), &[flag]);
         kad.wait_child(only, None);
         wait_until("ready", Duration::from_secs(5), || {
             kad.log().contains(") ready")
@@ -441,10 +429,9 @@ fn dash_p_and_dash_c_run_one_child() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn dash_r_stops_kad_when_a_child_dies() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let mut kad = Kad::start(CONFIG, &["-R"]);
     let vrrp = kad.wait_child("kad: vrrp", None);
     signal(vrrp, libc::SIGKILL);
@@ -455,10 +442,9 @@ fn dash_r_stops_kad_when_a_child_dies() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn syslog_lines_carry_the_facility_and_per_process_tags() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let dir = work_dir();
     std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
     let sink = dir.join("sink.py");
@@ -467,9 +453,11 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
         "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
     )
     .expect("sink");
-    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3.
+    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3. kad starts
+    // once the sink's socket exists (waited for up to ~20 s, not a fixed sleep).
     let setup = format!(
-        "{PRIVATE_DIRS} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && sleep 0.3",
+        "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && i=0 && while [ ! -S /dev/log ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done",
+        private_dirs(),
         sink.display()
     );
     let kad = Kad::spawn_in(dir, &setup, &["-S", "3"]);
@@ -508,10 +496,9 @@ fn status_field(pid: u32, name: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn the_vrrp_child_runs_under_no_new_privs_and_seccomp_through_a_normal_life() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let mut kad = Kad::start(CONFIG, &[]);
     let vrrp = kad.wait_child("kad: vrrp", None);
     let checker = kad.wait_child("kad: checker", None);
@@ -561,10 +548,9 @@ fn the_vrrp_child_runs_under_no_new_privs_and_seccomp_through_a_normal_life() {
 }
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn a_vrrp_child_dead_of_sigsys_is_logged_as_a_seccomp_kill_and_respawned() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let kad = Kad::start(CONFIG, &[]);
     let old = kad.wait_child("kad: vrrp", None);
     // SIGSYS is how the kernel ends a process that breaks its filter (SECCOMP_RET_KILL_PROCESS);
@@ -591,10 +577,9 @@ fn a_vrrp_child_dead_of_sigsys_is_logged_as_a_seccomp_kill_and_respawned() {
 const PING: &str = "virtual_server 192.0.2.100 81 {\n    real_server 198.51.100.2 81 {\n        PING_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
 
 #[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn the_checker_holds_cap_net_raw_only_with_a_ping_check() {
-    if !system_tests_enabled() {
-        return;
-    }
+    as_root();
     let held = |pid: u32| (status_field(pid, "CapEff:"), status_field(pid, "CapPrm:"));
     let with = (
         "00000000000030e0".to_string(),

@@ -1,9 +1,14 @@
-//! The harness shared by the daemon-level system tests: kad started as root in its own
-//! namespaces, with helpers to wait, signal and read its files.
+//! The harness shared by the system tests (daemon, checker, VRRP, VM): kad started as root in
+//! its own namespaces with private /tmp and /run, helpers to wait, signal and read its files,
+//! and (in [`lab`]) the VRRP lab of namespaces joined by a bridge.
 #![allow(dead_code)]
 
+pub mod checker;
+pub mod lab;
+pub mod wire;
+
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,18 +16,42 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub fn system_tests_enabled() -> bool {
-    if std::env::var("KAD_SYSTEM_TESTS").as_deref() == Ok("0") {
-        eprintln!("KAD_SYSTEM_TESTS=0: skipping a system test");
-        return false;
-    }
+/// Panics unless the test runs as root: a system test fails loudly rather than pass without
+/// running. Built with `KAD_SYSTEM_TESTS=0`, system tests are marked ignored instead (build.rs
+/// sets the `kad_no_system_tests` cfg their `#[cfg_attr(.., ignore)]` reads).
+pub fn as_root() {
     // SAFETY: geteuid has no preconditions.
     assert_eq!(
         unsafe { libc::geteuid() },
         0,
-        "system tests run as root (set KAD_SYSTEM_TESTS=0 to skip)"
+        "system tests run as root (KAD_SYSTEM_TESTS=0 marks them ignored)"
     );
-    true
+}
+
+/// Runs a shell command and asserts it succeeded.
+pub fn sh(cmd: &str) {
+    let st = Command::new("sh").args(["-c", cmd]).status().expect("sh");
+    assert!(st.success(), "failed: {cmd}");
+}
+
+/// Runs a shell command and returns its standard output (whatever its exit status).
+pub fn sh_out(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `cond` every 20 ms until it holds and returns how long that took; panics naming
+/// `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t0.elapsed()
 }
 
 /// A kad parent running in its own namespaces.
@@ -46,14 +75,6 @@ pub fn work_dir() -> PathBuf {
     dir
 }
 
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 pub fn signal(pid: u32, sig: i32) {
     // SAFETY: sending a signal to a pid this test started.
     unsafe { libc::kill(pid as i32, sig) };
@@ -72,16 +93,65 @@ pub fn comm(pid: u32) -> String {
         .to_string()
 }
 
-/// Namespace set-up before kad starts: private /tmp and /run, loopback up.
-pub const PRIVATE_DIRS: &str =
-    "mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run && ip link set lo up";
+/// Shell commands, run in a new mount namespace, that give it an empty tmpfs on /tmp and on
+/// /run while the checkout, its target dir and the test's work dirs stay at their paths even
+/// when they live under /tmp or /run (a clone in /tmp): each is opened before the mounts and
+/// bound back at its own path through that descriptor after them.
+pub fn private_tmp_run() -> String {
+    let keep = kept_dirs();
+    let mut cmd = String::new();
+    for (fd, dir) in (3..).zip(&keep) {
+        cmd.push_str(&format!("exec {fd}<{} && ", quote(dir)));
+    }
+    cmd.push_str("mount -t tmpfs kadtmp /tmp && mount -t tmpfs kadrun /run");
+    for (fd, dir) in (3..).zip(&keep) {
+        let dir = quote(dir);
+        cmd.push_str(&format!(
+            " && mkdir -p {dir} && mount --no-canonicalize --bind /proc/self/fd/{fd} {dir} && exec {fd}<&-"
+        ));
+    }
+    cmd
+}
+
+/// The directories a test's kad must still see under its private /tmp and /run: the
+/// checkout, the kad binary's dir and the tests' work dir, those under /tmp or /run only,
+/// none inside another.
+fn kept_dirs() -> Vec<PathBuf> {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_kad"));
+    let mut dirs: Vec<PathBuf> = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        bin.parent().map(Path::to_path_buf).unwrap_or_default(),
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+    ]
+    .iter()
+    .filter_map(|d| d.canonicalize().ok())
+    .filter(|d| d.starts_with("/tmp") || d.starts_with("/run"))
+    .filter(|d| d != Path::new("/tmp") && d != Path::new("/run"))
+    .collect();
+    dirs.sort();
+    dirs.dedup();
+    let all = dirs.clone();
+    dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    dirs
+}
+
+/// `path` quoted for sh.
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+/// Namespace set-up before kad starts: private /tmp and /run ([`private_tmp_run`]), loopback
+/// up.
+pub fn private_dirs() -> String {
+    format!("{} && ip link set lo up", private_tmp_run())
+}
 
 impl Kad {
     /// Starts kad on `config` and waits until both children are ready.
     pub fn start(config: &str, extra: &[&str]) -> Kad {
         let dir = work_dir();
         std::fs::write(dir.join("kad.conf"), config).expect("config");
-        let kad = Kad::spawn_in(dir, PRIVATE_DIRS, extra);
+        let kad = Kad::spawn_in(dir, &private_dirs(), extra);
         wait_until("both children ready", Duration::from_secs(10), || {
             kad.log().matches(") ready").count() >= 2
         });
