@@ -167,7 +167,10 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
     );
     let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, &extra)));
     lab.wait_master("1", Duration::from_secs(8));
-    let nobody = sh_out("id -u nobody").trim().to_string();
+    // kad's default script user: keepalived_script where it exists, else nobody.
+    let nobody = sh_out("id -u keepalived_script 2>/dev/null || id -u nobody")
+        .trim()
+        .to_string();
     wait_until("notify lines", Duration::from_secs(5), || {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         [
