@@ -27,10 +27,7 @@ fn vip_line(v: &kad_core::config::model::VirtualAddress, inst: &VrrpInstance) ->
         v.prefix,
         v.dev.as_deref().unwrap_or(&inst.interface)
     );
-    s.push_str(&format!(
-        " scope {}",
-        v.scope.as_deref().unwrap_or("global")
-    ));
+    s.push_str(&format!(" scope {}", v.scope_name()));
     if let Some(l) = &v.label {
         s.push_str(&format!(" label {l}"));
     }

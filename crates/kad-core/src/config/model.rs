@@ -310,8 +310,9 @@ pub struct VirtualAddress {
     pub broadcast: Option<IpAddr>,
     /// `dev` (default: the instance's interface).
     pub dev: Option<String>,
-    /// `scope` (host, link, site, global or a number).
-    pub scope: Option<String>,
+    /// `scope`, resolved when parsed to the kernel's number (global 0, site 200, link 253,
+    /// host 254, nowhere 255, or the number given).
+    pub scope: Option<u8>,
     /// `label`.
     pub label: Option<String>,
     /// `peer`.
@@ -320,6 +321,20 @@ pub struct VirtualAddress {
     pub no_track: bool,
     /// `home`, `-nodad`, `noprefixroute`, `mngtmpaddr`, `autojoin`: kept for netlink flags.
     pub flags: Vec<String>,
+}
+
+impl VirtualAddress {
+    /// The scope as `ip addr` shows it (a name where the number has one).
+    pub fn scope_name(&self) -> String {
+        match self.scope.unwrap_or(0) {
+            0 => "global".into(),
+            200 => "site".into(),
+            253 => "link".into(),
+            254 => "host".into(),
+            255 => "nowhere".into(),
+            n => n.to_string(),
+        }
+    }
 }
 
 /// An item of `unicast_peer`.

@@ -14,20 +14,12 @@ use crate::instance::{Event, Instance, Settings, State};
 use crate::vip::Vip;
 
 fn vip_of(v: &VirtualAddress) -> Vip {
-    let scope = match v.scope.as_deref() {
-        Some("host") => 254,
-        Some("link") => 253,
-        Some("site") => 200,
-        Some("nowhere") => 255,
-        Some(n) => n.parse().unwrap_or(0),
-        None => 0,
-    };
     Vip {
         addr: v.addr,
         prefix: v.prefix,
         broadcast: v.broadcast,
         label: v.label.clone(),
-        scope,
+        scope: v.scope.unwrap_or(0),
     }
 }
 

@@ -49,12 +49,16 @@ pub(super) fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress>
             ("brd", Some(v)) => va.broadcast = ctx.parse_word(s, v, parse_ip),
             ("dev", Some(v)) => va.dev = Some(v.text.to_string()),
             ("scope", Some(v)) => {
-                let ok = matches!(
-                    v.text.as_str(),
-                    "host" | "link" | "site" | "global" | "nowhere"
-                ) || v.text.parse::<u8>().is_ok();
-                if ok {
-                    va.scope = Some(v.text.to_string());
+                let scope = match v.text.as_str() {
+                    "global" => Some(0),
+                    "site" => Some(200),
+                    "link" => Some(253),
+                    "host" => Some(254),
+                    "nowhere" => Some(255),
+                    n => n.parse::<u8>().ok(),
+                };
+                if scope.is_some() {
+                    va.scope = scope;
                 } else {
                     ctx.error(
                         v.pos,
