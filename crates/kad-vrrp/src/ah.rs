@@ -17,6 +17,7 @@
 //! IPv4 packet and [`Received::verify`] its ICV in constant time; [`seal`] builds a packet;
 //! [`SeqCounter`] is keepalived's sequence-number rule.
 
+use crate::drop_reason::DropReason;
 use std::net::Ipv4Addr;
 
 use hmac::{Hmac, Mac};
@@ -72,14 +73,11 @@ pub enum AhError {
 
 impl AhError {
     /// Name of the counter this error feeds (keepalived.stats' wording in the comment).
-    pub fn counter(&self) -> &'static str {
+    pub fn counter(&self) -> DropReason {
         match self {
-            // Packet Errors: Length.
-            AhError::Truncated(_) | AhError::PayloadLen(_) => "packet_len_err",
-            // Packet Errors: Invalid Type.
-            AhError::NextHeader(_) => "invalid_type_rcvd",
-            // Authentication Errors: Failure.
-            AhError::Spi | AhError::Icv | AhError::Replay { .. } => "auth_failure",
+            AhError::Truncated(_) | AhError::PayloadLen(_) => DropReason::PacketLen,
+            AhError::NextHeader(_) => DropReason::InvalidType,
+            AhError::Spi | AhError::Icv | AhError::Replay { .. } => DropReason::AhFailure,
         }
     }
 }

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod ah;
+pub mod drop_reason;
 pub mod dump;
 pub mod engine;
 pub mod executor;

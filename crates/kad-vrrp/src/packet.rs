@@ -9,6 +9,7 @@
 //! (RFC 5798 §5.2.8), as keepalived 2.2.7 computes it (proven on its captures below).
 //! Intervals are kept in centiseconds for both versions (v2's whole seconds × 100).
 
+use crate::drop_reason::DropReason;
 use std::net::IpAddr;
 
 /// Byte layout of the VRRP header.
@@ -69,14 +70,14 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// Name of the counter this error feeds.
-    pub fn counter(&self) -> &'static str {
+    pub fn counter(&self) -> DropReason {
         match self {
-            DecodeError::Truncated(_) | DecodeError::Length { .. } => "packet_len_err",
-            DecodeError::Version(_) => "version_err",
-            DecodeError::Type(_) => "invalid_type_rcvd",
-            DecodeError::Checksum { .. } => "checksum_err",
-            DecodeError::Family => "family_err",
-            DecodeError::ZeroInterval => "advert_interval_err",
+            DecodeError::Truncated(_) | DecodeError::Length { .. } => DropReason::PacketLen,
+            DecodeError::Version(_) => DropReason::VersionUnknown,
+            DecodeError::Type(_) => DropReason::InvalidType,
+            DecodeError::Checksum { .. } => DropReason::Checksum,
+            DecodeError::Family => DropReason::Family,
+            DecodeError::ZeroInterval => DropReason::ZeroInterval,
         }
     }
 }
@@ -596,7 +597,10 @@ mod tests {
                 Advert::parse(&zero, src, dst),
                 Err(DecodeError::ZeroInterval)
             );
-            assert_eq!(DecodeError::ZeroInterval.counter(), "advert_interval_err");
+            assert_eq!(
+                DecodeError::ZeroInterval.counter(),
+                DropReason::ZeroInterval
+            );
         }
         // v3's 12-bit field: the reserved high bits do not make it non-zero.
         let (src, dst, mut msg) = vrrp_of(V3);

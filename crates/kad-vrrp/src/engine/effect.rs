@@ -1,5 +1,6 @@
 //! What comes out of the engine: [`Effect`]s the executor carries out, in order.
 
+use crate::drop_reason::DropReason;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::input::Source;
@@ -132,7 +133,7 @@ pub enum Effect {
         /// The instance it was for, if known.
         instance: Option<String>,
         /// Why (the counter's name).
-        reason: &'static str,
+        reason: DropReason,
         /// The line to log.
         log: Option<String>,
     },

@@ -9,6 +9,7 @@
 //! drop accounting), `tracking` (priorities and FAULT from scripts and interfaces), `sync`
 //! (sync groups), `announce` (GARP/NA pacing), `advert` (our adverts, AH sealing).
 
+use crate::drop_reason::DropReason;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -90,9 +91,9 @@ pub struct Engine {
     /// The instances, in configuration order.
     pub instances: Vec<Running>,
     /// Drops that match no instance, by reason.
-    pub drops: HashMap<&'static str, u64>,
+    pub drops: HashMap<DropReason, u64>,
     /// Last time a drop of each (instance, reason) was logged: one line per 10 s at most.
-    logged: HashMap<(usize, &'static str), Instant>,
+    logged: HashMap<(usize, DropReason), Instant>,
     facts: Facts,
     /// Last running state of each interface index the monitor reported.
     link_up: HashMap<u32, bool>,
@@ -158,7 +159,7 @@ impl Engine {
             Input::Timer => self.on_timer(now),
             Input::Readable(source) => self.readable(source),
             Input::Packet { source, frame } => self.packet(source, frame, now),
-            Input::BadFrame(_) => self.count_drop("bad_ip_header"),
+            Input::BadFrame(_) => self.count_drop(DropReason::BadIpHeader),
             Input::ReadDone { source, more } => self.read_done(source, more, now),
             Input::Link { index, name, up } => self.on_link(index, name, up, now),
             Input::AddressDeleted { index, addr } => self.on_address_deleted(index, addr),

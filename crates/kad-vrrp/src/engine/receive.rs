@@ -8,6 +8,7 @@
 //! the parent's messages before the next batch. A flood of adverts therefore never delays our
 //! own adverts by more than one batch.
 
+use crate::drop_reason::DropReason;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ impl Engine {
             Frame::V4(p) => {
                 let proto = if source.ah { PROTO_AH } else { PROTO_VRRP };
                 let Some(m) = parse_ipv4(p, proto) else {
-                    self.count_drop("bad_ip_header");
+                    self.count_drop(DropReason::BadIpHeader);
                     return;
                 };
                 let env = Envelope {
@@ -85,7 +86,7 @@ impl Engine {
                     m.payload_at..m.payload_end
                 };
                 let Some(bytes) = p.get(range) else {
-                    self.count_drop("bad_ip_header");
+                    self.count_drop(DropReason::BadIpHeader);
                     return;
                 };
                 (env, bytes)
@@ -112,7 +113,7 @@ impl Engine {
     }
 
     /// Counts a drop that matches no instance.
-    pub(super) fn count_drop(&mut self, reason: &'static str) {
+    pub(super) fn count_drop(&mut self, reason: DropReason) {
         let n = self.drops.entry(reason).or_insert(0);
         *n = n.saturating_add(1);
         self.emit(Effect::Drop {
@@ -161,19 +162,22 @@ impl Engine {
             .iter()
             .position(|r| r.link == Some(l) && r.cfg.vrid == advert.vrid)
         else {
-            self.count_drop("unknown_vrid");
+            self.count_drop(DropReason::UnknownVrid);
             return;
         };
         let src = env.src;
         if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
             // Counted with the drops that match no instance (the peer is not ours).
-            let n = self.drops.entry("unknown_unicast_peer").or_insert(0);
+            let n = self
+                .drops
+                .entry(DropReason::UnknownUnicastPeer)
+                .or_insert(0);
             *n = n.saturating_add(1);
             let line = format!(
                 "({}) advert from {src}, which is not a unicast_peer; dropped",
                 self.instances[i].cfg.name
             );
-            self.warn_limited(i, "unknown_unicast_peer", now, line);
+            self.warn_limited(i, DropReason::UnknownUnicastPeer, now, line);
             return;
         }
         self.instances[i].stats.advert_rcvd += 1;
@@ -208,7 +212,7 @@ impl Engine {
 
     /// Reports a drop for instance `i` (counted by the caller) with a log line at most once
     /// per [`DROP_LOG_EVERY`] for each instance and reason.
-    fn warn_limited(&mut self, i: usize, reason: &'static str, now: Instant, line: String) {
+    fn warn_limited(&mut self, i: usize, reason: DropReason, now: Instant, line: String) {
         let last = self.logged.get(&(i, reason));
         let log = last
             .is_none_or(|t| now.saturating_duration_since(*t) >= DROP_LOG_EVERY)
@@ -232,14 +236,14 @@ impl Engine {
         env: &Envelope,
         advert: &Advert,
         ah: Option<&ah::Received>,
-    ) -> Option<(&'static str, String)> {
+    ) -> Option<(DropReason, String)> {
         let r = &mut self.instances[i];
         let src = env.src;
         let name = &r.cfg.name;
         if env.ttl != 255 {
             r.stats.ip_ttl_err += 1;
             return Some((
-                "ttl",
+                DropReason::Ttl,
                 format!("({name}) advert from {src} with TTL {}; dropped", env.ttl),
             ));
         }
@@ -249,7 +253,7 @@ impl Engine {
                 "({name}) advert from {src} is VRRPv{}, we run v{}; dropped",
                 advert.version, r.cfg.version
             );
-            return Some(("version", line));
+            return Some((DropReason::Version, line));
         }
         if r.cfg.version == 2 {
             let want = match &r.cfg.authentication {
@@ -260,7 +264,7 @@ impl Engine {
             if std::mem::discriminant(&want) != std::mem::discriminant(&advert.auth) {
                 r.stats.authtype_mismatch += 1;
                 return Some((
-                    "auth_type",
+                    DropReason::AuthType,
                     format!("({name}) advert from {src} has another authentication type; dropped"),
                 ));
             }
@@ -274,7 +278,7 @@ impl Engine {
             if let Err(why) = verified {
                 r.stats.auth_failure += 1;
                 return Some((
-                    "auth",
+                    DropReason::Auth,
                     format!("({name}) advert from {src} failed authentication ({why}); dropped"),
                 ));
             }
@@ -285,13 +289,13 @@ impl Engine {
                     "({name}) advert interval mismatch from {src}: {} cs, ours {ours} cs; dropped",
                     advert.interval_cs
                 );
-                return Some(("interval", line));
+                return Some((DropReason::Interval, line));
             }
             if let Some(rx) = ah {
                 if let Err(e) = r.ah_seq.accept(rx.seq) {
                     r.stats.auth_failure += 1;
                     return Some((
-                        "auth_seq",
+                        DropReason::AuthSeq,
                         format!("({name}) advert from {src}: {e}; dropped"),
                     ));
                 }
@@ -306,7 +310,7 @@ impl Engine {
         &mut self,
         l: usize,
         vrid: Option<u8>,
-        counter: &'static str,
+        counter: DropReason,
         what: String,
         now: Instant,
     ) {
@@ -320,9 +324,9 @@ impl Engine {
         };
         let r = &mut self.instances[i];
         match counter {
-            "invalid_type_rcvd" | "version_err" => r.stats.invalid_type_rcvd += 1,
-            "auth_failure" => r.stats.auth_failure += 1,
-            "advert_interval_err" => r.stats.advert_interval_err += 1,
+            DropReason::InvalidType | DropReason::VersionUnknown => r.stats.invalid_type_rcvd += 1,
+            DropReason::AhFailure => r.stats.auth_failure += 1,
+            DropReason::ZeroInterval => r.stats.advert_interval_err += 1,
             _ => r.stats.packet_len_err += 1,
         }
         let line = format!("({}) dropped a malformed advert: {what}", r.cfg.name);

@@ -471,9 +471,9 @@ impl Replay {
             ["drops", reason, n] => (
                 self.engine
                     .drops
-                    .get(reason)
-                    .copied()
-                    .unwrap_or(0)
+                    .iter()
+                    .find(|(r, _)| r.name() == *reason)
+                    .map_or(0, |(_, n)| *n)
                     .to_string(),
                 n.to_string(),
             ),
