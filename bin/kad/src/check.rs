@@ -1,4 +1,5 @@
-//! `kad -t` (check the configuration) and `kad -d` (print the normalized configuration).
+//! `kad -t` (check the configuration), `kad --dump-json` (print the normalized configuration)
+//! and `kad -d` (log the configuration once at start).
 
 use std::path::Path;
 
@@ -52,7 +53,7 @@ pub fn config_test(path: &Path, config_id: &str) -> i32 {
     }
 }
 
-/// `kad -d`: the normalized configuration as JSON on stdout.
+/// `kad --dump-json`: the normalized configuration as JSON on stdout.
 pub fn dump(path: &Path, config_id: &str) -> i32 {
     let parsed = load(path, config_id);
     match parsed.config {
@@ -68,6 +69,37 @@ pub fn dump(path: &Path, config_id: &str) -> i32 {
         },
         None => crate::exit::Exit::ConfigError.code(),
     }
+}
+
+/// `-t=FILE`: the diagnostics go to FILE (appended) instead of stderr; if FILE cannot be
+/// opened they stay on stderr, after a warning.
+pub fn report_to(file: &Path) {
+    use std::os::fd::AsRawFd;
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        // SAFETY: dup2 onto stderr's descriptor; `f` stays open until after the call.
+        Ok(f) => unsafe {
+            libc::dup2(f.as_raw_fd(), libc::STDERR_FILENO);
+        },
+        Err(e) => eprintln!(
+            "kad: cannot open {}: {e}; reporting on stderr",
+            file.display()
+        ),
+    }
+}
+
+/// `kad -d`: logs the parsed configuration once, in keepalived's dump layout (the text
+/// SIGUSR1 writes to /tmp/keepalived.data), and the virtual servers in one line.
+pub fn log_config(cfg: &Config) {
+    let text = kad_vrrp::dump::data(cfg, &Default::default(), None);
+    for line in text.lines() {
+        log::info!("{line}");
+    }
+    log::info!("------< LVS Topology >------");
+    log::info!(" {}", summary(cfg));
 }
 
 fn error_count(parsed: &Parsed) -> usize {

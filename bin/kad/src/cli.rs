@@ -1,4 +1,6 @@
-//! Command-line flags, named as keepalived names them.
+//! Command-line flags: every option of keepalived 2.2.7's command line, named as keepalived
+//! names them, plus kad's own long options. What each keepalived option means to kad (and the
+//! ones kad accepts but ignores) is in [`crate::compat`].
 
 use std::path::PathBuf;
 
@@ -6,7 +8,13 @@ use clap::Parser;
 
 /// kad: a keepalived-compatible VRRP and LVS health-check daemon.
 #[derive(Debug, Parser)]
-#[command(name = "kad", version, about, disable_version_flag = true)]
+#[command(
+    name = "kad",
+    version,
+    about,
+    disable_version_flag = true,
+    args_override_self = true
+)]
 pub struct Cli {
     /// Configuration file (default: /etc/kad/kad.conf if present, else /etc/keepalived/keepalived.conf).
     #[arg(short = 'f', long = "use-file", value_name = "FILE")]
@@ -17,6 +25,9 @@ pub struct Cli {
     /// Run only the checker child.
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
+    /// Do not run the BFD child (kad has none: always true).
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
     /// Do not daemonize.
     #[arg(short = 'n', long = "dont-fork")]
     pub dont_fork: bool,
@@ -26,12 +37,30 @@ pub struct Cli {
     /// Detailed log messages.
     #[arg(short = 'D', long = "log-detail")]
     pub log_detail: bool,
-    /// Syslog facility local0..local7 (0..7).
-    #[arg(short = 'S', long = "log-facility", value_name = "0-7", value_parser = clap::value_parser!(u8).range(0..=7))]
+    /// Syslog facility: 0-7 or local0-local7 (localN), user or daemon (the default).
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY")]
+    pub log_facility_arg: Option<String>,
+    /// The facility resolved from `-S` (localN as N, [`kad_core::logging::FACILITY_USER`]).
+    #[arg(skip)]
     pub log_facility: Option<u8>,
-    /// Check the configuration and exit (0: valid, 5: errors).
-    #[arg(short = 't', long = "config-test")]
-    pub config_test: bool,
+    /// Do not log to syslog.
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// File creation mask (octal) for the files kad creates.
+    #[arg(short = 'u', long = "umask", value_name = "MASK")]
+    pub umask: Option<String>,
+    /// Release the VIPs on a signal-driven transition (ignored by kad).
+    #[arg(short = 'X', long = "release-vips")]
+    pub release_vips: bool,
+    /// Keep the VRRP VIPs and routes at stop (ignored by kad).
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+    /// Keep the IPVS table at stop (ignored by kad).
+    #[arg(short = 'I', long = "dont-release-ipvs")]
+    pub dont_release_ipvs: bool,
+    /// Check the configuration and exit (0: valid, 5: errors); with `=FILE` the report goes to FILE.
+    #[arg(short = 't', long = "config-test", value_name = "LOG_FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub config_test: Option<String>,
     /// Parent pidfile.
     #[arg(short = 'p', long = "pid", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
@@ -41,15 +70,49 @@ pub struct Cli {
     /// Checker child pidfile.
     #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
     pub checkers_pid_file: Option<PathBuf>,
-    /// Print the parsed, normalized configuration (JSON) and exit.
+    /// BFD child pidfile (ignored: kad has no BFD child).
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
+    pub bfd_pid_file: Option<PathBuf>,
+    /// Log the parsed configuration once at start, then run.
     #[arg(short = 'd', long = "dump-conf")]
     pub dump_conf: bool,
+    /// kad extension: print the parsed, normalized configuration as JSON and exit.
+    #[arg(long = "dump-json")]
+    pub dump_json: bool,
     /// Do not respawn children that die.
     #[arg(short = 'R', long = "dont-respawn")]
     pub dont_respawn: bool,
+    /// Log address changes netlink reports (ignored by kad).
+    #[arg(short = 'a', long = "address-monitoring")]
+    pub address_monitoring: bool,
+    /// SNMP subsystem (ignored: kad has no SNMP).
+    #[arg(short = 'x', long = "snmp")]
+    pub snmp: bool,
+    /// SNMP agent socket (ignored: kad has no SNMP).
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE")]
+    pub snmp_agent_socket: Option<String>,
+    /// Network namespace to run in (ignored: kad runs where it is started).
+    #[arg(short = 's', long = "namespace", value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Core dumps on a crash (ignored by kad).
+    #[arg(short = 'm', long = "core-dump")]
+    pub core_dump: bool,
+    /// Core dump pattern (ignored by kad).
+    #[arg(short = 'M', long = "core-dump-pattern", value_name = "PATTERN", num_args = 0..=1, default_missing_value = "")]
+    pub core_dump_pattern: Option<String>,
+    /// Refuse to start (and fail `-t`) if an included configuration file is missing.
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
+    /// Run every child even without configuration for it (ignored by kad).
+    #[arg(long = "all")]
+    pub all: bool,
     /// Config id compared with `@ID` lines (default: the host name up to its first dot).
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     pub config_id: Option<String>,
+    /// Print the number of the signal for a keepalived signal function and exit
+    /// (STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON).
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
@@ -67,19 +130,26 @@ pub struct Cli {
     /// Internal: the child's pidfile.
     #[arg(long = "child-pidfile", hide = true)]
     pub child_pidfile: Option<PathBuf>,
+    /// Stray arguments: keepalived reports them and goes on; so does kad.
+    #[arg(hide = true)]
+    pub stray: Vec<String>,
+    /// Started under the name `keepalived` (argv[0]): keepalived's default paths and banner.
+    #[arg(skip)]
+    pub as_keepalived: bool,
 }
 
 impl Cli {
-    /// The configuration file to read: `-f`, else kad's own path, else keepalived's.
+    /// The configuration file to read: `-f`, else (as `keepalived`) keepalived's path, else
+    /// kad's own path if present, else keepalived's.
     pub fn config_path(&self) -> PathBuf {
         if let Some(p) = &self.use_file {
             return p.clone();
         }
         let own = PathBuf::from("/etc/kad/kad.conf");
-        if own.exists() {
+        if !self.as_keepalived && own.exists() {
             own
         } else {
-            PathBuf::from("/etc/keepalived/keepalived.conf")
+            PathBuf::from(crate::compat::KEEPALIVED_CONF)
         }
     }
 }

@@ -128,13 +128,13 @@ fn conditional_sample_follows_the_config_id() {
     let file = dir.join("conditional.conf");
     let run = |id: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_kad"))
-            .args(["-d", "-i", id, "-f"])
+            .args(["--dump-json", "-i", id, "-f"])
             .arg(&file)
             .output()
-            .expect("run kad -d");
-        assert!(out.status.success(), "kad -d -i {id} failed");
+            .expect("run kad --dump-json");
+        assert!(out.status.success(), "kad --dump-json -i {id} failed");
         let cfg: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("kad -d prints JSON");
+            serde_json::from_slice(&out.stdout).expect("kad --dump-json prints JSON");
         cfg["vrrp_instances"][0]["priority"]
             .as_u64()
             .expect("priority")

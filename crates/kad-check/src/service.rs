@@ -201,6 +201,7 @@ impl ChildService for CheckService {
                 vec![]
             }
             ToChild::DumpStats
+            | ToChild::DumpStatsClear
             | ToChild::Routed(Routed::ScriptStatus { .. })
             | ToChild::Shutdown => vec![],
         }

@@ -17,9 +17,16 @@ pub struct LogOptions {
     pub console: bool,
     /// Debug-level detail (`-D`).
     pub detail: bool,
-    /// `-S N`: local0..local7; `None`: daemon.
+    /// `-S N`: local0..local7; [`FACILITY_USER`]: user; `None`: daemon.
     pub facility: Option<u8>,
 }
+
+/// `LogOptions::facility` for syslog's `user` facility (`-S user`).
+pub const FACILITY_USER: u8 = 8;
+
+/// Set in the environment (by `-G`, and so inherited by the children): no syslog, only the
+/// console output `-l` asks for.
+pub const NO_SYSLOG_ENV: &str = "KAD_NO_SYSLOG";
 
 struct State {
     ident: String,
@@ -43,6 +50,7 @@ fn facility(n: Option<u8>) -> Facility {
         Some(5) => Facility::LOG_LOCAL5,
         Some(6) => Facility::LOG_LOCAL6,
         Some(7) => Facility::LOG_LOCAL7,
+        Some(FACILITY_USER) => Facility::LOG_USER,
         _ => Facility::LOG_DAEMON,
     }
 }
@@ -51,6 +59,9 @@ fn connect(
     ident: &str,
     options: &LogOptions,
 ) -> Option<syslog::Logger<LoggerBackend, Formatter3164>> {
+    if std::env::var_os(NO_SYSLOG_ENV).is_some() {
+        return None;
+    }
     syslog::unix(Formatter3164 {
         facility: facility(options.facility),
         hostname: None,

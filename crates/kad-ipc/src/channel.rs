@@ -275,6 +275,7 @@ mod tests {
             ToChild::Dump,
             ToChild::DumpStats,
             ToChild::DumpJson,
+            ToChild::DumpStatsClear,
             ToChild::Shutdown,
             ToChild::Routed(Routed::ScriptStatus {
                 name: "chk".into(),

@@ -15,6 +15,8 @@ pub enum ToChild {
     DumpStats,
     /// Write the JSON dump (SIGRTMIN+2).
     DumpJson,
+    /// Write the statistics dump, then zero the counters (keepalived's STATS_CLEAR, SIGRTMAX-1).
+    DumpStatsClear,
     /// Stop cleanly and exit 0.
     Shutdown,
     /// News from the other child, passed on by the parent.

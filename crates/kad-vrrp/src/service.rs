@@ -106,6 +106,17 @@ impl ChildService for VrrpService {
                 );
                 vec![]
             }
+            ToChild::DumpStatsClear => {
+                self.write(
+                    &self.paths.stats,
+                    dump::stats(&self.config, self.exec.as_ref().map(Executor::engine)),
+                );
+                if let Some(e) = self.exec.as_mut() {
+                    e.clear_stats();
+                }
+                log::info!("VRRP statistics cleared");
+                vec![]
+            }
             ToChild::DumpJson => {
                 self.write(
                     &self.paths.json,

@@ -253,6 +253,9 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
+    if cli.dump_conf {
+        crate::check::log_config(&config);
+    }
     let pidfiles = settings.pidfiles.clone();
     let status = match watchdog::Watchdog::new(settings, config) {
         Ok(w) => w.run(),

@@ -1,6 +1,7 @@
 //! The parent's loop: starts the children, reaps and respawns them, routes messages between
 //! them, and turns signals into messages (SIGHUP reload, SIGUSR1/SIGUSR2/SIGRTMIN+2 dumps,
-//! SIGTERM/SIGINT stop).
+//! SIGRTMAX-1 stats dump and clear, SIGTERM/SIGINT stop). The signals keepalived ignores are
+//! caught and dropped, so none of them stops kad.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -59,22 +60,43 @@ pub struct Watchdog {
 }
 
 fn sigrtmin2() -> i32 {
-    libc::SIGRTMIN() + 2
+    crate::compat::json_signal()
+}
+
+/// The signals the parent acts on: keepalived's (see `--signum`) and SIGCHLD.
+fn handled_signals() -> Vec<i32> {
+    vec![
+        SIGCHLD,
+        SIGHUP,
+        SIGTERM,
+        SIGINT,
+        SIGUSR1,
+        SIGUSR2,
+        sigrtmin2(),
+        crate::compat::stats_clear_signal(),
+    ]
+}
+
+/// The signals keepalived 2.2.7 ignores (measured: every real-time signal but its two, and
+/// the usual non-fatal ones). kad catches them and does nothing: a handler rather than
+/// SIG_IGN, because an exec resets handlers but keeps SIG_IGN, and children and scripts must
+/// start with default dispositions.
+fn ignored_signals() -> Vec<i32> {
+    use libc::*;
+    let mut v = vec![
+        SIGQUIT, SIGTRAP, SIGABRT, SIGPIPE, SIGALRM, SIGSTKFLT, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+        SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS,
+    ];
+    let handled = handled_signals();
+    v.extend((SIGRTMIN()..=SIGRTMAX()).filter(|s| !handled.contains(s)));
+    v
 }
 
 impl Watchdog {
     /// Sets up the loop and its signals (before any child exists).
     pub fn new(settings: Settings, config: Config) -> std::io::Result<Self> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([
-            SIGCHLD,
-            SIGHUP,
-            SIGTERM,
-            SIGINT,
-            SIGUSR1,
-            SIGUSR2,
-            sigrtmin2(),
-        ])?;
+        let mut signals = Signals::new(handled_signals().into_iter().chain(ignored_signals()))?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let slots = ChildKind::ALL
@@ -320,7 +342,12 @@ impl Watchdog {
                         self.send(i, ToChild::DumpJson);
                     }
                 }
-                _ => {}
+                // keepalived's STATS_CLEAR: the stats file, then the VRRP counters start at 0.
+                s if s == crate::compat::stats_clear_signal() => {
+                    self.send(VRRP, ToChild::DumpStatsClear)
+                }
+                // One of the signals keepalived ignores.
+                _ => log::debug!("signal {sig} ignored"),
             }
         }
     }

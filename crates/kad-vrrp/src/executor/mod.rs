@@ -100,6 +100,13 @@ impl Executor {
         &self.engine
     }
 
+    /// Zeroes every instance's counters (keepalived's STATS_CLEAR).
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.engine.instances {
+            i.stats = Default::default();
+        }
+    }
+
     /// Applies a new configuration.
     pub fn reload(&mut self, config: &Config, now: Instant) {
         let facts = facts::gather(config);
