@@ -11,9 +11,14 @@ pub fn load(path: &Path, config_id: &str) -> Parsed {
         config_id: config_id.to_string(),
         interface_exists: Some(interface_exists),
     };
-    let parsed = config::parse_file(path, &options);
+    let mut parsed = config::parse_file(path, &options);
     for line in parsed.rendered() {
         eprintln!("{line}");
+    }
+    if let Some(cfg) = parsed.config.as_mut() {
+        for line in crate::daemon::apply_script_user(cfg, path, false) {
+            eprintln!("{line}");
+        }
     }
     parsed
 }

@@ -79,6 +79,8 @@ fn allowed_warning(line: &str) -> bool {
         "does not exist on this machine",
         "has no 'script' to run; removed",
         "is not a defined vrrp_script; ignored",
+        // keepalived 2.2.7 says the same on every file with scripts and no script security.
+        "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
     ]
     .iter()
     .any(|a| line.contains(a))

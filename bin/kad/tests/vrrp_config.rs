@@ -99,8 +99,8 @@ fn reload_changes_other_instances_without_a_flap() {
 fn track_script_and_track_interface_drive_priority_and_fault() {
     as_root();
     let lab = Lab::up();
-    // Scripts run as nobody (no keepalived_script user here) inside kad's namespaces (its own
-    // /tmp): the flag files live in the lab's directory, which nobody can reach.
+    // Scripts run inside kad's namespaces (its own /tmp): the flag files live in the lab's
+    // directory, which the default script user (root, or keepalived_script) can reach.
     let flags = lab.dir.join("flags");
     std::fs::create_dir_all(&flags).expect("flag dir");
     let healthy = flags.join("healthy");
@@ -167,10 +167,11 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
     );
     let mut n1 = lab.kad("1", &lab.config("n1.conf", &instance(150, &extra)));
     lab.wait_master("1", Duration::from_secs(8));
-    // kad's default script user: keepalived_script where it exists, else nobody.
-    let nobody = sh_out("id -u keepalived_script 2>/dev/null || id -u nobody")
+    // keepalived 2.2.7's default script user: keepalived_script where it exists, else root.
+    let default_user = sh_out("id -u keepalived_script 2>/dev/null || echo 0")
         .trim()
         .to_string();
+    let nobody = &default_user;
     wait_until("notify lines", Duration::from_secs(5), || {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         [
@@ -182,6 +183,20 @@ fn notify_scripts_run_as_the_script_user_with_keepalived_arguments() {
         .iter()
         .all(|l| text.lines().any(|x| x == l))
     });
+    // keepalived's warnings about the default: scripts without enable_script_security.
+    let log = n1.log();
+    assert!(
+        log.contains(
+            "warning: SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+        ),
+        "{log}"
+    );
+    if default_user == "0" {
+        assert!(
+            log.contains("warning: Script user 'keepalived_script' does not exist"),
+            "{log}"
+        );
+    }
     // A clean stop runs notify_stop (and notify with STOP) before kad exits.
     n1.term();
     wait_until("stop notifications", Duration::from_secs(5), || {

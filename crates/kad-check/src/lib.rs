@@ -17,10 +17,11 @@ pub mod ipvs_sync;
 pub mod notify;
 pub mod probe;
 pub mod script;
+pub mod script_user;
 pub mod service;
 pub mod smtp;
 pub mod snapshot;
 pub mod table;
 pub mod vrrp_scripts;
 
-pub use service::CheckService;
+pub use service::{CheckService, Mode};

@@ -2,7 +2,7 @@
 //! state change (the VRRP child never forks): `notify_master`, `notify_backup`,
 //! `notify_fault`, `notify_stop`, then `notify` with keepalived's four extra arguments
 //! `INSTANCE <name> <STATE> <priority>`. Run as the script's user, else `script_user`, else
-//! `keepalived_script`, else `nobody`; never waited for (reaped on timers). The scripts of one
+//! `keepalived_script` if it exists, else root (keepalived 2.2.7); never waited for (reaped on timers). The scripts of one
 //! instance (or sync group) run one at a time, in the order of its state changes.
 
 use std::collections::{HashMap, VecDeque};

@@ -84,14 +84,29 @@ pub struct RunAs {
     pub gid: u32,
 }
 
-/// Resolves `user [group]`; with no user, `keepalived_script` if it exists, else `nobody`.
-pub fn resolve_user(user: Option<&str>, group: Option<&str>) -> Result<RunAs, ScriptError> {
+/// Resolves `user [group]`. With no user, keepalived 2.2.7's default: `keepalived_script` if
+/// that user exists, else root; with `enable_script_security` (`secure`) root is never a
+/// default, so a script with no user of its own is then refused.
+pub fn resolve_user(
+    user: Option<&str>,
+    group: Option<&str>,
+    secure: bool,
+) -> Result<RunAs, ScriptError> {
     let find = |name: &str| nix::unistd::User::from_name(name).ok().flatten();
-    let u = match user {
-        Some(name) => find(name).ok_or_else(|| ScriptError::NoSuchUser(name.into()))?,
-        None => find("keepalived_script")
-            .or_else(|| find("nobody"))
-            .ok_or_else(|| ScriptError::NoSuchUser("nobody".into()))?,
+    let (uid, user_gid) = match user {
+        Some(name) => {
+            let u = find(name).ok_or_else(|| ScriptError::NoSuchUser(name.into()))?;
+            (u.uid.as_raw(), u.gid.as_raw())
+        }
+        None => match find(crate::script_user::DEFAULT_SCRIPT_USER) {
+            Some(u) => (u.uid.as_raw(), u.gid.as_raw()),
+            None if secure => {
+                return Err(ScriptError::NoSuchUser(
+                    crate::script_user::DEFAULT_SCRIPT_USER.into(),
+                ))
+            }
+            None => (0, 0),
+        },
     };
     let gid = match group {
         Some(g) => nix::unistd::Group::from_name(g)
@@ -100,12 +115,9 @@ pub fn resolve_user(user: Option<&str>, group: Option<&str>) -> Result<RunAs, Sc
             .ok_or_else(|| ScriptError::NoSuchUser(g.into()))?
             .gid
             .as_raw(),
-        None => u.gid.as_raw(),
+        None => user_gid,
     };
-    Ok(RunAs {
-        uid: u.uid.as_raw(),
-        gid,
-    })
+    Ok(RunAs { uid, gid })
 }
 
 /// `enable_script_security` (keepalived's rule): the program and every directory above it must
@@ -171,7 +183,7 @@ pub fn start_configured(
 ) -> Result<u32, ScriptError> {
     let user = script.user.as_deref().or(global.script_user.as_deref());
     let group = script.group.as_deref().or(global.script_group.as_deref());
-    let run_as = resolve_user(user, group)?;
+    let run_as = resolve_user(user, group, global.enable_script_security)?;
     runner.start_argv(argv, run_as, timeout, global.enable_script_security)
 }
 

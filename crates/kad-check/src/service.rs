@@ -20,8 +20,22 @@ use crate::vrrp_scripts::VrrpScripts;
 /// a child that has not stopped after 5 s).
 const NOTIFY_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// What the checker child runs, from the daemon's command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Everything: health checks, IPVS, vrrp_scripts, notify scripts.
+    #[default]
+    Full,
+    /// `-P`: only what the VRRP side needs, vrrp_scripts and VRRP notify scripts (and
+    /// smtp_alert); no health check, no IPVS, no checker dumps.
+    ScriptsOnly,
+    /// `-C`: health checks and IPVS; no vrrp_script (no VRRP child needs one).
+    ChecksOnly,
+}
+
 /// State of the checker child.
 pub struct CheckService {
+    mode: Mode,
     /// Shared with the engine: one copy of a large configuration, not two.
     config: Arc<Config>,
     /// Last reported state of each VRRP instance (drives notify scripts later).
@@ -42,6 +56,7 @@ impl CheckService {
     pub fn new(config: Config, dump_path: PathBuf) -> Self {
         let config = Arc::new(config);
         CheckService {
+            mode: Mode::Full,
             // The real engine is built at start(); an empty one until then.
             engine: Checks::default(),
             ipvs: IpvsSync::default(),
@@ -58,6 +73,17 @@ impl CheckService {
 }
 
 impl CheckService {
+    /// The same service running only what `mode` asks for.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// vrrp_scripts for the current configuration, if this mode runs them.
+    fn new_scripts(&self) -> Option<VrrpScripts> {
+        (self.mode != Mode::ChecksOnly).then(|| VrrpScripts::new(&self.config, Instant::now()))
+    }
+
     /// smtp_alert for a VRRP state change (instance setting, else smtp_alert_vrrp, else smtp_alert).
     fn alert(&mut self, name: &str, state: VrrpState, priority: u8) {
         let g = &self.config.global;
@@ -141,6 +167,9 @@ impl CheckService {
 
     fn start_engine(&mut self) {
         self.resolve_smtp();
+        if self.mode == Mode::ScriptsOnly {
+            return;
+        }
         crate::file_check::init_files(&self.config);
         self.engine.load(self.config.clone(), Instant::now());
         // Give back to the system what decoding the config and the replaced engine freed.
@@ -161,9 +190,10 @@ impl ChildService for CheckService {
                 self.ipvs.retry_after_reload();
                 self.start_engine();
                 if let Some(old) = self.scripts.take() {
-                    let mut scripts = VrrpScripts::new(&self.config, Instant::now());
-                    scripts.inherit(old);
-                    self.scripts = Some(scripts);
+                    self.scripts = self.new_scripts().map(|mut scripts| {
+                        scripts.inherit(old);
+                        scripts
+                    });
                 }
                 log::info!(
                     "reloaded: {} virtual_server(s)",
@@ -171,6 +201,8 @@ impl ChildService for CheckService {
                 );
                 vec![FromChild::Reloaded]
             }
+            // keepalived -P has no checker process, so no checker dumps.
+            ToChild::Dump | ToChild::DumpJson if self.mode == Mode::ScriptsOnly => vec![],
             ToChild::Dump => {
                 let text =
                     crate::dump::data(&self.config, &self.engine.snapshot(), &self.instances);
@@ -221,7 +253,12 @@ impl ChildService for CheckService {
         }
         self.smtp.set_registry(registry);
         self.start_engine();
-        self.scripts = Some(VrrpScripts::new(&self.config, Instant::now()));
+        self.scripts = self.new_scripts();
+        match self.mode {
+            Mode::ScriptsOnly => log::info!("script-only mode (-P): no health check, no IPVS"),
+            Mode::ChecksOnly => log::info!("checks-only mode (-C): no vrrp_script"),
+            Mode::Full => {}
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {

@@ -51,7 +51,7 @@ impl VrrpScripts {
             .map(|(n, s)| {
                 let user = s.script.user.as_deref().or(g.script_user.as_deref());
                 let group = s.script.group.as_deref().or(g.script_group.as_deref());
-                let run_as = match resolve_user(user, group) {
+                let run_as = match resolve_user(user, group, g.enable_script_security) {
                     Ok(r) => Some(r),
                     Err(e) => {
                         log::error!("vrrp_script {}: {e}; it is treated as failing", s.name);

@@ -59,7 +59,7 @@ fn runs_as_the_script_user_and_reports_exit_codes() {
         &format!("id -u > {} ; exit 7", out.display()),
         0o755,
     );
-    let nobody = resolve_user(Some("nobody"), None).expect("nobody exists");
+    let nobody = resolve_user(Some("nobody"), None, false).expect("nobody exists");
     let mut r = ScriptRunner::default();
     let pid = r
         .start(

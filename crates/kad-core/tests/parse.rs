@@ -421,3 +421,27 @@ fn an_include_of_a_fifo_or_device_is_an_error_not_a_hang() {
     let parsed = parse_file(&fifo, &ParseOptions::default());
     assert!(parsed.config.is_none());
 }
+
+#[test]
+fn a_duplicate_vrid_is_reported_at_its_virtual_router_id_line() {
+    let p = parse(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n}\n\
+         vrrp_instance B {\n interface eth0\n priority 90\n   virtual_router_id 51\n}\n",
+    );
+    assert!(p.config.is_none());
+    let errors: Vec<String> = p
+        .rendered()
+        .into_iter()
+        .filter(|l| l.contains(": error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    // keepalived's place: B's virtual_router_id line (8), not its vrrp_instance line (5); the
+    // first use is named by its virtual_router_id line too.
+    assert!(
+        errors[0].ends_with(
+            "keepalived.conf:8:4: error: virtual_router_id 51 is used twice on interface eth0 \
+             for IPv4: by 'A' (line 3) and 'B'"
+        ),
+        "{errors:#?}"
+    );
+}

@@ -13,7 +13,7 @@ pub mod sys;
 pub mod watchdog;
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kad_core::config::model::CheckKind;
@@ -78,12 +78,13 @@ impl ChildKind {
     }
 
     /// What the child goes on holding once it has `config`: the checker gives up CAP_NET_RAW
-    /// unless a PING_CHECK needs raw ICMP sockets (it stays in the bounding set for scripts
-    /// run as root, as keepalived's scripts have it).
-    fn held_capabilities(self, config: &Config) -> Vec<u32> {
+    /// unless a PING_CHECK needs raw ICMP sockets and it runs health checks (it stays in the
+    /// bounding set for scripts run as root, as keepalived's scripts have it).
+    fn held_capabilities(self, config: &Config, mode: kad_check::Mode) -> Vec<u32> {
         let all = self.capabilities();
+        let ping = needs_net_raw(config) && mode != kad_check::Mode::ScriptsOnly;
         match self {
-            ChildKind::Checker if !needs_net_raw(config) => all
+            ChildKind::Checker if !ping => all
                 .iter()
                 .copied()
                 .filter(|&c| c != sys::cap::NET_RAW)
@@ -106,8 +107,8 @@ pub fn needs_net_raw(config: &Config) -> bool {
 
 /// Narrows a child once its configuration is known: the checker drops what it does not
 /// need; the VRRP child gets no_new_privs and its seccomp allow-list.
-fn confine(kind: ChildKind, config: &Config) -> Result<(), String> {
-    sys::hold_only(&kind.held_capabilities(config))
+fn confine(kind: ChildKind, config: &Config, mode: kad_check::Mode) -> Result<(), String> {
+    sys::hold_only(&kind.held_capabilities(config, mode))
         .map_err(|e| format!("cannot drop capabilities: {e}"))?;
     if kind == ChildKind::Vrrp {
         sys::set_no_new_privs().map_err(|e| format!("cannot set no_new_privs: {e}"))?;
@@ -174,8 +175,37 @@ impl Settings {
         if let Some(f) = self.log.facility {
             a.push(format!("-S{f}"));
         }
+        // The checker learns its mode from the daemon's own flags (see `checker_mode`).
+        if kind == ChildKind::Checker {
+            if self.vrrp_only {
+                a.push("-P".into());
+            } else if self.check_only {
+                a.push("-C".into());
+            }
+        }
         a
     }
+}
+
+/// The checker's mode for the daemon's `-P` / `-C`: with `-P` it runs only the scripts the
+/// VRRP side needs (vrrp_script, notify), with `-C` only health checks and IPVS.
+pub fn checker_mode(vrrp_only: bool, check_only: bool) -> kad_check::Mode {
+    match (vrrp_only, check_only) {
+        (true, _) => kad_check::Mode::ScriptsOnly,
+        (false, true) => kad_check::Mode::ChecksOnly,
+        (false, false) => kad_check::Mode::Full,
+    }
+}
+
+/// Applies keepalived's default script user to `config` (kad_check::script_user: root unless
+/// `script_user` or a `keepalived_script` user exists; with enable_script_security and no
+/// default user, scripts are removed) and returns its warnings, naming the config file.
+pub fn apply_script_user(config: &mut Config, path: &Path, at_start: bool) -> Vec<String> {
+    let exists = kad_check::script_user::default_user_exists();
+    kad_check::script_user::apply(config, exists, at_start)
+        .into_iter()
+        .map(|w| format!("{}: warning: {w}", path.display()))
+        .collect()
 }
 
 fn log_options(cli: &Cli) -> LogOptions {
@@ -222,7 +252,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     for line in parsed.rendered() {
         eprintln!("{line}");
     }
-    let Some(config) = parsed.config else {
+    let Some(mut config) = parsed.config else {
         eprintln!("kad: {} has errors; not starting", config_path.display());
         return Exit::Failure.code();
     };
@@ -253,6 +283,9 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
+    for w in apply_script_user(&mut config, &config_path, true) {
+        log::warn!("{w}");
+    }
     if cli.dump_conf {
         crate::check::log_config(&config);
     }
@@ -308,7 +341,8 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
             return Exit::ChildIpc.code();
         }
     };
-    if let Err(e) = confine(kind, &config) {
+    let mode = checker_mode(cli.vrrp_only, cli.check_only);
+    if let Err(e) = confine(kind, &config, mode) {
         log::error!("{e}");
         return Exit::ChildFatal.code();
     }
@@ -326,7 +360,8 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         }
         ChildKind::Checker => {
             let mut service =
-                kad_check::CheckService::new(config, PathBuf::from("/tmp/keepalived_check.data"));
+                kad_check::CheckService::new(config, PathBuf::from("/tmp/keepalived_check.data"))
+                    .with_mode(mode);
             kad_ipc::serve(channel, &mut service)
         }
     };

@@ -188,11 +188,13 @@ impl Watchdog {
         let notify = mail
             || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
             || cfg.sync_groups.iter().any(|g| has_notify(&g.notify));
-        let checker = !s.vrrp_only
-            && (s.check_only
-                || !cfg.virtual_servers.is_empty()
-                || !cfg.vrrp_scripts.is_empty()
-                || notify);
+        // What the VRRP side needs run (the checker runs it; with -P in script-only mode).
+        let vrrp_scripts = !s.check_only && (!cfg.vrrp_scripts.is_empty() || notify);
+        let checker = if s.vrrp_only {
+            vrrp_scripts
+        } else {
+            s.check_only || !cfg.virtual_servers.is_empty() || vrrp_scripts
+        };
         self.slots[VRRP].wanted = vrrp;
         self.slots[CHECKER].wanted = checker;
     }
@@ -375,6 +377,10 @@ impl Watchdog {
         for l in &lines {
             log::warn!("{l}");
         }
+        let mut config = config;
+        for w in super::apply_script_user(&mut config, &self.settings.config_path, true) {
+            log::warn!("{w}");
+        }
         self.config = config;
         self.update_wanted();
         for i in 0..self.slots.len() {
@@ -397,6 +403,7 @@ impl Watchdog {
         let slot = &self.slots[i];
         slot.pid.is_some()
             && slot.kind == ChildKind::Checker
+            && !self.settings.vrrp_only
             && !slot.net_raw
             && super::needs_net_raw(&self.config)
     }

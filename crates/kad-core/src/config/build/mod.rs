@@ -20,6 +20,10 @@ pub(crate) struct Ctx {
     reader: Reader,
     /// Position of each vrrp_instance, parallel to `Config::vrrp_instances`.
     instance_pos: Vec<Pos>,
+    /// Position of each instance's `virtual_router_id` line, parallel to `instance_pos`.
+    vrid_pos: Vec<Pos>,
+    /// The `virtual_router_id` line of the instance being built (taken when it is pushed).
+    pending_vrid_pos: Option<Pos>,
     /// Position of each vrrp_script, parallel to `Config::vrrp_scripts`.
     script_pos: Vec<Pos>,
     /// Position of each sync group, parallel to `Config::sync_groups`.
@@ -48,6 +52,8 @@ pub(crate) fn build(
         interface_exists,
         reader,
         instance_pos: Vec::new(),
+        vrid_pos: Vec::new(),
+        pending_vrid_pos: None,
         script_pos: Vec::new(),
         group_pos: Vec::new(),
         vsg_pos: Vec::new(),
@@ -79,8 +85,11 @@ pub(crate) fn build(
                 }
             }
             "vrrp_instance" => {
+                ctx.pending_vrid_pos = None;
                 if let Some(inst) = vrrp::instance(&mut ctx, &s, 1, &cfg.global) {
                     ctx.instance_pos.push(s.pos());
+                    let vrid_at = ctx.pending_vrid_pos.take().unwrap_or(s.pos());
+                    ctx.vrid_pos.push(vrid_at);
                     cfg.vrrp_instances.push(inst);
                 }
             }
@@ -393,7 +402,7 @@ impl Ctx {
         for (i, inst) in cfg.vrrp_instances.iter().enumerate() {
             let key = (inst.interface.clone(), inst.vrid, inst.ipv6);
             if let Some(&first) = seen.get(&key) {
-                let first_pos = self.instance_pos[first];
+                let first_pos = self.vrid_pos[first];
                 let msg = format!(
                     "virtual_router_id {} is used twice on interface {} for {}: by '{}' (line {}) and '{}'",
                     inst.vrid,
@@ -403,7 +412,8 @@ impl Ctx {
                     first_pos.line,
                     inst.name
                 );
-                let pos = self.instance_pos[i];
+                // At the second instance's virtual_router_id line (keepalived's place).
+                let pos = self.vrid_pos[i];
                 self.reader.diags().error(pos, msg);
             } else {
                 seen.insert(key, i);

@@ -129,6 +129,7 @@ pub(super) fn instance(
                 }
             }
             "virtual_router_id" => {
+                ctx.pending_vrid_pos = Some(s.pos());
                 vrid = ctx.int(&s, 1, 255).map(|v| v as u8);
                 if vrid.is_none() {
                     vrid = Some(0);
