@@ -1,7 +1,7 @@
 //! Raw VRRP sockets (IP protocol 112) for IPv4 and IPv6, and the IPv4 header check on receive.
 //!
 //! Like keepalived, one socket receives (bound to the interface, joined to the multicast group)
-//! and one sends (bound to the interface and the primary address, TTL 255, TOS 0xc0 as
+//! and one sends (bound to the interface and the primary address, TTL 255 or `unicast_ttl`, TOS 0xc0 as
 //! keepalived's captures show, no multicast loop). An IPv4 link with an `auth_type AH`
 //! instance also gets one raw socket for IP protocol 51 (AH) that receives and, with
 //! IP_HDRINCL, sends: the AH ICV covers the IPv4 header, so kad writes that header itself.
@@ -155,8 +155,12 @@ impl Vrrp4 {
         }
     }
 
-    /// Sends a VRRP message to `dst`.
-    pub fn send(&self, dst: Ipv4Addr, msg: &[u8]) -> io::Result<()> {
+    /// Sends a VRRP message to `dst`; a unicast `dst` gets TTL `ttl` (`unicast_ttl`), a
+    /// multicast one the socket's multicast TTL 255.
+    pub fn send(&self, dst: Ipv4Addr, ttl: u8, msg: &[u8]) -> io::Result<()> {
+        if !dst.is_multicast() && self.tx.ttl_v4()? != u32::from(ttl) {
+            self.tx.set_ttl_v4(u32::from(ttl))?;
+        }
         self.tx
             .send_to(msg, &SocketAddr::new(IpAddr::V4(dst), 0).into())
             .map(|_| ())
@@ -258,8 +262,12 @@ impl Vrrp6 {
         }
     }
 
-    /// Sends a VRRP message to `dst` on this interface.
-    pub fn send(&self, dst: Ipv6Addr, msg: &[u8]) -> io::Result<()> {
+    /// Sends a VRRP message to `dst` on this interface; a unicast `dst` gets hop limit `ttl`
+    /// (`unicast_ttl`), a multicast one the socket's multicast hop limit 255.
+    pub fn send(&self, dst: Ipv6Addr, ttl: u8, msg: &[u8]) -> io::Result<()> {
+        if !dst.is_multicast() && self.tx.unicast_hops_v6()? != u32::from(ttl) {
+            self.tx.set_unicast_hops_v6(u32::from(ttl))?;
+        }
         self.tx
             .send_to(
                 msg,

@@ -68,6 +68,8 @@ pub enum Effect {
         priority: u8,
         /// Sealed in AH (IPv4 header, AH, VRRP).
         ah: bool,
+        /// TTL / hop limit of unicast packets (`unicast_ttl`); multicast always leaves with 255.
+        ttl: u8,
         /// Destination and bytes of each packet.
         packets: Vec<(IpAddr, Vec<u8>)>,
     },

@@ -203,9 +203,10 @@ impl Executor {
                 link,
                 priority,
                 ah,
+                ttl,
                 packets,
             } => {
-                let error = self.send_advert(link, ah, &packets).err();
+                let error = self.send_advert(link, ah, ttl, &packets).err();
                 return Some(Input::Sent {
                     instance,
                     priority,
@@ -410,6 +411,7 @@ impl Executor {
         &self,
         link: usize,
         ah: bool,
+        ttl: u8,
         packets: &[(IpAddr, Vec<u8>)],
     ) -> Result<(), String> {
         let sock = self.links.get(link).and_then(|l| l.sock.as_ref());
@@ -417,8 +419,8 @@ impl Executor {
         for (dst, bytes) in packets {
             let one = match (sock, dst, ah) {
                 (Some(Sock::V4(s)), IpAddr::V4(d), true) => s.send_ah(*d, bytes),
-                (Some(Sock::V4(s)), IpAddr::V4(d), false) => s.send(*d, bytes),
-                (Some(Sock::V6(s)), IpAddr::V6(d), _) => s.send(*d, bytes),
+                (Some(Sock::V4(s)), IpAddr::V4(d), false) => s.send(*d, ttl, bytes),
+                (Some(Sock::V6(s)), IpAddr::V6(d), _) => s.send(*d, ttl, bytes),
                 (None, ..) => Err(std::io::Error::other("the link has no socket")),
                 _ => Err(std::io::Error::other("destination of another family")),
             };
