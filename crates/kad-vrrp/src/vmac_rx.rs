@@ -16,8 +16,9 @@ use socket2::Socket;
 
 const ETH_P_IP: u16 = 0x0800;
 
-/// Classic BPF: drop our own outgoing packets and anything but IP protocol `proto`.
-fn filter(proto: u8) -> [libc::sock_filter; 6] {
+/// Classic BPF: drop our own outgoing packets, frames for another host's MAC, and anything
+/// but IP protocol `proto`.
+fn filter(proto: u8) -> [libc::sock_filter; 7] {
     let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
         code: code as u16,
         jt,
@@ -29,9 +30,15 @@ fn filter(proto: u8) -> [libc::sock_filter; 6] {
         op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, pkttype),
         op(
             libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-            3,
+            4,
             0,
             u32::from(libc::PACKET_OUTGOING),
+        ),
+        op(
+            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+            3,
+            0,
+            u32::from(libc::PACKET_OTHERHOST),
         ),
         // The IPv4 header's protocol byte (a SOCK_DGRAM filter sees the network header).
         op(libc::BPF_LD | libc::BPF_B | libc::BPF_ABS, 0, 0, 9),
