@@ -7,7 +7,7 @@
 //! data). The ICV is HMAC-MD5-96 (RFC 2403) keyed with `auth_pass` (at most 8 bytes) over the
 //! whole packet with the ICV read as zero and these IPv4 fields zeroed: TOS, flags and
 //! fragment offset, header checksum. Unlike RFC 2402 §3.3.3.1.1.1, keepalived does not zero
-//! the TTL: it is covered (and must be 255 anyway). All of this is proven on keepalived's
+//! the TTL: it is covered (255 on multicast, as sent on unicast). All of this is proven on keepalived's
 //! captures below and, for the fragment field and the SPI, by experiment against
 //! keepalived 2.2.7 (it rejects a packet whose SPI is not its source address, and accepts DF
 //! only with the fragment field zeroed in the ICV).
@@ -289,9 +289,11 @@ pub struct Seal {
     pub id: u16,
     /// AH sequence number.
     pub seq: u32,
+    /// TTL (255, or `unicast_ttl` for a unicast peer).
+    pub ttl: u8,
 }
 
-/// The whole IPv4 packet carrying `vrrp` under AH (TOS 0xc0, TTL 255, as keepalived sends),
+/// The whole IPv4 packet carrying `vrrp` under AH (TOS 0xc0, TTL `s.ttl`: 255 as keepalived sends),
 /// for a raw socket with IP_HDRINCL.
 pub fn seal(key: &Key, s: &Seal, vrrp: &[u8]) -> Vec<u8> {
     let total = IPV4_LEN + AH_LEN + vrrp.len();
@@ -300,7 +302,7 @@ pub fn seal(key: &Key, s: &Seal, vrrp: &[u8]) -> Vec<u8> {
     buf[1] = 0xc0;
     buf[2..4].copy_from_slice(&(total.min(usize::from(u16::MAX)) as u16).to_be_bytes());
     buf[4..6].copy_from_slice(&s.id.max(1).to_be_bytes());
-    buf[8] = 255;
+    buf[8] = s.ttl;
     buf[9] = PROTO_AH;
     buf[12..16].copy_from_slice(&s.src.octets());
     buf[16..20].copy_from_slice(&s.dst.octets());
@@ -404,6 +406,7 @@ mod tests {
                 dst: Ipv4Addr::new(224, 0, 0, 18),
                 id,
                 seq,
+                ttl: 255,
             };
             let vrrp = &pkt[IPV4_LEN + AH_LEN..];
             assert_eq!(seal(&Key::new("kad-pass"), &s, vrrp), pkt, "seq {seq}");
@@ -438,6 +441,7 @@ mod tests {
             dst: Ipv4Addr::new(224, 0, 0, 18),
             id: 7,
             seq: 9,
+            ttl: 255,
         };
         let mut pkt = seal(&key, &s, &ip_packet(ADVERT)[IPV4_LEN + AH_LEN..]);
         assert_eq!(Received::parse(&pkt).and_then(|r| r.verify(&key)), Ok(()));

@@ -24,7 +24,8 @@ pub enum DropReason {
     BadIpHeader,
     /// No instance on that link has the VRID.
     UnknownVrid,
-    /// TTL or hop limit not 255 (Packet Errors: TTL).
+    /// A multicast advert with a TTL / hop limit other than 255, or a unicast one outside its
+    /// peer's `min_ttl`..`max_ttl` (Packet Errors: TTL).
     Ttl,
     /// Another VRRP version than the instance runs (Invalid Type).
     Version,
@@ -36,7 +37,8 @@ pub enum DropReason {
     Interval,
     /// An AH sequence number already seen (Authentication Errors: Failure).
     AuthSeq,
-    /// A unicast advert from an address outside the instance's unicast_peer list.
+    /// A unicast advert from an address outside the instance's unicast_peer list, with
+    /// `check_unicast_src` (or a peer's `min_ttl`/`max_ttl`) on.
     UnknownUnicastPeer,
 }
 

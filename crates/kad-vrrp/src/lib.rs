@@ -21,5 +21,6 @@ pub mod net;
 pub mod packet;
 pub mod service;
 pub mod vip;
+pub mod vmac_rx;
 
 pub use service::VrrpService;

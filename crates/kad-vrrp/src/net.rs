@@ -1,7 +1,7 @@
 //! Raw VRRP sockets (IP protocol 112) for IPv4 and IPv6, and the IPv4 header check on receive.
 //!
 //! Like keepalived, one socket receives (bound to the interface, joined to the multicast group)
-//! and one sends (bound to the interface and the primary address, TTL 255, TOS 0xc0 as
+//! and one sends (bound to the interface and the primary address, TTL 255 or `unicast_ttl`, TOS 0xc0 as
 //! keepalived's captures show, no multicast loop). An IPv4 link with an `auth_type AH`
 //! instance also gets one raw socket for IP protocol 51 (AH) that receives and, with
 //! IP_HDRINCL, sends: the AH ICV covers the IPv4 header, so kad writes that header itself.
@@ -56,6 +56,11 @@ pub struct Vrrp4 {
     tx: Socket,
     /// Protocol 51, opened by [`Vrrp4::open_ah`]: receives AH adverts, sends with IP_HDRINCL.
     ah: Option<Socket>,
+    /// On a vmac: the AH receiver ([`crate::vmac_rx`]); `ah` then only sends.
+    ah_rx: Option<Socket>,
+    /// The interface is a vmac: multicast is received with [`crate::vmac_rx`] sockets, which
+    /// join groups without an IGMP report from the virtual MAC.
+    vmac: bool,
 }
 
 fn recv_on(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<usize>> {
@@ -68,21 +73,27 @@ fn recv_on(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<usize>> {
 
 impl Vrrp4 {
     /// Opens the sockets on `ifname` with source `src`, joined to `group` if one is given
-    /// (unicast-only instances join nothing).
+    /// (unicast-only instances join nothing); `vmac` when the interface is a vmac.
     pub fn open(
         ifname: &str,
         ifindex: u32,
         src: Ipv4Addr,
         group: Option<Ipv4Addr>,
+        vmac: bool,
     ) -> io::Result<Vrrp4> {
         let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
-        let rx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
-        rx.bind_device(Some(ifname.as_bytes()))?;
+        let rx = if vmac {
+            crate::vmac_rx::open(ifindex, PROTO_VRRP)?
+        } else {
+            let rx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
+            rx.bind_device(Some(ifname.as_bytes()))?;
+            rx.set_nonblocking(true)?;
+            rx.set_cloexec(true)?;
+            rx
+        };
         if let Some(group) = group {
-            rx.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+            join_on(&rx, vmac, ifindex, group)?;
         }
-        rx.set_nonblocking(true)?;
-        rx.set_cloexec(true)?;
         let tx = Socket::new(Domain::IPV4, Type::RAW, proto)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SocketAddr::new(IpAddr::V4(src), 0).into())?;
@@ -94,7 +105,13 @@ impl Vrrp4 {
         tx.set_tos_v4(0xc0)?;
         tx.set_nonblocking(true)?;
         tx.set_cloexec(true)?;
-        Ok(Vrrp4 { rx, tx, ah: None })
+        Ok(Vrrp4 {
+            rx,
+            tx,
+            ah: None,
+            ah_rx: None,
+            vmac,
+        })
     }
 
     /// Opens the AH socket (once; later calls only join `group`) and returns its descriptor
@@ -107,7 +124,7 @@ impl Vrrp4 {
     ) -> io::Result<Option<std::os::fd::RawFd>> {
         if let Some(ah) = &self.ah {
             if let Some(group) = group {
-                join4(ah, ifindex, group)?;
+                join_on(self.ah_rx.as_ref().unwrap_or(ah), self.vmac, ifindex, group)?;
             }
             return Ok(None);
         }
@@ -117,16 +134,28 @@ impl Vrrp4 {
             Some(Protocol::from(i32::from(PROTO_AH))),
         )?;
         ah.bind_device(Some(ifname.as_bytes()))?;
-        if let Some(group) = group {
-            ah.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
-        }
         ah.set_header_included_v4(true)?;
         ah.set_multicast_loop_v4(false)?;
         ah.set_nonblocking(true)?;
         ah.set_cloexec(true)?;
-        let fd = ah.as_raw_fd();
+        let rx = if self.vmac {
+            let rx = crate::vmac_rx::open(ifindex, PROTO_AH)?;
+            let fd = rx.as_raw_fd();
+            self.ah_rx = Some(rx);
+            fd
+        } else {
+            ah.as_raw_fd()
+        };
+        if let Some(group) = group {
+            join_on(
+                self.ah_rx.as_ref().unwrap_or(&ah),
+                self.vmac,
+                ifindex,
+                group,
+            )?;
+        }
         self.ah = Some(ah);
-        Ok(Some(fd))
+        Ok(Some(rx))
     }
 
     /// Sends a whole IPv4 packet (header included) on the AH socket.
@@ -140,7 +169,7 @@ impl Vrrp4 {
 
     /// Reads one AH packet (IP header included); `Ok(None)` when nothing is waiting.
     pub fn recv_ah(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match &self.ah {
+        match self.ah_rx.as_ref().or(self.ah.as_ref()) {
             Some(ah) => recv_on(ah, buf),
             None => Ok(None),
         }
@@ -148,15 +177,19 @@ impl Vrrp4 {
 
     /// Joins `group` later (a multicast instance on a link a unicast one opened).
     pub fn join(&self, ifindex: u32, group: Ipv4Addr) -> io::Result<()> {
-        join4(&self.rx, ifindex, group)?;
-        match &self.ah {
-            Some(ah) => join4(ah, ifindex, group),
+        join_on(&self.rx, self.vmac, ifindex, group)?;
+        match self.ah_rx.as_ref().or(self.ah.as_ref()) {
+            Some(ah) => join_on(ah, self.vmac, ifindex, group),
             None => Ok(()),
         }
     }
 
-    /// Sends a VRRP message to `dst`.
-    pub fn send(&self, dst: Ipv4Addr, msg: &[u8]) -> io::Result<()> {
+    /// Sends a VRRP message to `dst`; a unicast `dst` gets TTL `ttl` (`unicast_ttl`), a
+    /// multicast one the socket's multicast TTL 255.
+    pub fn send(&self, dst: Ipv4Addr, ttl: u8, msg: &[u8]) -> io::Result<()> {
+        if !dst.is_multicast() && self.tx.ttl_v4()? != u32::from(ttl) {
+            self.tx.set_ttl_v4(u32::from(ttl))?;
+        }
         self.tx
             .send_to(msg, &SocketAddr::new(IpAddr::V4(dst), 0).into())
             .map(|_| ())
@@ -170,6 +203,16 @@ impl Vrrp4 {
     /// The receive socket's descriptor, for the poll loop.
     pub fn rx_fd(&self) -> std::os::fd::RawFd {
         self.rx.as_raw_fd()
+    }
+}
+
+/// Joins `group` on `sock`: at the link level on a vmac ([`crate::vmac_rx::join`]), else at
+/// the IP level.
+fn join_on(sock: &Socket, vmac: bool, ifindex: u32, group: Ipv4Addr) -> io::Result<()> {
+    if vmac {
+        crate::vmac_rx::join(sock, ifindex, group)
+    } else {
+        join4(sock, ifindex, group)
     }
 }
 
@@ -258,8 +301,12 @@ impl Vrrp6 {
         }
     }
 
-    /// Sends a VRRP message to `dst` on this interface.
-    pub fn send(&self, dst: Ipv6Addr, msg: &[u8]) -> io::Result<()> {
+    /// Sends a VRRP message to `dst` on this interface; a unicast `dst` gets hop limit `ttl`
+    /// (`unicast_ttl`), a multicast one the socket's multicast hop limit 255.
+    pub fn send(&self, dst: Ipv6Addr, ttl: u8, msg: &[u8]) -> io::Result<()> {
+        if !dst.is_multicast() && self.tx.unicast_hops_v6()? != u32::from(ttl) {
+            self.tx.set_unicast_hops_v6(u32::from(ttl))?;
+        }
         self.tx
             .send_to(
                 msg,

@@ -138,7 +138,8 @@ impl Netlink {
         self.exchange(kind, flags, msg, benign, &err)
     }
 
-    /// Creates macvlan `name` (private mode) on interface `parent` with address `mac`, up.
+    /// Creates macvlan `name` (private mode) on interface `parent` with address `mac`, down
+    /// (its sysctls are set before [`Netlink::set_up`] brings it up).
     pub fn create_macvlan(&self, name: &str, parent: u32, mac: [u8; 6]) -> Result<(), NlError> {
         let err = |e: &dyn Display| NlError(format!("create macvlan {name}: {e}"));
         let mut data = RtBuffer::<IflaVlan, Buffer>::new();
@@ -157,12 +158,23 @@ impl Netlink {
         attrs.push(attr(Ifla::Linkinfo, info, &err)?);
         let msg: Ifinfomsg = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
-            .up()
             .rtattrs(attrs)
             .build()
             .map_err(|e| err(&e))?;
         let flags = NlmF::REQUEST | NlmF::ACK | NlmF::CREATE | NlmF::EXCL;
         self.exchange(Rtm::Newlink, flags, msg, 0, &err)
+    }
+
+    /// Brings interface `index` up.
+    pub fn set_up(&self, index: u32) -> Result<(), NlError> {
+        let err = |e: &dyn Display| NlError(format!("set link {index} up: {e}"));
+        let msg: Ifinfomsg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as i32)
+            .up()
+            .build()
+            .map_err(|e| err(&e))?;
+        self.exchange(Rtm::Newlink, NlmF::REQUEST | NlmF::ACK, msg, 0, &err)
     }
 
     /// Deletes interface `index` (an interface that is already gone is not an error).

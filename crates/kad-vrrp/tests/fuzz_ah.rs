@@ -66,7 +66,7 @@ proptest! {
         vrrp in proptest::collection::vec(any::<u8>(), 0..64), pass in "[ -~]{1,8}",
     ) {
         let key = Key::new(&pass);
-        let s = Seal { src: Ipv4Addr::from(src), dst: Ipv4Addr::from(dst), id, seq };
+        let s = Seal { src: Ipv4Addr::from(src), dst: Ipv4Addr::from(dst), id, seq, ttl: 255 };
         let pkt = seal(&key, &s, &vrrp);
         prop_assert_eq!(pkt.len(), IPV4_LEN + AH_LEN + vrrp.len());
         let r = Received::parse(&pkt).expect("sealed packets parse");

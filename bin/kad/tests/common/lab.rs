@@ -53,6 +53,24 @@ impl Lab {
         ));
     }
 
+    /// Adds a router `{p}r` (eth0 192.0.2.1 on the bridge, eth1 198.51.100.1, forwarding) and
+    /// behind it node `far` (198.51.100.2, default route via the router); nodes 1, 2, 3 and
+    /// the client reach 198.51.100.0/24 through it. Packets between the two subnets cross one
+    /// hop (their TTL goes down by one).
+    pub fn add_router(&self) {
+        let p = &self.p;
+        sh(&format!(
+            "ip netns add {p}r && ip -n {p}sw link add vr type veth peer name eth0 netns {p}r && ip -n {p}sw link set vr master br0 up && ip netns add {p}far && ip -n {p}r link add eth1 type veth peer name eth0 netns {p}far && ip netns exec {p}r sysctl -qw net.ipv4.ip_forward=1 && ip -n {p}r link set lo up && ip -n {p}r link set eth0 up && ip -n {p}r link set eth1 up && ip -n {p}r addr add 192.0.2.1/24 dev eth0 && ip -n {p}r addr add 198.51.100.1/24 dev eth1 && ip -n {p}far link set lo up && ip -n {p}far link set eth0 up && ip -n {p}far addr add 198.51.100.2/24 dev eth0 && ip -n {p}far route add default via 198.51.100.1"
+        ));
+        for n in ["1", "2", "3", "c"] {
+            if std::path::Path::new(&format!("/run/netns/{p}{n}")).exists() {
+                sh(&format!(
+                    "ip -n {p}{n} route add 198.51.100.0/24 via 192.0.2.1"
+                ));
+            }
+        }
+    }
+
     pub fn ns(&self, n: &str) -> String {
         format!("{}{n}", self.p)
     }
@@ -209,7 +227,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         let p = &self.p;
-        for n in ["1", "2", "3", "c", "sw"] {
+        for n in ["1", "2", "3", "c", "far", "r", "sw"] {
             for pid in sh_out(&format!("ip netns pids {p}{n} 2>/dev/null")).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }

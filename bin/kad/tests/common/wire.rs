@@ -118,3 +118,69 @@ pub fn blast(ns: String, packet: Vec<u8>, count: u64, secs: u64) -> std::thread:
         }
     })
 }
+
+/// Captures every frame interface `ifname` of namespace `ns` receives (not those it sends)
+/// for `secs`: the first 64 bytes of each (Ethernet header first). On a switch port this is
+/// every frame the node behind it sends.
+pub fn capture_frames(
+    ns: String,
+    ifname: &'static str,
+    secs: u64,
+) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+        // SAFETY: moving this thread (only) into the test's network namespace; an AF_PACKET
+        // socket bound to one interface and recvfrom on buffers owned here.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+            let all = i32::from((libc::ETH_P_ALL as u16).to_be());
+            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, all);
+            assert!(fd >= 0, "AF_PACKET socket");
+            let name = std::ffi::CString::new(ifname).expect("name");
+            let index = libc::if_nametoindex(name.as_ptr());
+            assert!(index > 0, "no {ifname} in {ns}");
+            let mut at: libc::sockaddr_ll = std::mem::zeroed();
+            at.sll_family = libc::AF_PACKET as u16;
+            at.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+            at.sll_ifindex = index as i32;
+            let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            assert_eq!(
+                libc::bind(fd, (&at as *const libc::sockaddr_ll).cast(), len),
+                0,
+                "bind"
+            );
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 100_000,
+            };
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+            let end = Instant::now() + Duration::from_secs(secs);
+            let mut got = Vec::new();
+            let mut buf = [0u8; 2048];
+            while Instant::now() < end && got.len() < 100_000 {
+                let mut from: libc::sockaddr_ll = std::mem::zeroed();
+                let mut flen = len;
+                let n = libc::recvfrom(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut flen,
+                );
+                if n >= 14 && from.sll_pkttype != libc::PACKET_OUTGOING {
+                    got.push(buf[..(n as usize).min(64)].to_vec());
+                }
+            }
+            libc::close(fd);
+            got
+        }
+    })
+}

@@ -27,10 +27,11 @@ impl Engine {
             addresses: r.cfg.virtual_ipaddress.iter().map(|v| v.addr).collect(),
             auth,
         };
-        let targets: Vec<IpAddr> = if r.peers.is_empty() {
-            vec![r.group]
+        // Multicast adverts leave with TTL 255; unicast ones with `unicast_ttl` (default 255).
+        let (targets, ttl): (Vec<IpAddr>, u8) = if r.peers.is_empty() {
+            (vec![r.group], 255)
         } else {
-            r.peers.clone()
+            (r.peers.clone(), r.cfg.unicast_ttl.unwrap_or(255))
         };
         let link = &mut self.links[l];
         let mut packets = Vec::with_capacity(targets.len());
@@ -45,6 +46,7 @@ impl Engine {
                         dst: d,
                         id: link.ip_id,
                         seq,
+                        ttl,
                     };
                     ah::seal(key, &seal, &msg)
                 }
@@ -59,6 +61,7 @@ impl Engine {
             link: l,
             priority,
             ah,
+            ttl,
             packets,
         });
     }

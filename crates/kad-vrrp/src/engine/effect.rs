@@ -34,6 +34,9 @@ pub enum Effect {
         src: IpAddr,
         /// Multicast group to join (none for unicast-only instances).
         join: Option<IpAddr>,
+        /// The interface is a vmac: IPv4 groups are joined at the link level only, so no IGMP
+        /// report leaves with the virtual MAC (see [`crate::vmac_rx`]).
+        vmac: bool,
     },
     /// Join one more multicast group on an open link.
     JoinGroup {
@@ -68,6 +71,8 @@ pub enum Effect {
         priority: u8,
         /// Sealed in AH (IPv4 header, AH, VRRP).
         ah: bool,
+        /// TTL / hop limit of unicast packets (`unicast_ttl`); multicast always leaves with 255.
+        ttl: u8,
         /// Destination and bytes of each packet.
         packets: Vec<(IpAddr, Vec<u8>)>,
     },
@@ -93,7 +98,8 @@ pub enum Effect {
         addr: IpAddr,
     },
     /// Create the macvlan of a `use_vmac` instance (removing a stale one of that name first)
-    /// and make its base interface leave ARP for the VIPs to it; answer with
+    /// with keepalived 2.2.7's sysctls on it and on its base (no IPv6 on the vmac of an IPv4
+    /// instance, set before the link comes up), then bring it up; answer with
     /// [`super::Input::VmacCreated`].
     CreateVmac {
         /// The instance (for the answer).
@@ -108,6 +114,8 @@ pub enum Effect {
         base_name: String,
         /// Its MAC (the VRRP virtual MAC).
         mac: [u8; 6],
+        /// The instance is IPv4: the vmac gets no IPv6 (no link-local, MLD or RS from it).
+        ipv4: bool,
     },
     /// Delete a macvlan.
     DeleteVmac {

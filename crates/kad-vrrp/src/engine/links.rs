@@ -90,6 +90,7 @@ impl Engine {
             index: known.index,
             src,
             join,
+            vmac: iface.is_some(),
         });
         Some(link)
     }
@@ -128,6 +129,7 @@ impl Engine {
             base: self.links[l].index,
             base_name: self.links[l].name.clone(),
             mac,
+            ipv4: !cfg.ipv6,
         };
         self.emit(effect);
     }

@@ -1,6 +1,7 @@
 //! The engine's receive side: bounded reads, decoding, the checks of RFC 3768 §7.1 /
-//! RFC 5798 §7.1 (TTL, version, interval, authentication including AH), and the drop
-//! counters.
+//! RFC 5798 §7.1 (TTL, version, interval, authentication including AH) with keepalived's
+//! unicast rules (any TTL unless `min_ttl`/`max_ttl`, the source checked only with
+//! `check_unicast_src`), and the drop counters.
 //!
 //! Flood safety: a readable socket is read at most [`PACKETS_PER_WAKEUP`] packets at a time
 //! ([`Effect::Read`]); a socket with more waiting goes on the backlog, which
@@ -12,7 +13,7 @@ use crate::drop_reason::DropReason;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use kad_core::config::model::AuthType;
+use kad_core::config::model::{AuthType, VrrpInstance};
 
 use super::input::{Frame, Source};
 use super::{interval_cs, Effect, Engine};
@@ -166,17 +167,13 @@ impl Engine {
             return;
         };
         let src = env.src;
-        if !self.instances[i].peers.is_empty() && !self.instances[i].peers.contains(&src) {
+        if let Some(line) = self.outside_peers(i, src) {
             // Counted with the drops that match no instance (the peer is not ours).
             let n = self
                 .drops
                 .entry(DropReason::UnknownUnicastPeer)
                 .or_insert(0);
             *n = n.saturating_add(1);
-            let line = format!(
-                "({}) advert from {src}, which is not a unicast_peer; dropped",
-                self.instances[i].cfg.name
-            );
             self.warn_limited(i, DropReason::UnknownUnicastPeer, now, line);
             return;
         }
@@ -240,12 +237,9 @@ impl Engine {
         let r = &mut self.instances[i];
         let src = env.src;
         let name = &r.cfg.name;
-        if env.ttl != 255 {
+        if let Some(line) = ttl_check(&r.cfg, env) {
             r.stats.ip_ttl_err += 1;
-            return Some((
-                DropReason::Ttl,
-                format!("({name}) advert from {src} with TTL {}; dropped", env.ttl),
-            ));
+            return Some((DropReason::Ttl, line));
         }
         if advert.version != r.cfg.version {
             r.stats.invalid_type_rcvd += 1;
@@ -304,6 +298,24 @@ impl Engine {
         None
     }
 
+    /// keepalived's source check of a unicast instance `i`: with `check_unicast_src` (or a
+    /// `min_ttl`/`max_ttl` on a peer, which turns it on) an advert from outside `unicast_peer`
+    /// is dropped (the log line, keepalived's words); otherwise it is heard like any other.
+    fn outside_peers(&self, i: usize, src: IpAddr) -> Option<String> {
+        let r = &self.instances[i];
+        let peers = &r.cfg.unicast_peers;
+        let check = r.cfg.check_unicast_src
+            || peers
+                .iter()
+                .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+        (!r.peers.is_empty() && check && !r.peers.contains(&src)).then(|| {
+            format!(
+                "({}) unicast source address {src} not a unicast peer",
+                r.cfg.name
+            )
+        })
+    }
+
     /// A packet that does not decode: counted on the instance of its VRID if there is one
     /// (`counter` names the kind), else by reason.
     fn drop_malformed(
@@ -332,4 +344,20 @@ impl Engine {
         let line = format!("({}) dropped a malformed advert: {what}", r.cfg.name);
         self.warn_limited(i, counter, now, line);
     }
+}
+
+/// The TTL / hop-limit rule, as keepalived 2.2.7 applies it: a multicast advert must come with
+/// 255 (it cannot have crossed a router); a unicast advert may have crossed routers, so any
+/// TTL is heard unless its peer's `unicast_peer` line gives `min_ttl` / `max_ttl` (an omitted
+/// bound is 0 / 255). The drop's log line (keepalived's words), or None.
+fn ttl_check(cfg: &VrrpInstance, env: &Envelope) -> Option<String> {
+    let name = &cfg.name;
+    let ttl = env.ttl;
+    if cfg.unicast_peers.is_empty() {
+        return (ttl != 255)
+            .then(|| format!("({name}) invalid TTL/HL. Received {ttl} and expect 255"));
+    }
+    let peer = cfg.unicast_peers.iter().find(|p| p.addr == env.src)?;
+    let (min, max) = (peer.min_ttl.unwrap_or(0), peer.max_ttl.unwrap_or(255));
+    (ttl < min || ttl > max).then(|| format!("({name}) TTL/HL {ttl} not in range {min} - {max}"))
 }

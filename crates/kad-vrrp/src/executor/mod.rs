@@ -5,6 +5,7 @@
 //! created, an advert sent) with the matching input.
 
 mod facts;
+mod vmac;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -198,8 +199,9 @@ impl Executor {
                 index,
                 src,
                 join,
+                vmac,
             } => {
-                let ok = self.open_link(link, ifname, index, src, join);
+                let ok = self.open_link(link, ifname, index, src, join, vmac);
                 return Some(Input::LinkOpened { link, ok });
             }
             Effect::JoinGroup { link, group } => self.join(link, group),
@@ -210,9 +212,10 @@ impl Executor {
                 link,
                 priority,
                 ah,
+                ttl,
                 packets,
             } => {
-                let error = self.send_advert(link, ah, &packets).err();
+                let error = self.send_advert(link, ah, ttl, &packets).err();
                 return Some(Input::Sent {
                     instance,
                     priority,
@@ -241,8 +244,9 @@ impl Executor {
                 base,
                 base_name,
                 mac,
+                ipv4,
             } => {
-                let iface = self.create_vmac(&owner, &name, base, &base_name, mac);
+                let iface = self.create_vmac(&owner, &name, base, &base_name, mac, ipv4);
                 return Some(Input::VmacCreated { instance, iface });
             }
             Effect::DeleteVmac { owner, name, index } => {
@@ -272,11 +276,12 @@ impl Executor {
         index: u32,
         src: IpAddr,
         join: Option<IpAddr>,
+        vmac: bool,
     ) -> bool {
         let opened = match (src, join) {
-            (IpAddr::V4(s), None) => Vrrp4::open(&ifname, index, s, None).map(Sock::V4),
+            (IpAddr::V4(s), None) => Vrrp4::open(&ifname, index, s, None, vmac).map(Sock::V4),
             (IpAddr::V4(s), Some(IpAddr::V4(g))) => {
-                Vrrp4::open(&ifname, index, s, Some(g)).map(Sock::V4)
+                Vrrp4::open(&ifname, index, s, Some(g), vmac).map(Sock::V4)
             }
             (IpAddr::V6(s), None) => Vrrp6::open(&ifname, index, s, None).map(Sock::V6),
             (IpAddr::V6(s), Some(IpAddr::V6(g))) => {
@@ -417,6 +422,7 @@ impl Executor {
         &self,
         link: usize,
         ah: bool,
+        ttl: u8,
         packets: &[(IpAddr, Vec<u8>)],
     ) -> Result<(), String> {
         let sock = self.links.get(link).and_then(|l| l.sock.as_ref());
@@ -424,8 +430,8 @@ impl Executor {
         for (dst, bytes) in packets {
             let one = match (sock, dst, ah) {
                 (Some(Sock::V4(s)), IpAddr::V4(d), true) => s.send_ah(*d, bytes),
-                (Some(Sock::V4(s)), IpAddr::V4(d), false) => s.send(*d, bytes),
-                (Some(Sock::V6(s)), IpAddr::V6(d), _) => s.send(*d, bytes),
+                (Some(Sock::V4(s)), IpAddr::V4(d), false) => s.send(*d, ttl, bytes),
+                (Some(Sock::V6(s)), IpAddr::V6(d), _) => s.send(*d, ttl, bytes),
                 (None, ..) => Err(std::io::Error::other("the link has no socket")),
                 _ => Err(std::io::Error::other("destination of another family")),
             };
@@ -448,7 +454,8 @@ impl Executor {
     }
 
     /// Creates a vmac (removing a stale one of that name first: a killed child may have left
-    /// it) and returns what it looks like.
+    /// it), sets keepalived's sysctls on it and its base while it is down, brings it up and
+    /// returns what it looks like.
     fn create_vmac(
         &self,
         owner: &str,
@@ -456,6 +463,7 @@ impl Executor {
         base: u32,
         base_name: &str,
         mac: [u8; 6],
+        ipv4: bool,
     ) -> Option<crate::engine::Iface> {
         let nl = self.netlink.as_ref()?;
         if let Ok(stale) = nix::net::if_::if_nametoindex(name) {
@@ -467,17 +475,22 @@ impl Executor {
             log::error!("({owner}) {e}");
             return None;
         }
-        let iface = facts::iface(name)?;
-        // Only the vmac may answer ARP for the VIPs, with the virtual MAC.
-        // And the base interface must not announce a VIP as the sender of its own requests.
-        let _ = std::fs::write(
-            format!("/proc/sys/net/ipv4/conf/{base_name}/arp_ignore"),
-            "1",
-        );
-        let _ = std::fs::write(
-            format!("/proc/sys/net/ipv4/conf/{base_name}/arp_announce"),
-            "2",
-        );
-        Some(iface)
+        for (path, value) in vmac::sysctls(name, base_name, ipv4) {
+            if let Err(e) = std::fs::write(&path, value) {
+                log::warn!("({owner}) cannot set {path} to {value}: {e}");
+            }
+        }
+        let index = match nix::net::if_::if_nametoindex(name) {
+            Ok(index) => index,
+            Err(e) => {
+                log::error!("({owner}) {name} vanished after its creation: {e}");
+                return None;
+            }
+        };
+        if let Err(e) = nl.set_up(index) {
+            log::error!("({owner}) {e}");
+        }
+        log::info!("({owner}) Success creating VMAC interface {name}");
+        facts::iface(name)
     }
 }

@@ -255,10 +255,10 @@ fn shutdown_of_a_master_sends_priority_0_and_removes_the_vips() {
 }
 
 #[test]
-fn unicast_peers_get_one_advert_each_and_only_they_are_heard() {
+fn unicast_peers_get_one_advert_each_and_with_check_unicast_src_only_they_are_heard() {
     let conf = ONE.replace(
         "advert_int 1\n",
-        "advert_int 1\n    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n        192.0.2.3\n    }\n",
+        "advert_int 1\n    check_unicast_src\n    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n        192.0.2.3\n    }\n",
     );
     let mut r = Replay::new(&[("a", &conf)]);
     r.run(

@@ -15,7 +15,8 @@
 //!   effect must be listed (or `...`).
 //! - `= WHAT VALUE` checks state: `= INSTANCE state S`, `= INSTANCE priority P`,
 //!   `= INSTANCE COUNTER N` (dump counter names), `= INSTANCE ah_seq N`, `= drops REASON N`,
-//!   `= time SECS`, `= deadline SECS|none`.
+//!   `= time SECS`, `= deadline SECS|none`, `= log TEXT` (the last drop log line starts with
+//!   TEXT).
 //! - `#` comments and blank lines.
 
 use std::collections::{HashMap, VecDeque};
@@ -50,6 +51,8 @@ pub struct Replay {
     vmacs: u32,
     /// Interfaces whose sockets fail to open.
     broken: Vec<String>,
+    /// The last drop log line.
+    last_log: Option<String>,
 }
 
 fn write_config(text: &str) -> Config {
@@ -104,6 +107,7 @@ impl Replay {
             queued: HashMap::new(),
             vmacs: 0,
             broken: Vec::new(),
+            last_log: None,
         }
     }
 
@@ -292,6 +296,7 @@ impl Replay {
                 dst,
                 id: 7,
                 seq: get("seq", "1").parse().expect("seq"),
+                ttl: get("ttl", "255").parse().expect("ttl"),
             };
             let packet = ah::seal(&ah::Key::new(pw), &seal, &msg);
             return (Source { link, ah: true }, packet);
@@ -332,6 +337,12 @@ impl Replay {
     fn carry_out(&mut self, e: Effect, out: &mut Vec<String>) -> Option<Input<'static>> {
         out.push(self.render(&e));
         match e {
+            Effect::Drop {
+                log: Some(line), ..
+            } => {
+                self.last_log = Some(line);
+                None
+            }
             Effect::OpenLink { link, ifname, .. } => {
                 assert_eq!(link, self.links.len(), "links are numbered in order");
                 let ok = !self.broken.contains(&ifname);
@@ -407,6 +418,7 @@ impl Replay {
                 instance,
                 priority,
                 ah,
+                ttl,
                 packets,
                 ..
             } => {
@@ -418,7 +430,16 @@ impl Replay {
                     .and_then(|(_, p)| p.get(28..32))
                     .map(|b| format!(" ah seq {}", u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
                     .unwrap_or_default();
-                format!("advert {name} prio {priority}{seq} to {}", to.join(","))
+                // The TTL shows only where it is not the default 255 (`unicast_ttl`).
+                let ttl = if *ttl == 255 {
+                    String::new()
+                } else {
+                    format!(" ttl {ttl}")
+                };
+                format!(
+                    "advert {name} prio {priority}{seq}{ttl} to {}",
+                    to.join(",")
+                )
             }
             Effect::AddVips { instance, vips: v } => format!("add {instance} {}", vips(v)),
             Effect::DelVips { instance, vips: v } => format!("del {instance} {}", vips(v)),
@@ -468,6 +489,16 @@ impl Replay {
                     .unwrap_or("none".into()),
                 format!("{:.3}", secs(t).as_secs_f64()),
             ),
+            ["log", text @ ..] => {
+                let want = text.join(" ");
+                let got = self.last_log.clone().unwrap_or_default();
+                let got = if got.starts_with(&want) {
+                    want.clone()
+                } else {
+                    got
+                };
+                (got, want)
+            }
             ["drops", reason, n] => (
                 self.engine
                     .drops

@@ -9,6 +9,7 @@ mod election;
 mod receive;
 mod reload;
 mod tracking;
+mod unicast;
 
 pub use harness::Replay;
 
