@@ -9,6 +9,7 @@
 pub mod pidfile;
 pub mod respawn;
 pub mod seccomp;
+pub mod settle;
 pub mod sys;
 pub mod watchdog;
 
@@ -355,14 +356,14 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
     log::info!("{} started", kind.label());
     let status = match kind {
         ChildKind::Vrrp => {
-            let mut service = kad_vrrp::VrrpService::new(config, Default::default());
-            kad_ipc::serve(channel, &mut service)
+            let service = kad_vrrp::VrrpService::new(config, Default::default());
+            kad_ipc::serve(channel, &mut settle::Settling::new(service))
         }
         ChildKind::Checker => {
-            let mut service =
+            let service =
                 kad_check::CheckService::new(config, PathBuf::from("/tmp/keepalived_check.data"))
                     .with_mode(mode);
-            kad_ipc::serve(channel, &mut service)
+            kad_ipc::serve(channel, &mut settle::Settling::new(service))
         }
     };
     if let Some(p) = &pidfile {

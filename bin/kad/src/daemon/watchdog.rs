@@ -547,6 +547,10 @@ impl Watchdog {
 
     fn on_message(&mut self, i: usize, msg: FromChild) {
         let label = self.slots[i].kind.label();
+        if matches!(msg, FromChild::Ready { .. } | FromChild::Reloaded) {
+            // This process's start-up (or reload) work is behind it (see settle.rs).
+            super::settle::release("parent");
+        }
         match msg {
             FromChild::Ready { pid } => match self.slots[i].killed_at.take() {
                 Some(t) => log::info!(
