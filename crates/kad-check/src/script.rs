@@ -336,22 +336,31 @@ impl ScriptRunner {
         for (&pid, job) in self.jobs.iter_mut() {
             if !job.timed_out && now >= job.deadline {
                 job.timed_out = true;
-                // SAFETY: signalling the process group our script leads (pgid == its pid).
-                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
         }
         let mut done = Vec::new();
         for (&pid, job) in &self.jobs {
-            let mut status = 0;
-            // SAFETY: non-blocking waitpid on our own child into a local status word.
-            let r = unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) };
-            if r == pid as i32 {
+            use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+            let status = waitpid(
+                nix::unistd::Pid::from_raw(pid as i32),
+                Some(WaitPidFlag::WNOHANG),
+            );
+            let ended = match status {
+                Ok(WaitStatus::Exited(_, code)) => Some(Outcome::Exited(code)),
+                Ok(WaitStatus::Signaled(_, sig, _)) => Some(Outcome::Signaled(sig as i32)),
+                // Already reaped by someone else: it is gone all the same.
+                Err(nix::errno::Errno::ECHILD) => Some(Outcome::Exited(-1)),
+                _ => None,
+            };
+            if let Some(outcome) = ended {
                 let outcome = if job.timed_out {
                     Outcome::TimedOut
-                } else if libc::WIFSIGNALED(status) {
-                    Outcome::Signaled(libc::WTERMSIG(status))
                 } else {
-                    Outcome::Exited(libc::WEXITSTATUS(status))
+                    outcome
                 };
                 done.push((pid, outcome));
             }
