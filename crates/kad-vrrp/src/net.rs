@@ -50,6 +50,36 @@ pub fn parse_ipv4(packet: &[u8], proto: u8) -> Option<Ipv4Meta> {
     })
 }
 
+/// True if the IPv4 header at the start of `packet` (length from its IHL) sums to 0xffff. A raw
+/// socket never delivers a header that fails (the kernel checks it); an AF_PACKET socket on a
+/// vmac does not check, so [`Vrrp4`] checks what it reads there.
+pub fn ipv4_header_checksum_ok(packet: &[u8]) -> bool {
+    let ihl = usize::from(packet.first().map_or(0, |b| b & 0x0f)) * 4;
+    let Some(header) = packet.get(..ihl).filter(|h| h.len() >= 20) else {
+        return false;
+    };
+    let mut sum: u32 = header
+        .chunks_exact(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+/// Reads from a vmac's AF_PACKET socket: a frame whose IPv4 header checksum fails is handed on
+/// empty, so the engine drops and counts it as a bad IP header.
+fn recv_checked(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    Ok(recv_on(sock, buf)?.map(|n| {
+        if buf.get(..n).is_some_and(ipv4_header_checksum_ok) {
+            n
+        } else {
+            0
+        }
+    }))
+}
+
 /// The VRRP sockets of one interface (IPv4).
 pub struct Vrrp4 {
     rx: Socket,
@@ -169,9 +199,10 @@ impl Vrrp4 {
 
     /// Reads one AH packet (IP header included); `Ok(None)` when nothing is waiting.
     pub fn recv_ah(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match self.ah_rx.as_ref().or(self.ah.as_ref()) {
-            Some(ah) => recv_on(ah, buf),
-            None => Ok(None),
+        match (self.ah_rx.as_ref(), self.ah.as_ref()) {
+            (Some(vmac_rx), _) => recv_checked(vmac_rx, buf),
+            (None, Some(ah)) => recv_on(ah, buf),
+            (None, None) => Ok(None),
         }
     }
 
@@ -197,7 +228,11 @@ impl Vrrp4 {
 
     /// Reads one packet (IP header included) into `buf`; `Ok(None)` when nothing is waiting.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        recv_on(&self.rx, buf)
+        if self.vmac {
+            recv_checked(&self.rx, buf)
+        } else {
+            recv_on(&self.rx, buf)
+        }
     }
 
     /// The receive socket's descriptor, for the poll loop.
@@ -408,11 +443,18 @@ mod tests {
             parse_ipv4(&bad, PROTO_VRRP).is_none(),
             "total length beyond the buffer"
         );
-        let mut bad = pkt;
+        let mut bad = pkt.clone();
         bad[0] = 0x43;
         assert!(
             parse_ipv4(&bad, PROTO_VRRP).is_none(),
             "header length below 20"
         );
+        // The captured header's checksum holds; one flipped bit, a short or empty one does not.
+        assert!(ipv4_header_checksum_ok(&pkt));
+        let mut bad = pkt.clone();
+        bad[8] ^= 1;
+        assert!(!ipv4_header_checksum_ok(&bad));
+        assert!(!ipv4_header_checksum_ok(&pkt[..19]));
+        assert!(!ipv4_header_checksum_ok(&[]));
     }
 }
