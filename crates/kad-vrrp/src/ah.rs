@@ -266,18 +266,6 @@ impl<'a> Received<'a> {
     }
 }
 
-/// Internet checksum (RFC 1071) of an IPv4 header.
-fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks_exact(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// What [`seal`] needs besides the VRRP message.
 #[derive(Debug, Clone, Copy)]
 pub struct Seal {
@@ -306,7 +294,7 @@ pub fn seal(key: &Key, s: &Seal, vrrp: &[u8]) -> Vec<u8> {
     buf[9] = PROTO_AH;
     buf[12..16].copy_from_slice(&s.src.octets());
     buf[16..20].copy_from_slice(&s.dst.octets());
-    let sum = ipv4_checksum(&buf[..IPV4_LEN]);
+    let sum = crate::packet::internet_checksum(&buf[..IPV4_LEN]);
     buf[10..12].copy_from_slice(&sum.to_be_bytes());
     {
         let mut ah = Packet::new_unchecked(&mut buf[IPV4_LEN..IPV4_LEN + AH_LEN]);

@@ -3,6 +3,7 @@
 //! target link-layer address option. Sent on a raw ICMPv6 socket (the kernel fills in the
 //! checksum; [`message`] computes it too, so the bytes can be compared with the capture).
 
+use crate::packet::{finish, fold};
 use std::io;
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 
@@ -20,21 +21,12 @@ pub fn message(target: Ipv6Addr, mac: [u8; 6], src: Ipv6Addr, dst: Ipv6Addr) -> 
     m[24] = 2; // target link-layer address option
     m[25] = 1; // 8 bytes
     m[26..32].copy_from_slice(&mac);
-    let mut sum: u32 = 0;
-    let mut add = |b: &[u8]| {
-        for c in b.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-    };
-    add(&src.octets());
-    add(&dst.octets());
-    add(&(m.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(&m);
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    m[2..4].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let mut sum = fold(0, &src.octets());
+    sum = fold(sum, &dst.octets());
+    sum = fold(sum, &(m.len() as u32).to_be_bytes());
+    sum = fold(sum, &[0, 0, 0, 58]);
+    sum = fold(sum, &m);
+    m[2..4].copy_from_slice(&finish(sum).to_be_bytes());
     m
 }
 

@@ -50,22 +50,15 @@ pub fn parse_ipv4(packet: &[u8], proto: u8) -> Option<Ipv4Meta> {
     })
 }
 
-/// True if the IPv4 header at the start of `packet` (length from its IHL) sums to 0xffff. A raw
+/// True if the IPv4 header at the start of `packet` (length from its IHL) checksums to 0. A raw
 /// socket never delivers a header that fails (the kernel checks it); an AF_PACKET socket on a
 /// vmac does not check, so [`Vrrp4`] checks what it reads there.
 pub fn ipv4_header_checksum_ok(packet: &[u8]) -> bool {
     let ihl = usize::from(packet.first().map_or(0, |b| b & 0x0f)) * 4;
-    let Some(header) = packet.get(..ihl).filter(|h| h.len() >= 20) else {
-        return false;
-    };
-    let mut sum: u32 = header
-        .chunks_exact(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum == 0xffff
+    packet
+        .get(..ihl)
+        .filter(|h| h.len() >= 20)
+        .is_some_and(|h| crate::packet::internet_checksum(h) == 0)
 }
 
 /// Reads from a vmac's AF_PACKET socket: a frame whose IPv4 header checksum fails is handed on

@@ -279,8 +279,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
+/// Internet checksum (RFC 1071) of `data`: the one sum every header and message here uses.
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    finish(fold(0, data))
+}
+
 /// Internet checksum (RFC 1071) of `data`, starting from a partial `sum`.
-fn fold(mut sum: u32, data: &[u8]) -> u32 {
+pub(crate) fn fold(mut sum: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
         sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
@@ -291,7 +296,8 @@ fn fold(mut sum: u32, data: &[u8]) -> u32 {
     sum
 }
 
-fn finish(mut sum: u32) -> u16 {
+/// Folds the carries of a partial sum and complements it.
+pub(crate) fn finish(mut sum: u32) -> u16 {
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
