@@ -203,78 +203,29 @@ fn count_adverts(
     secs: u64,
 ) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
-        // SAFETY: as in capture_garps; the socket is bound to one interface of the test's
-        // own bridge namespace.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
-            let fd = libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW,
-                // ETH_P_ALL: the bridge consumes frames before per-protocol sockets see them.
-                i32::from(0x0003u16.to_be()),
-            );
-            assert!(fd >= 0, "AF_PACKET socket");
-            let name = std::ffi::CString::new(port).expect("name");
-            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-            sll.sll_family = libc::AF_PACKET as u16;
-            sll.sll_protocol = 0x0003u16.to_be();
-            sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
-            assert!(sll.sll_ifindex > 0, "port");
-            libc::bind(
-                fd,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            );
-            // In the kernel, keep only VRRP from `src`: the flood must not fill the buffer.
-            let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-            let mut prog = [
-                op(0x20, 0, 0, 26),                      // ld [26]: IPv4 source
-                op(0x15, 0, 3, u32::from_be_bytes(src)), // jeq src
-                op(0x30, 0, 0, 23),                      // ldb [23]: protocol
-                op(0x15, 0, 1, 112),                     // jeq VRRP
-                op(0x06, 0, 0, 0xffff),                  // accept
-                op(0x06, 0, 0, 0),                       // drop
-            ];
-            let fprog = libc::sock_fprog {
-                len: prog.len() as u16,
-                filter: prog.as_mut_ptr(),
-            };
-            assert_eq!(
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    libc::SO_ATTACH_FILTER,
-                    (&fprog as *const libc::sock_fprog).cast(),
-                    std::mem::size_of::<libc::sock_fprog>() as u32,
-                ),
-                0,
-                "filter"
-            );
-            let tv = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 100_000,
-            };
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as u32,
-            );
-            let end = Instant::now() + Duration::from_secs(secs);
-            let mut seen = 0;
-            let mut buf = [0u8; 256];
-            while Instant::now() < end {
-                let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+        // In the kernel, keep only VRRP from `src`: the flood must not fill the buffer.
+        let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+        let mut prog = [
+            op(0x20, 0, 0, 26),                      // ld [26]: IPv4 source
+            op(0x15, 0, 3, u32::from_be_bytes(src)), // jeq src
+            op(0x30, 0, 0, 23),                      // ldb [23]: protocol
+            op(0x15, 0, 1, 112),                     // jeq VRRP
+            op(0x06, 0, 0, 0xffff),                  // accept
+            op(0x06, 0, 0, 0),                       // drop
+        ];
+        // ETH_P_ALL: the bridge consumes frames before per-protocol sockets see them.
+        let fd = packet_socket_in(&ns, libc::ETH_P_ALL as u16, Some(&port), &mut prog);
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut seen = 0;
+        let mut buf = [0u8; 256];
+        while Instant::now() < end {
+            if let Some((n, _)) = recv_frame(&fd, &mut buf) {
                 if n >= 34 && buf[23] == 112 && buf[26..30] == src {
                     seen += 1;
                 }
             }
-            libc::close(fd);
-            seen
         }
+        seen
     })
 }
 

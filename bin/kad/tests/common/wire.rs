@@ -1,47 +1,107 @@
 //! Raw frames for the VRRP tests: GARPs captured on a node, VRRPv2 adverts forged and sent
 //! from the client namespace.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
+
+/// Moves the calling thread (only) into namespace `ns` and opens an AF_PACKET socket there that
+/// receives `proto` (an ETH_P_* number), bound to `ifname` when one is given, with the classic
+/// BPF `filter` attached when it is not empty, and a 100 ms receive timeout (so a capture loop
+/// sees its deadline).
+pub fn packet_socket_in(
+    ns: &str,
+    proto: u16,
+    ifname: Option<&str>,
+    filter: &mut [libc::sock_filter],
+) -> OwnedFd {
+    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
+    // SAFETY: setns moves this thread (only) into the test's network namespace; the socket is
+    // new and owned here; bind and setsockopt read structs owned here, with their sizes.
+    unsafe {
+        assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto.to_be()));
+        assert!(fd >= 0, "AF_PACKET socket");
+        let fd = OwnedFd::from_raw_fd(fd);
+        if let Some(ifname) = ifname {
+            let name = std::ffi::CString::new(ifname).expect("name");
+            let index = libc::if_nametoindex(name.as_ptr());
+            assert!(index > 0, "no {ifname} in {ns}");
+            let mut at: libc::sockaddr_ll = std::mem::zeroed();
+            at.sll_family = libc::AF_PACKET as u16;
+            at.sll_protocol = proto.to_be();
+            at.sll_ifindex = index as i32;
+            let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            let rc = libc::bind(
+                fd.as_raw_fd(),
+                (&at as *const libc::sockaddr_ll).cast(),
+                len,
+            );
+            assert_eq!(rc, 0, "bind");
+        }
+        if !filter.is_empty() {
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_mut_ptr(),
+            };
+            let rc = libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as u32,
+            );
+            assert_eq!(rc, 0, "filter");
+        }
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 100_000,
+        };
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        fd
+    }
+}
+
+/// One frame from `fd` into `buf` (up to the 100 ms timeout): its length and the kernel's
+/// packet type (PACKET_OUTGOING for frames the interface sent), or None.
+pub fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> Option<(usize, u8)> {
+    // SAFETY: recvfrom into buffers owned here, with their sizes.
+    unsafe {
+        let mut from: libc::sockaddr_ll = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        let n = libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            0,
+            (&mut from as *mut libc::sockaddr_ll).cast(),
+            &mut len,
+        );
+        usize::try_from(n).ok().map(|n| (n, from.sll_pkttype))
+    }
+}
 
 /// Captures gratuitous ARPs for `VIP` in namespace `ns` for `secs`: (arrival, frame).
 pub fn capture_garps(ns: String, secs: u64) -> std::thread::JoinHandle<Vec<(Instant, Vec<u8>)>> {
     std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
-        // SAFETY: moving this thread (only) into the test's network namespace; AF_PACKET socket
-        // and recv on buffers owned here.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
-            let fd = libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW,
-                i32::from(0x0806u16.to_be()),
-            );
-            assert!(fd >= 0, "AF_PACKET socket");
-            let tv = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 100_000,
-            };
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as u32,
-            );
-            let end = Instant::now() + Duration::from_secs(secs);
-            let vip: [u8; 4] = [192, 0, 2, 100];
-            let mut got = Vec::new();
-            let mut buf = [0u8; 128];
-            while Instant::now() < end {
-                let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+        let fd = packet_socket_in(&ns, 0x0806, None, &mut []);
+        let end = Instant::now() + Duration::from_secs(secs);
+        let vip: [u8; 4] = [192, 0, 2, 100];
+        let mut got = Vec::new();
+        let mut buf = [0u8; 128];
+        while Instant::now() < end {
+            if let Some((n, _)) = recv_frame(&fd, &mut buf) {
                 if n >= 42 && buf[28..32] == vip && buf[38..42] == vip {
                     got.push((Instant::now(), buf[..42].to_vec()));
                 }
             }
-            libc::close(fd);
-            got
         }
+        got
     })
 }
 
@@ -128,59 +188,18 @@ pub fn capture_frames(
     secs: u64,
 ) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
     std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns");
-        // SAFETY: moving this thread (only) into the test's network namespace; an AF_PACKET
-        // socket bound to one interface and recvfrom on buffers owned here.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
-            let all = i32::from((libc::ETH_P_ALL as u16).to_be());
-            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, all);
-            assert!(fd >= 0, "AF_PACKET socket");
-            let name = std::ffi::CString::new(ifname).expect("name");
-            let index = libc::if_nametoindex(name.as_ptr());
-            assert!(index > 0, "no {ifname} in {ns}");
-            let mut at: libc::sockaddr_ll = std::mem::zeroed();
-            at.sll_family = libc::AF_PACKET as u16;
-            at.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-            at.sll_ifindex = index as i32;
-            let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-            assert_eq!(
-                libc::bind(fd, (&at as *const libc::sockaddr_ll).cast(), len),
-                0,
-                "bind"
-            );
-            let tv = libc::timeval {
-                tv_sec: 0,
-                tv_usec: 100_000,
-            };
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as u32,
-            );
-            let end = Instant::now() + Duration::from_secs(secs);
-            let mut got = Vec::new();
-            let mut buf = [0u8; 2048];
-            while Instant::now() < end && got.len() < 100_000 {
-                let mut from: libc::sockaddr_ll = std::mem::zeroed();
-                let mut flen = len;
-                let n = libc::recvfrom(
-                    fd,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut flen,
-                );
-                if n >= 14 && from.sll_pkttype != libc::PACKET_OUTGOING {
-                    got.push(buf[..(n as usize).min(64)].to_vec());
+        let fd = packet_socket_in(&ns, libc::ETH_P_ALL as u16, Some(ifname), &mut []);
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end && got.len() < 100_000 {
+            match recv_frame(&fd, &mut buf) {
+                Some((n, kind)) if n >= 14 && kind != libc::PACKET_OUTGOING => {
+                    got.push(buf[..n.min(64)].to_vec());
                 }
+                _ => {}
             }
-            libc::close(fd);
-            got
         }
+        got
     })
 }
