@@ -1,33 +1,14 @@
 //! The checker child's cap on scripts running at once, alone in its own test binary: it fills
 //! the process-wide count, which would refuse the scripts of any test running beside it.
 
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::{as_root, run_to_end};
 use kad_check::script::{
     running_everywhere, Outcome, RunAs, ScriptError, ScriptRunner, MAX_RUNNING_SCRIPTS,
 };
-
-/// Panics unless root: a system test fails loudly rather than skip (KAD_SYSTEM_TESTS=0 at build
-/// time marks it ignored instead, see build.rs).
-fn as_root() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "system tests run as root (KAD_SYSTEM_TESTS=0 marks them ignored)"
-    );
-}
-
-fn run_to_end(r: &mut ScriptRunner, limit: Duration) -> Vec<(u32, Outcome)> {
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while r.running() > 0 {
-        assert!(Instant::now() < deadline, "scripts still running");
-        out.extend(r.poll(Instant::now()));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    out
-}
 
 #[test]
 #[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]

@@ -1,22 +1,14 @@
 //! The script runner on real programs, as root: the user switch, exit codes, timeouts that
 //! kill a whole process group, and enable_script_security.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::{as_root, run_to_end};
 use kad_check::script::{check_security, resolve_user, Outcome, RunAs, ScriptError, ScriptRunner};
-
-/// Panics unless root: a system test fails loudly rather than skip (KAD_SYSTEM_TESTS=0 at build
-/// time marks it ignored instead, see build.rs).
-fn as_root() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "system tests run as root (KAD_SYSTEM_TESTS=0 marks them ignored)"
-    );
-}
 
 /// A root-owned 0755 directory outside /tmp (world-writable dirs are what security refuses).
 fn safe_dir(name: &str) -> PathBuf {
@@ -32,17 +24,6 @@ fn script(dir: &std::path::Path, name: &str, body: &str, mode: u32) -> PathBuf {
     std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("script");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
     p
-}
-
-fn run_to_end(r: &mut ScriptRunner, limit: Duration) -> Vec<(u32, Outcome)> {
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while r.running() > 0 {
-        assert!(Instant::now() < deadline, "scripts still running");
-        out.extend(r.poll(Instant::now()));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    out
 }
 
 #[test]
