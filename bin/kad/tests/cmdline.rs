@@ -380,49 +380,13 @@ fn named_keepalived_kad_uses_keepalived_s_paths() {
     );
 }
 
-/// Starts kad with EXTRA beside a syslog sink on a private /dev/log (the sink writes what it
-/// receives to /tmp/syslog.txt inside kad's namespace); waits for both children.
-fn kad_with_syslog_sink(extra: &[&str]) -> Kad {
-    let dir = work_dir();
-    std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
-    let sink = dir.join("sink.py");
-    std::fs::write(
-        &sink,
-        "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
-    )
-    .expect("sink");
-    let setup = format!(
-        "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && i=0 && while [ ! -S /dev/log ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done",
-        private_dirs(),
-        sink.display()
-    );
-    let kad = Kad::spawn_in(dir, &setup, extra);
-    wait_until("both children ready", Duration::from_secs(15), || {
-        kad.log().matches(") ready").count() >= 2
-    });
-    kad
-}
-
-/// Kills the sink of [`kad_with_syslog_sink`] (it lives in kad's namespace, not its group).
-fn kill_sink(kad: &Kad) {
-    let name = kad.dir.join("sink.py").to_string_lossy().into_owned();
-    for p in std::fs::read_dir("/proc")
-        .expect("proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-    {
-        if std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains(&name)) {
-            signal(p, libc::SIGKILL);
-        }
-    }
-}
-
 /// `-S user` logs on facility user from the parent and both children; `-G` sends nothing to
 /// syslog (the console still gets every line).
 #[test]
 #[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn dash_s_user_and_dash_g_reach_every_process() {
     as_root();
-    let kad = kad_with_syslog_sink(&["-S", "user"]);
+    let kad = Kad::with_syslog_sink(CONFIG, &["-S", "user"]);
     let vrrp = kad.wait_child("kad: vrrp", None);
     let checker = kad.wait_child("kad: checker", None);
     let log = kad.path("/tmp/syslog.txt");
@@ -442,10 +406,10 @@ fn dash_s_user_and_dash_g_reach_every_process() {
                 })
         },
     );
-    kill_sink(&kad);
+    kad.kill_syslog_sink();
     drop(kad);
 
-    let kad = kad_with_syslog_sink(&["-G"]);
+    let kad = Kad::with_syslog_sink(CONFIG, &["-G"]);
     // Give the processes time to log their start-up (the console has it) before reading.
     std::thread::sleep(Duration::from_millis(500));
     kad.signal(libc::SIGUSR1);
@@ -455,5 +419,5 @@ fn dash_s_user_and_dash_g_reach_every_process() {
     let text = std::fs::read_to_string(kad.path("/tmp/syslog.txt")).unwrap_or_default();
     assert!(text.trim().is_empty(), "-G still logged to syslog: {text}");
     assert!(kad.log().contains("VRRP child started"), "{}", kad.log());
-    kill_sink(&kad);
+    kad.kill_syslog_sink();
 }

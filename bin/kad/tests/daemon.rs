@@ -445,22 +445,8 @@ fn dash_r_stops_kad_when_a_child_dies() {
 #[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
 fn syslog_lines_carry_the_facility_and_per_process_tags() {
     as_root();
-    let dir = work_dir();
-    std::fs::write(dir.join("kad.conf"), CONFIG).expect("config");
-    let sink = dir.join("sink.py");
-    std::fs::write(
-        &sink,
-        "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
-    )
-    .expect("sink");
-    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3. kad starts
-    // once the sink's socket exists (waited for up to ~20 s, not a fixed sleep).
-    let setup = format!(
-        "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && i=0 && while [ ! -S /dev/log ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done",
-        private_dirs(),
-        sink.display()
-    );
-    let kad = Kad::spawn_in(dir, &setup, &["-S", "3"]);
+    // A private /dev (with its own null) so /dev/log is ours; -S 3 selects local3.
+    let kad = Kad::with_syslog_sink(CONFIG, &["-S", "3"]);
     let vrrp = kad.wait_child("kad: vrrp", None);
     let checker = kad.wait_child("kad: checker", None);
     let log = kad.path("/tmp/syslog.txt");
@@ -473,16 +459,7 @@ fn syslog_lines_carry_the_facility_and_per_process_tags() {
             && text.contains(&format!("kad_checker[{checker}]: checker child started"))
     });
     // The sink is inside the namespace: killing the parent's process group is not enough.
-    for p in std::fs::read_dir("/proc")
-        .expect("proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-    {
-        if std::fs::read_to_string(format!("/proc/{p}/cmdline"))
-            .is_ok_and(|c| c.contains(&*kad.dir.join("sink.py").to_string_lossy()))
-        {
-            signal(p, libc::SIGKILL);
-        }
-    }
+    kad.kill_syslog_sink();
 }
 
 /// A field of /proc/PID/status, trimmed ("" when absent).

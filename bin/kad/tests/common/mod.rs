@@ -184,6 +184,46 @@ impl Kad {
         Kad { proc, pid, dir }
     }
 
+    /// Starts kad on `config` with `extra` beside a syslog sink on a private /dev/log (the sink
+    /// writes what it receives to /tmp/syslog.txt inside kad's namespace); kad starts once the
+    /// sink's socket exists (waited for up to ~20 s); waits for both children.
+    pub fn with_syslog_sink(config: &str, extra: &[&str]) -> Kad {
+        let dir = work_dir();
+        std::fs::write(dir.join("kad.conf"), config).expect("config");
+        let sink = dir.join("sink.py");
+        std::fs::write(
+            &sink,
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind('/dev/log')\nout = open(sys.argv[1], 'a', buffering=1)\nwhile True:\n    out.write(s.recv(65536).decode(errors='replace') + '\\n')\n",
+        )
+        .expect("sink");
+        let setup = format!(
+            "{} && mount -t tmpfs kaddev /dev && mknod -m 666 /dev/null c 1 3 && (python3 {} /tmp/syslog.txt &) && i=0 && while [ ! -S /dev/log ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done",
+            private_dirs(),
+            sink.display()
+        );
+        let kad = Kad::spawn_in(dir, &setup, extra);
+        wait_until("both children ready", Duration::from_secs(15), || {
+            kad.log().matches(") ready").count() >= 2
+        });
+        kad
+    }
+
+    /// Kills the sink of [`Kad::with_syslog_sink`] (it lives in kad's namespace, not its
+    /// process group).
+    pub fn kill_syslog_sink(&self) {
+        let name = self.dir.join("sink.py").to_string_lossy().into_owned();
+        for p in std::fs::read_dir("/proc")
+            .expect("proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        {
+            if std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.contains(&name))
+            {
+                signal(p, libc::SIGKILL);
+            }
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kad.log")).unwrap_or_default()
     }
