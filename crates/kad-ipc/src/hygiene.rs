@@ -54,18 +54,6 @@ pub fn cloexec_from(first: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Sets close-on-exec on one descriptor.
-pub fn set_cloexec(fd: i32) -> io::Result<()> {
-    // SAFETY: F_GETFD/F_SETFD on a descriptor the caller owns; no memory is passed.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// The kernel's `struct sigaction` for `rt_sigaction` (asm-generic layout, as on x86_64 and
 /// aarch64): glibc's wrapper refuses the two signals it reserves (32, 33), the raw call does not.
 #[repr(C)]
@@ -147,7 +135,7 @@ mod tests {
         cloexec_from(hi).expect("close_range");
         assert!(!cloexec(lo), "below `first` stays as it was");
         assert!(cloexec(hi));
-        set_cloexec(lo).expect("fcntl");
-        assert!(cloexec(lo));
+        cloexec_from(lo).expect("close_range");
+        assert!(cloexec(lo) && cloexec(hi));
     }
 }

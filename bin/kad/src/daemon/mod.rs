@@ -323,9 +323,7 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
     let fd = unsafe { OwnedFd::from_raw_fd(watchdog::CHILD_IPC_FD) };
     // Nothing this child owns may reach a program it executes: the channel (dup2 cleared its
     // flag) and anything else inherited.
-    if let Err(e) = kad_ipc::hygiene::set_cloexec(watchdog::CHILD_IPC_FD)
-        .and_then(|()| kad_ipc::hygiene::cloexec_from(watchdog::CHILD_IPC_FD + 1))
-    {
+    if let Err(e) = kad_ipc::hygiene::cloexec_from(watchdog::CHILD_IPC_FD) {
         log::error!("cannot set close-on-exec on inherited descriptors: {e}");
         return Exit::ChildFatal.code();
     }
