@@ -27,6 +27,19 @@ struct Queued {
     argv: Vec<String>,
 }
 
+impl Queued {
+    /// Starts it under `runner` (its own user, else the configured default).
+    fn start(&self, runner: &mut ScriptRunner, config: &Config) -> Result<u32, ScriptError> {
+        start_configured(
+            runner,
+            &config.global,
+            &self.script,
+            &self.argv,
+            NOTIFY_TIMEOUT,
+        )
+    }
+}
+
 /// Runs notify scripts: those of one instance (or sync group) one at a time, in the order of
 /// the state changes; different instances in parallel.
 #[derive(Default)]
@@ -137,14 +150,7 @@ impl Notifier {
                 continue;
             };
             while let Some(job) = queue.front() {
-                let started = start_configured(
-                    &mut self.runner,
-                    &config.global,
-                    &job.script,
-                    &job.argv,
-                    NOTIFY_TIMEOUT,
-                );
-                match started {
+                match job.start(&mut self.runner, config) {
                     Ok(pid) => {
                         queue.pop_front();
                         self.running.insert(pid, key.clone());
@@ -190,14 +196,7 @@ impl Notifier {
                     "{key}: starting {} without waiting its turn (stopping)",
                     job.script.command
                 );
-                let started = start_configured(
-                    &mut self.runner,
-                    &config.global,
-                    &job.script,
-                    &job.argv,
-                    NOTIFY_TIMEOUT,
-                );
-                if let Err(e) = started {
+                if let Err(e) = job.start(&mut self.runner, config) {
                     log::error!("notify script {}: {e}", job.script.command);
                 }
             }
