@@ -1,10 +1,10 @@
-//! Property tests: the VRRP and IPv4 decoders never panic on any input, and whatever parses
+//! Property tests: the VRRP and IPv4 decoders (and the vmac receivers' header check) never panic on any input, and whatever parses
 //! survives an emit/parse round trip. 256 cases per property in `make test`; `make fuzz`
 //! raises PROPTEST_CASES.
 
 use std::net::IpAddr;
 
-use kad_vrrp::net::parse_ipv4;
+use kad_vrrp::net::{ipv4_header_checksum_ok, parse_ipv4};
 use kad_vrrp::packet::Advert;
 use proptest::prelude::*;
 
@@ -46,6 +46,8 @@ proptest! {
         round_trips(&bytes, src, dst);
         let _ = parse_ipv4(&bytes, 112);
         let _ = parse_ipv4(&bytes, 51);
+        // What a vmac's AF_PACKET receiver checks before the engine sees a frame.
+        let _ = ipv4_header_checksum_ok(&bytes);
     }
 
     #[test]
