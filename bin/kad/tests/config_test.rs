@@ -75,7 +75,7 @@ fn bad_config_corpus_gives_each_expected_diagnostic() {
 fn allowed_warning(line: &str) -> bool {
     [
         "is not supported by kad",
-        "not yet applied by kad",
+        "is parsed but not acted on by kad",
         "does not exist on this machine",
         "has no 'script' to run; removed",
         "is not a defined vrrp_script; ignored",
