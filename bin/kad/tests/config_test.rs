@@ -124,6 +124,26 @@ fn keepalived_samples_pass() {
     }
 }
 
+/// The real-world corpus (tests/corpus/) passes `kad -t` run as a user (its interfaces need not
+/// exist); the comparison with keepalived's warnings runs as root in `tests/corpus.rs`.
+#[test]
+fn real_world_corpus_passes() {
+    let files: Vec<PathBuf> = files_in(&workspace().join("tests/corpus"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    assert!(files.len() >= 6, "corpus has {} files", files.len());
+    for file in files {
+        let (code, stderr) = kad_t(&file, &[]);
+        assert_eq!(code, 0, "{} fails kad -t:\n{stderr}", file.display());
+        assert!(
+            !stderr.contains(": error: "),
+            "{}: {stderr}",
+            file.display()
+        );
+    }
+}
+
 #[test]
 fn conditional_sample_follows_the_config_id() {
     let dir = workspace().join("tests/configs");

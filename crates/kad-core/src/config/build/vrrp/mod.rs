@@ -255,6 +255,18 @@ fn finish_instance(
             ok = false;
         }
     }
+    // keepalived 2.2.7: "(VI_1) Ignoring track_interface eth0 since own interface".
+    let own = inst.interface.clone();
+    if inst.track_interface.iter().any(|t| t.name == own) {
+        ctx.warning(
+            head.pos(),
+            format!(
+                "({}) ignoring track_interface {own} since it is the instance's own interface, as keepalived does",
+                inst.name
+            ),
+        );
+        inst.track_interface.retain(|t| t.name != own);
+    }
     if inst.virtual_ipaddress.is_empty() {
         ctx.warning(
             head.pos(),
