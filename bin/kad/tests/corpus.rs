@@ -25,15 +25,17 @@ fn corpus(name: &str) -> PathBuf {
         .expect("corpus file")
 }
 
-/// Node 1 of a fresh lab, with the extra ports neutron's file names (veth, peers left in the
-/// switch namespace, so they stay up).
+/// A fresh lab whose nodes 1 and 2 have the extra ports neutron's file names (veth, peers
+/// left unbridged in the switch namespace, so they stay up).
 fn lab_with_ports() -> Lab {
     let lab = Lab::up();
-    let (p, n1) = (&lab.p, lab.ns("1"));
-    for port in ["qg-ext", "qr-int"] {
-        sh(&format!(
-            "ip -n {p}sw link add {port}p type veth peer name {port} netns {n1} && ip -n {p}sw link set {port}p up && ip -n {n1} link set {port} up"
-        ));
+    for n in ["1", "2"] {
+        let (p, ns) = (&lab.p, lab.ns(n));
+        for port in ["qg-ext", "qr-int"] {
+            sh(&format!(
+                "ip -n {p}sw link add {port}{n} type veth peer name {port} netns {ns} && ip -n {p}sw link set {port}{n} up && ip -n {ns} link set {port} up"
+            ));
+        }
     }
     lab
 }
@@ -342,4 +344,50 @@ fn kolla_and_kubeadm_run_as_keepalived() {
 fn ceph_and_osixia_run_as_keepalived() {
     same_state("ceph-ingress.conf", &["-P"], &[]);
     same_state("osixia-keepalived.conf", &["-P"], &[]);
+}
+
+/// keepalived runs `file` on node 2 and becomes MASTER; then node 1 runs the same file, first
+/// under keepalived, then under kad: both must stay BACKUP (equal priority, node 2 has the
+/// higher address; `nopreempt` where the file has it), leaving node 2 the VIP.
+fn backup_beside_keepalived(file: &str, extra: &[&str], settle: Duration) {
+    as_root();
+    let lab = lab_with_ports();
+    let path = corpus(file);
+    let _peer = lab.keepalived("2", &path);
+    lab.wait_master("2", Duration::from_secs(30));
+    for under_kad in [false, true] {
+        let mut node = if under_kad {
+            lab.kad_with("1", &path, extra)
+        } else {
+            lab.keepalived("1", &path)
+        };
+        let who = if under_kad { "kad" } else { "keepalived" };
+        wait_until(
+            &format!("{who} on node 1 in BACKUP"),
+            Duration::from_secs(30),
+            || node.log().contains("Entering BACKUP STATE"),
+        );
+        // Long enough for node 1's master-down timer to fire several times over.
+        std::thread::sleep(settle);
+        assert!(
+            !lab.has_vip("1") && !node.log().contains("Entering MASTER STATE"),
+            "{file}: {who} on node 1 took the VIP from keepalived's master:\n{}",
+            node.log()
+        );
+        assert!(lab.has_vip("2"), "{file}: node 2 lost the VIP beside {who}");
+        node.term();
+    }
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn neutron_l3_ha_stays_backup_beside_a_keepalived_master() {
+    // advert_int 2: master down after about 6 s.
+    backup_beside_keepalived("neutron-l3-ha.conf", &["-P"], Duration::from_secs(12));
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn kubeadm_ha_stays_backup_beside_a_keepalived_master() {
+    backup_beside_keepalived("kubeadm-ha.conf", &["-P"], Duration::from_secs(6));
 }
