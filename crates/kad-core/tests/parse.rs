@@ -374,10 +374,9 @@ fn vrrp_strict_resets_what_keepalived_resets_and_needs_a_vip() {
     ] {
         assert!(warnings.contains(&expected), "{expected} not in {warnings:?}");
     }
-    assert!(p
-        .diagnostics
-        .iter()
-        .all(|d| d.severity == Severity::Warning && d.pos.line == 4));
+    // `accept` (line 10) is read but not acted on: the keyword table's warning, at its line.
+    assert!(p.diagnostics.iter().all(|d| d.severity == Severity::Warning
+        && (d.pos.line == 4 || (d.pos.line == 10 && d.message.contains("not acted on")))));
     // strict_mode off on an instance overrides the global setting.
     assert!(cfg.vrrp_instances[1].authentication.is_some());
 
@@ -444,4 +443,44 @@ fn a_duplicate_vrid_is_reported_at_its_virtual_router_id_line() {
         ),
         "{errors:#?}"
     );
+}
+
+/// keepalived 2.2.7 (measured on the neutron corpus file): a scope on an IPv6 virtual address
+/// is ignored with a warning, and a track_interface naming the instance's own interface is
+/// dropped with a warning.
+#[test]
+fn ipv6_scope_and_own_track_interface_are_ignored_with_a_warning() {
+    let p = parse(
+        "vrrp_instance VR_1 {\n interface eth0\n virtual_router_id 1\n track_interface {\n  eth0\n  eth1 weight 5\n }\n\
+         virtual_ipaddress {\n  192.0.2.100/24 scope link\n }\n virtual_ipaddress_excluded {\n  fe80::1/64 dev eth1 scope link\n }\n}\n",
+    );
+    let cfg = p.config.as_ref().expect("warnings only");
+    let inst = &cfg.vrrp_instances[0];
+    assert_eq!(inst.virtual_ipaddress[0].scope, Some(253));
+    assert_eq!(inst.virtual_ipaddress_excluded[0].scope, None);
+    let names: Vec<&str> = inst
+        .track_interface
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["eth1"]);
+    let at = |line: u32, text: &str| {
+        p.diagnostics.iter().any(|d| {
+            d.severity == Severity::Warning && d.pos.line == line && d.message.contains(text)
+        })
+    };
+    assert!(
+        at(12, "cannot specify scope for IPv6 addresses (fe80::1/64)"),
+        "{:?}",
+        p.diagnostics
+    );
+    assert!(
+        at(
+            1,
+            "(VR_1) ignoring track_interface eth0 since it is the instance's own interface"
+        ),
+        "{:?}",
+        p.diagnostics
+    );
+    assert_eq!(p.diagnostics.len(), 2, "{:?}", p.diagnostics);
 }

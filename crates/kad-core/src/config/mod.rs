@@ -3,9 +3,11 @@
 //! Pipeline: [`preprocess`] (files, includes, definitions, conditionals, sequences) →
 //! [`lexer`] (words and braces of one line) → [`reader`] (statements and blocks) →
 //! `build` (the typed [`model::Config`] plus checks across blocks).
+//! [`keywords`] says which keywords kad acts on; the parser warns about the rest.
 
 pub mod diag;
 mod expand;
+pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod preprocess;

@@ -1,110 +1,13 @@
 //! `global_defs { … }`.
 
 use super::Ctx;
+use crate::config::keywords::Block;
 use crate::config::model::{GlobalDefs, SmtpServer};
 use crate::config::values::{parse_ip, parse_port};
 
-/// Keywords keepalived accepts in global_defs that kad does not implement (warned, ignored).
-const UNSUPPORTED: &[&str] = &[
-    "tmp_config_directory",
-    "config_save_dir",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "checker_process_name",
-    "bfd_process_name",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
-    "lvs_sync_daemon",
-    "lvs_timeouts",
-    "vrrp_garp_extra_if",
-    "vrrp_down_timer_adverts",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_ifindex",
-    "nftables_counters",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "vrrp_notify_fifo",
-    "vrrp_notify_fifo_script",
-    "notify_fifo",
-    "notify_fifo_script",
-    "lvs_notify_fifo",
-    "lvs_notify_fifo_script",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "bfd_no_swap",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "bfd_rt_priority",
-    "vrrp_rlimit_rttime",
-    "checker_rlimit_rttime",
-    "bfd_rlimit_rttime",
-    "vrrp_cpu_affinity",
-    "checker_cpu_affinity",
-    "bfd_cpu_affinity",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "enable_dbus",
-    "dbus_service_name",
-    "vmac_prefix",
-    "vmac_addr_prefix",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "rs_init_notifies",
-    "no_checker_emails",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "umask",
-    "random_seed",
-    "reload_check_config",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "include_check",
-    "data_use_instance",
-    "log_unknown_vrids",
-    "disable_local_igmp",
-    "fifo_write_vrrp_states_on_reload",
-    "vrrp_notify_priority_changes",
-    "vrrp_track_process",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "bfd_rlimit_rtime",
-    "checker_log_all_failures_in_file",
-    "vrrp_lower_prio_no_advert_all",
-    "smtp_alert_bfd",
-    "notify_email_once",
-];
-
 /// Reads the body of `global_defs` at `level` into `g`.
 pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Global) {
         match s.keyword() {
             "router_id" => g.router_id = ctx.string(&s, "a router name"),
             "notification_email" => {
@@ -206,7 +109,7 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
                     None => Some(99),
                 };
             }
-            kw if UNSUPPORTED.contains(&kw) => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::Global, kw) => {}
             _ => ctx.unknown(&s, "in global_defs"),
         }
     }

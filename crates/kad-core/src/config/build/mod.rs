@@ -12,6 +12,7 @@ mod vrrp;
 use std::collections::HashMap;
 
 use super::diag::Pos;
+use super::keywords::{self, Block, Status};
 use super::model::Config;
 use super::reader::{Reader, Stmt, Word};
 
@@ -60,7 +61,7 @@ pub(crate) fn build(
         references: Vec::new(),
     };
     let mut cfg = Config::default();
-    while let Some(s) = ctx.reader.next(0) {
+    while let Some(s) = ctx.next(0, Block::Top) {
         match s.keyword() {
             "global_defs" => {
                 if ctx.need_block(&s) {
@@ -115,20 +116,7 @@ pub(crate) fn build(
                     cfg.global.child_wait_time = v;
                 }
             }
-            "net_namespace"
-            | "net_namespace_ipvs"
-            | "namespace_with_ipsets"
-            | "instance"
-            | "use_pid_dir"
-            | "linkbeat_use_polling"
-            | "static_ipaddress"
-            | "static_routes"
-            | "static_rules"
-            | "track_group"
-            | "linkbeat_interfaces"
-            | "garp_group"
-            | "vrrp_track_process"
-            | "bfd_instance" => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::Top, kw) => {}
             _ => ctx.unknown(&s, "at top level"),
         }
     }
@@ -140,6 +128,21 @@ pub(crate) fn build(
 }
 
 impl Ctx {
+    /// The next statement of the block at `level`, warning first (at its position) if the
+    /// keyword table says `block` does not act on it.
+    fn next(&mut self, level: usize, block: Block) -> Option<Stmt> {
+        let s = self.reader.next(level)?;
+        if let Some(msg) = keywords::warning(block, s.keyword()) {
+            self.warning(s.pos(), msg);
+        }
+        Some(s)
+    }
+
+    /// True if the table lists `kw` as not supported in `block` ([`Ctx::next`] warned).
+    fn is_unsupported(&self, block: Block, kw: &str) -> bool {
+        keywords::status(block, kw) == Some(Status::Unsupported)
+    }
+
     fn error(&mut self, pos: Pos, msg: impl Into<String>) {
         self.reader.diags().error(pos, msg);
     }
@@ -293,17 +296,6 @@ impl Ctx {
         self.warning(
             s.pos(),
             format!("unknown keyword '{}' {place}; ignored", s.keyword()),
-        );
-    }
-
-    /// A keepalived keyword that kad does not implement: warning naming the docs.
-    fn unsupported(&mut self, s: &Stmt) {
-        self.warning(
-            s.pos(),
-            format!(
-                "'{}' is not supported by kad and is ignored (see docs/CONFIGURATION.md)",
-                s.keyword()
-            ),
         );
     }
 

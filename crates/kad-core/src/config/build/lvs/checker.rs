@@ -8,6 +8,7 @@ use super::super::global::set;
 use super::super::Ctx;
 use super::timing::Timing;
 use crate::config::diag::Pos;
+use crate::config::keywords::Block;
 use crate::config::model::{CheckKind, HttpVersion, Script, SslContext, UdpCheck, UrlCheck};
 use crate::config::reader::Stmt;
 use crate::config::values::{
@@ -139,7 +140,7 @@ pub(super) fn checker(
         timing: Timing::default(),
     };
     if head.block {
-        while let Some(s) = ctx.reader.next(level) {
+        while let Some(s) = ctx.next(level, Block::Checker) {
             if c.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut c) {
                 continue;
             }
@@ -316,7 +317,7 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
             "max_reply_length",
         ) => set(max_reply_length, ctx.int(s, 0, 65_535).map(|v| v as u32)),
         (KindBuilder::Smtp { helo_name }, "helo_name") => *helo_name = ctx.string(s, "a host name"),
-        (KindBuilder::Smtp { .. }, "host") => ctx.unsupported(s),
+        (KindBuilder::Smtp { .. }, "host") => {}
         (KindBuilder::Dns { query_type, .. }, "type") => {
             ctx.max_args(s, 1);
             set(
@@ -359,7 +360,7 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
     let mut digest: Option<String> = None;
     let mut status_codes: Vec<(u16, u16)> = Vec::new();
     let mut virtualhost: Option<String> = None;
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Url) {
         match s.keyword() {
             "path" => path = ctx.string(&s, "a URL path").or(path),
             "digest" => {
@@ -381,8 +382,7 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
                 }
             }
             "virtualhost" => virtualhost = ctx.string(&s, "a host name"),
-            "regex" | "regex_no_match" | "regex_options" | "regex_stack" | "regex_min_offset"
-            | "regex_max_offset" => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::Url, kw) => {}
             _ => ctx.unknown(&s, "in url"),
         }
     }
@@ -404,7 +404,7 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
 /// The top-level `SSL { … }` block.
 pub(in crate::config::build) fn ssl_context(ctx: &mut Ctx, level: usize) -> SslContext {
     let mut ssl = SslContext::default();
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Ssl) {
         match s.keyword() {
             "password" => ssl.password = ctx.string(&s, "a password"),
             "ca" => ssl.ca = ctx.string(&s, "a CA file path"),

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use super::global::set;
 use super::{Ctx, RefKind};
 use crate::config::diag::Pos;
+use crate::config::keywords::Block;
 use crate::config::model::{
     CheckKind, CheckTarget, Checker, GroupEntry, LvsMethod, Protocol, RealServer, ServiceKey,
     SorryServer, VirtualServer, VirtualServerGroup,
@@ -68,7 +69,7 @@ pub(super) fn virtual_server_group(
         name,
         entries: Vec::new(),
     };
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::VirtualServerGroup) {
         ctx.no_block(&s);
         if s.keyword() == "fwmark" {
             ctx.max_args(&s, 2);
@@ -88,8 +89,7 @@ pub(super) fn virtual_server_group(
             g.entries.push(GroupEntry::Fwmark { mark, ipv6 });
             continue;
         }
-        if matches!(s.keyword(), "vip_group" | "fwmark_group") {
-            ctx.unsupported(&s);
+        if ctx.is_unsupported(Block::VirtualServerGroup, s.keyword()) {
             continue;
         }
         ctx.max_args(&s, 1);
@@ -182,7 +182,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
     let mut sorry_inhibit = false;
     let mut family: Option<bool> = None;
     let mut reals: Vec<PendingReal> = Vec::new();
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::VirtualServer) {
         if timing.keyword(ctx, &s) {
             continue;
         }
@@ -272,7 +272,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
                     reals.push(r);
                 }
             }
-            "snmp_name" => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::VirtualServer, kw) => {}
             kw if SCHED_FLAGS.contains(&kw) => {
                 ctx.bare(&s);
                 vs.flags.push(kw.to_string());
@@ -454,7 +454,7 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
         // keepalived accepts a real_server with no block: no checks, always up.
         return Some(r);
     }
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::RealServer) {
         if r.timing.keyword(ctx, &s) {
             continue;
         }
@@ -475,8 +475,7 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
             }
             "smtp_alert" => r.server.smtp_alert = Some(ctx.flag(&s)),
             "virtualhost" => r.server.virtualhost = ctx.string(&s, "a host name").map(Into::into),
-            "snmp_name" => ctx.unsupported(&s),
-            "BFD_CHECK" => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::RealServer, kw) => {}
             kw => match checker_name(kw) {
                 Some(name) => {
                     if let Some(c) = checker(ctx, &s, name, level + 1) {

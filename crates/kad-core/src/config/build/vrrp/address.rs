@@ -87,6 +87,16 @@ pub(super) fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress>
         }
         i += if takes_value { 2 } else { 1 };
     }
+    if va.addr.is_ipv6() && va.scope.take().is_some() {
+        // keepalived 2.2.7: "Cannot specify scope for IPv6 addresses (…) - ignoring scope".
+        ctx.warning(
+            s.pos(),
+            format!(
+                "cannot specify scope for IPv6 addresses ({}/{}); scope ignored, as keepalived does",
+                va.addr, va.prefix
+            ),
+        );
+    }
     Some(va)
 }
 

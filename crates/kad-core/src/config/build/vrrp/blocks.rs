@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::super::global::set;
 use super::super::{Ctx, RefKind};
+use crate::config::keywords::Block;
 use crate::config::model::{Notify, Script, SyncGroup, TrackFile, Tracked, VrrpScript};
 use crate::config::reader::Stmt;
 use crate::config::values::parse_int_in;
@@ -34,7 +35,7 @@ pub(in crate::config::build) fn vrrp_script(
     };
     let mut timeout = None;
     let mut user: Option<(String, Option<String>)> = None;
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Script) {
         match s.keyword() {
             "script" => script = ctx.script(&s),
             "interval" => set(&mut out.interval, ctx.timer(&s)),
@@ -100,7 +101,7 @@ pub(in crate::config::build) fn sync_group(
         notify: Notify::default(),
         smtp_alert: None,
     };
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::SyncGroup) {
         match s.keyword() {
             "group" => {
                 if ctx.need_block(&s) {
@@ -116,13 +117,7 @@ pub(in crate::config::build) fn sync_group(
                 g.track_script = tracked_list(ctx, &s, level + 1, Some(RefKind::Script))
             }
             "smtp_alert" => g.smtp_alert = Some(ctx.flag(&s)),
-            "global_tracking"
-            | "sync_group_tracking_weight"
-            | "track_file"
-            | "track_process"
-            | "track_bfd"
-            | "notify_deleted"
-            | "notify_priority_changes" => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::SyncGroup, kw) => {}
             _ => {
                 if !notify_keyword(ctx, &s, &mut g.notify) {
                     ctx.unknown(&s, "in vrrp_sync_group");
@@ -168,7 +163,7 @@ pub(in crate::config::build) fn track_file(
         reverse: false,
         init: None,
     };
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::TrackFile) {
         match s.keyword() {
             "file" => set(&mut out.file, ctx.string(&s, "a file path")),
             "weight" => {

@@ -8,6 +8,7 @@ mod blocks;
 
 use super::global::set;
 use super::{Ctx, RefKind};
+use crate::config::keywords::Block;
 use crate::config::model::{
     AuthType, Authentication, GarpTiming, GlobalDefs, InitialState, Notify, UnicastPeer, Vmac,
     VrrpInstance,
@@ -20,30 +21,6 @@ pub(super) use blocks::{sync_group, track_file, vrrp_script};
 
 /// Longest VRRPv2 password; keepalived truncates longer ones.
 const AUTH_PASS_MAX: usize = 8;
-
-/// Instance keywords keepalived accepts that kad does not implement (warned, ignored).
-const INSTANCE_UNSUPPORTED: &[&str] = &[
-    "vrf",
-    "use_vmac_addr",
-    "use_ipvlan",
-    "native_ipv6",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "track_src_ip",
-    "unicast_fault_no_peer",
-    "old_unicast_checksum",
-    "garp_extra_if",
-    "debug",
-    "notify_deleted",
-    "notify_priority_changes",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-    "global_tracking",
-    "sync_group_tracking_weight",
-    "promote_secondaries",
-    "virtual_ipaddress_ipvs",
-];
 
 /// `vrrp_instance NAME { … }`.
 pub(super) fn instance(
@@ -106,7 +83,7 @@ pub(super) fn instance(
     let mut version_set = false;
     let mut advert_pos = head.pos();
     let mut state_master_pos = None;
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Instance) {
         match s.keyword() {
             "state" => {
                 ctx.max_args(&s, 1);
@@ -168,20 +145,8 @@ pub(super) fn instance(
                 let mut v = address_block(ctx, &s, level + 1);
                 inst.virtual_ipaddress_excluded.append(&mut v);
             }
-            "virtual_routes" => {
-                ctx.warning(
-                    s.pos(),
-                    "'virtual_routes' are read but not yet applied by kad (see docs/CONFIGURATION.md)",
-                );
-                inst.virtual_routes = line_block(ctx, &s, level + 1);
-            }
-            "virtual_rules" => {
-                ctx.warning(
-                    s.pos(),
-                    "'virtual_rules' are read but not yet applied by kad (see docs/CONFIGURATION.md)",
-                );
-                inst.virtual_rules = line_block(ctx, &s, level + 1);
-            }
+            "virtual_routes" => inst.virtual_routes = line_block(ctx, &s, level + 1),
+            "virtual_rules" => inst.virtual_rules = line_block(ctx, &s, level + 1),
             "mcast_src_ip" => inst.mcast_src_ip = ip_arg(ctx, &s),
             "unicast_src_ip" => inst.unicast_src_ip = ip_arg(ctx, &s),
             "mcast_dst_ip" => inst.mcast_dst_ip = ip_arg(ctx, &s),
@@ -232,7 +197,7 @@ pub(super) fn instance(
                 &mut inst.down_timer_adverts,
                 ctx.int(&s, 1, 100).map(|v| v as u32),
             ),
-            kw if INSTANCE_UNSUPPORTED.contains(&kw) => ctx.unsupported(&s),
+            kw if ctx.is_unsupported(Block::Instance, kw) => {}
             _ => {
                 if !notify_keyword(ctx, &s, &mut inst.notify) {
                     ctx.unknown(&s, "in vrrp_instance");
@@ -289,6 +254,18 @@ fn finish_instance(
             );
             ok = false;
         }
+    }
+    // keepalived 2.2.7: "(VI_1) Ignoring track_interface eth0 since own interface".
+    let own = inst.interface.clone();
+    if inst.track_interface.iter().any(|t| t.name == own) {
+        ctx.warning(
+            head.pos(),
+            format!(
+                "({}) ignoring track_interface {own} since it is the instance's own interface, as keepalived does",
+                inst.name
+            ),
+        );
+        inst.track_interface.retain(|t| t.name != own);
     }
     if inst.virtual_ipaddress.is_empty() {
         ctx.warning(
@@ -392,7 +369,7 @@ fn ip_arg(ctx: &mut Ctx, s: &Stmt) -> Option<std::net::IpAddr> {
 fn authentication(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<Authentication> {
     let mut auth_type = None;
     let mut pass = None;
-    while let Some(s) = ctx.reader.next(level) {
+    while let Some(s) = ctx.next(level, Block::Authentication) {
         match s.keyword() {
             "auth_type" => {
                 ctx.max_args(&s, 1);

@@ -1,0 +1,517 @@
+//! The status of every keyword kad's parser accepts: acted on, parsed but not acted on, or not
+//! supported. The parser warns (with FILE:LINE:COL) about every keyword that is not acted on,
+//! from this table alone, so turning a keyword on is a one-line change here (`I` → `A`).
+//! A test (`crates/kad-core/tests/keywords.rs`) walks every keyword the parser accepts and
+//! fails if one is missing here, and checks docs/CONFIGURATION.md against [`doc_section`].
+
+/// The block a keyword appears in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// The top level of the file.
+    Top,
+    /// `global_defs { … }`.
+    Global,
+    /// `vrrp_script NAME { … }`.
+    Script,
+    /// `track_file NAME { … }` / `vrrp_track_file`.
+    TrackFile,
+    /// `vrrp_sync_group NAME { … }`.
+    SyncGroup,
+    /// `vrrp_instance NAME { … }`.
+    Instance,
+    /// `authentication { … }` in an instance.
+    Authentication,
+    /// `virtual_server_group NAME { … }` (its non-address lines).
+    VirtualServerGroup,
+    /// `virtual_server … { … }`.
+    VirtualServer,
+    /// `real_server … { … }`.
+    RealServer,
+    /// Any checker block (`TCP_CHECK`, `HTTP_GET`, …).
+    Checker,
+    /// `url { … }` in HTTP_GET / SSL_GET.
+    Url,
+    /// The top-level `SSL { … }` block.
+    Ssl,
+}
+
+impl Block {
+    /// Every block, in the order the docs list them.
+    pub const ALL: [Block; 13] = [
+        Block::Top,
+        Block::Global,
+        Block::Script,
+        Block::TrackFile,
+        Block::SyncGroup,
+        Block::Instance,
+        Block::Authentication,
+        Block::VirtualServerGroup,
+        Block::VirtualServer,
+        Block::RealServer,
+        Block::Checker,
+        Block::Url,
+        Block::Ssl,
+    ];
+
+    /// The block's name as a config writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Block::Top => "top level",
+            Block::Global => "global_defs",
+            Block::Script => "vrrp_script",
+            Block::TrackFile => "track_file",
+            Block::SyncGroup => "vrrp_sync_group",
+            Block::Instance => "vrrp_instance",
+            Block::Authentication => "authentication",
+            Block::VirtualServerGroup => "virtual_server_group",
+            Block::VirtualServer => "virtual_server",
+            Block::RealServer => "real_server",
+            Block::Checker => "checkers",
+            Block::Url => "url",
+            Block::Ssl => "SSL",
+        }
+    }
+}
+
+/// What kad does with a keyword it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Read and acted on.
+    Acted,
+    /// Read into the model (shown by `--dump-json`) but nothing acts on it yet: warned.
+    Ignored,
+    /// A keepalived keyword kad does not read at all: warned, its block skipped.
+    Unsupported,
+}
+
+use Block::*;
+use Status::{Acted as A, Ignored as I, Unsupported as U};
+
+/// Every keyword the parser accepts, with its block and status.
+pub static KEYWORDS: &[(Block, &str, Status)] = &[
+    // Top level.
+    (Top, "global_defs", A),
+    (Top, "vrrp_script", A),
+    (Top, "track_file", A),
+    (Top, "vrrp_track_file", A),
+    (Top, "vrrp_sync_group", A),
+    (Top, "vrrp_instance", A),
+    (Top, "virtual_server_group", A),
+    (Top, "virtual_server", A),
+    (Top, "SSL", A),
+    (Top, "child_wait_time", A),
+    (Top, "net_namespace", U),
+    (Top, "net_namespace_ipvs", U),
+    (Top, "namespace_with_ipsets", U),
+    (Top, "instance", U),
+    (Top, "use_pid_dir", U),
+    (Top, "linkbeat_use_polling", U),
+    (Top, "static_ipaddress", U),
+    (Top, "static_routes", U),
+    (Top, "static_rules", U),
+    (Top, "track_group", U),
+    (Top, "linkbeat_interfaces", U),
+    (Top, "garp_group", U),
+    (Top, "vrrp_track_process", U),
+    (Top, "bfd_instance", U),
+    // global_defs.
+    (Global, "router_id", A),
+    (Global, "notification_email", A),
+    (Global, "notification_email_from", A),
+    (Global, "smtp_server", A),
+    (Global, "smtp_helo_name", A),
+    (Global, "smtp_connect_timeout", A),
+    (Global, "smtp_alert", A),
+    (Global, "smtp_alert_vrrp", A),
+    (Global, "smtp_alert_checker", A),
+    (Global, "no_email_faults", I),
+    (Global, "checker_log_all_failures", I),
+    (Global, "default_interface", A),
+    (Global, "vrrp_mcast_group4", A),
+    (Global, "vrrp_mcast_group6", A),
+    (Global, "vrrp_version", A),
+    (Global, "vrrp_strict", A),
+    (Global, "vrrp_check_unicast_src", A),
+    (Global, "vrrp_skip_check_adv_addr", I),
+    (Global, "vrrp_garp_master_delay", A),
+    (Global, "vrrp_garp_master_repeat", A),
+    (Global, "vrrp_garp_lower_prio_delay", I),
+    (Global, "vrrp_garp_lower_prio_repeat", I),
+    (Global, "vrrp_garp_master_refresh", A),
+    (Global, "vrrp_garp_master_refresh_repeat", I),
+    (Global, "vrrp_garp_interval", A),
+    (Global, "vrrp_gna_interval", A),
+    (Global, "vrrp_min_garp", A),
+    (Global, "vrrp_startup_delay", I),
+    (Global, "vrrp_lower_prio_no_advert", I),
+    (Global, "vrrp_higher_prio_send_advert", I),
+    (Global, "script_user", A),
+    (Global, "enable_script_security", A),
+    (Global, "lvs_flush", I),
+    (Global, "lvs_flush_on_stop", I),
+    (Global, "child_wait_time", A),
+    (Global, "dynamic_interfaces", I),
+    (Global, "max_auto_priority", I),
+    (Global, "tmp_config_directory", U),
+    (Global, "config_save_dir", U),
+    (Global, "process_names", U),
+    (Global, "process_name", U),
+    (Global, "vrrp_process_name", U),
+    (Global, "checker_process_name", U),
+    (Global, "bfd_process_name", U),
+    (Global, "startup_script", U),
+    (Global, "startup_script_timeout", U),
+    (Global, "shutdown_script", U),
+    (Global, "shutdown_script_timeout", U),
+    (Global, "lvs_sync_daemon", U),
+    (Global, "lvs_timeouts", U),
+    (Global, "vrrp_garp_extra_if", U),
+    (Global, "vrrp_down_timer_adverts", U),
+    (Global, "vrrp_iptables", U),
+    (Global, "vrrp_ipsets", U),
+    (Global, "nftables", U),
+    (Global, "nftables_priority", U),
+    (Global, "nftables_ifindex", U),
+    (Global, "nftables_counters", U),
+    (Global, "nftables_ipvs", U),
+    (Global, "nftables_ipvs_priority", U),
+    (Global, "nftables_ipvs_start_fwmark", U),
+    (Global, "vrrp_notify_fifo", U),
+    (Global, "vrrp_notify_fifo_script", U),
+    (Global, "notify_fifo", U),
+    (Global, "notify_fifo_script", U),
+    (Global, "lvs_notify_fifo", U),
+    (Global, "lvs_notify_fifo_script", U),
+    (Global, "vrrp_priority", U),
+    (Global, "checker_priority", U),
+    (Global, "bfd_priority", U),
+    (Global, "vrrp_no_swap", U),
+    (Global, "checker_no_swap", U),
+    (Global, "bfd_no_swap", U),
+    (Global, "vrrp_rt_priority", U),
+    (Global, "checker_rt_priority", U),
+    (Global, "bfd_rt_priority", U),
+    (Global, "vrrp_rlimit_rttime", U),
+    (Global, "checker_rlimit_rttime", U),
+    (Global, "bfd_rlimit_rttime", U),
+    (Global, "bfd_rlimit_rtime", U),
+    (Global, "vrrp_cpu_affinity", U),
+    (Global, "checker_cpu_affinity", U),
+    (Global, "bfd_cpu_affinity", U),
+    (Global, "snmp_socket", U),
+    (Global, "enable_snmp_vrrp", U),
+    (Global, "enable_snmp_checker", U),
+    (Global, "enable_snmp_rfc", U),
+    (Global, "enable_snmp_rfcv2", U),
+    (Global, "enable_snmp_rfcv3", U),
+    (Global, "enable_traps", U),
+    (Global, "enable_dbus", U),
+    (Global, "dbus_service_name", U),
+    (Global, "vmac_prefix", U),
+    (Global, "vmac_addr_prefix", U),
+    (Global, "vrrp_netlink_cmd_rcv_bufs", U),
+    (Global, "vrrp_netlink_cmd_rcv_bufs_force", U),
+    (Global, "vrrp_netlink_monitor_rcv_bufs", U),
+    (Global, "vrrp_netlink_monitor_rcv_bufs_force", U),
+    (Global, "lvs_netlink_cmd_rcv_bufs", U),
+    (Global, "lvs_netlink_cmd_rcv_bufs_force", U),
+    (Global, "lvs_netlink_monitor_rcv_bufs", U),
+    (Global, "lvs_netlink_monitor_rcv_bufs_force", U),
+    (Global, "process_monitor_rcv_bufs", U),
+    (Global, "process_monitor_rcv_bufs_force", U),
+    (Global, "rs_init_notifies", U),
+    (Global, "no_checker_emails", U),
+    (Global, "vrrp_rx_bufs_policy", U),
+    (Global, "vrrp_rx_bufs_multiplier", U),
+    (Global, "umask", U),
+    (Global, "random_seed", U),
+    (Global, "reload_check_config", U),
+    (Global, "reload_time_file", U),
+    (Global, "reload_repeat", U),
+    (Global, "reload_file", U),
+    (Global, "include_check", U),
+    (Global, "data_use_instance", U),
+    (Global, "log_unknown_vrids", U),
+    (Global, "disable_local_igmp", U),
+    (Global, "fifo_write_vrrp_states_on_reload", U),
+    (Global, "vrrp_notify_priority_changes", U),
+    (Global, "vrrp_track_process", U),
+    (Global, "net_namespace", U),
+    (Global, "net_namespace_ipvs", U),
+    (Global, "namespace_with_ipsets", U),
+    (Global, "instance", U),
+    (Global, "use_pid_dir", U),
+    (Global, "linkbeat_use_polling", U),
+    (Global, "checker_log_all_failures_in_file", U),
+    (Global, "vrrp_lower_prio_no_advert_all", U),
+    (Global, "smtp_alert_bfd", U),
+    (Global, "notify_email_once", U),
+    // vrrp_script.
+    (Script, "script", A),
+    (Script, "interval", A),
+    (Script, "timeout", A),
+    (Script, "weight", A),
+    (Script, "rise", A),
+    (Script, "fall", A),
+    (Script, "user", A),
+    (Script, "init_fail", A),
+    // track_file.
+    (TrackFile, "file", A),
+    (TrackFile, "weight", A),
+    (TrackFile, "init_file", A),
+    // vrrp_sync_group.
+    (SyncGroup, "group", A),
+    (SyncGroup, "track_interface", A),
+    (SyncGroup, "track_script", I),
+    (SyncGroup, "smtp_alert", A),
+    (SyncGroup, "notify_master", A),
+    (SyncGroup, "notify_backup", A),
+    (SyncGroup, "notify_fault", A),
+    (SyncGroup, "notify_stop", A),
+    (SyncGroup, "notify", A),
+    (SyncGroup, "notify_master_rx_lower_pri", I),
+    (SyncGroup, "global_tracking", U),
+    (SyncGroup, "sync_group_tracking_weight", U),
+    (SyncGroup, "track_file", U),
+    (SyncGroup, "track_process", U),
+    (SyncGroup, "track_bfd", U),
+    (SyncGroup, "notify_deleted", U),
+    (SyncGroup, "notify_priority_changes", U),
+    // vrrp_instance.
+    (Instance, "state", A),
+    (Instance, "interface", A),
+    (Instance, "virtual_router_id", A),
+    (Instance, "priority", A),
+    (Instance, "advert_int", A),
+    (Instance, "version", A),
+    (Instance, "nopreempt", A),
+    (Instance, "preempt", A),
+    (Instance, "preempt_delay", A),
+    (Instance, "authentication", A),
+    (Instance, "virtual_ipaddress", A),
+    (Instance, "virtual_ipaddress_excluded", A),
+    (Instance, "virtual_routes", I),
+    (Instance, "virtual_rules", I),
+    (Instance, "mcast_src_ip", A),
+    (Instance, "unicast_src_ip", A),
+    (Instance, "mcast_dst_ip", A),
+    (Instance, "unicast_peer", A),
+    (Instance, "unicast_ttl", A),
+    (Instance, "use_vmac", A),
+    (Instance, "vmac_xmit_base", A),
+    (Instance, "dont_track_primary", I),
+    (Instance, "track_interface", A),
+    (Instance, "track_script", A),
+    (Instance, "smtp_alert", A),
+    (Instance, "accept", I),
+    (Instance, "no_accept", I),
+    (Instance, "strict_mode", A),
+    (Instance, "check_unicast_src", A),
+    (Instance, "skip_check_adv_addr", I),
+    (Instance, "garp_master_delay", A),
+    (Instance, "garp_master_repeat", A),
+    (Instance, "garp_lower_prio_delay", I),
+    (Instance, "garp_lower_prio_repeat", I),
+    (Instance, "garp_master_refresh", A),
+    (Instance, "garp_master_refresh_repeat", I),
+    (Instance, "lower_prio_no_advert", I),
+    (Instance, "higher_prio_send_advert", I),
+    (Instance, "down_timer_adverts", A),
+    (Instance, "notify_master", A),
+    (Instance, "notify_backup", A),
+    (Instance, "notify_fault", A),
+    (Instance, "notify_stop", A),
+    (Instance, "notify", A),
+    (Instance, "notify_master_rx_lower_pri", I),
+    (Instance, "vrf", U),
+    (Instance, "use_vmac_addr", U),
+    (Instance, "use_ipvlan", U),
+    (Instance, "native_ipv6", U),
+    (Instance, "track_file", U),
+    (Instance, "track_process", U),
+    (Instance, "track_bfd", U),
+    (Instance, "track_src_ip", U),
+    (Instance, "unicast_fault_no_peer", U),
+    (Instance, "old_unicast_checksum", U),
+    (Instance, "garp_extra_if", U),
+    (Instance, "debug", U),
+    (Instance, "notify_deleted", U),
+    (Instance, "notify_priority_changes", U),
+    (Instance, "kernel_rx_buf_size", U),
+    (Instance, "linkbeat_use_polling", U),
+    (Instance, "global_tracking", U),
+    (Instance, "sync_group_tracking_weight", U),
+    (Instance, "promote_secondaries", U),
+    (Instance, "virtual_ipaddress_ipvs", U),
+    // authentication.
+    (Authentication, "auth_type", A),
+    (Authentication, "auth_pass", A),
+    // virtual_server_group (other lines are address ranges).
+    (VirtualServerGroup, "fwmark", A),
+    (VirtualServerGroup, "vip_group", U),
+    (VirtualServerGroup, "fwmark_group", U),
+    // virtual_server.
+    (VirtualServer, "delay_loop", A),
+    (VirtualServer, "connect_timeout", A),
+    (VirtualServer, "retry", A),
+    (VirtualServer, "nb_get_retry", A),
+    (VirtualServer, "delay_before_retry", A),
+    (VirtualServer, "warmup", A),
+    (VirtualServer, "alpha", A),
+    (VirtualServer, "lb_algo", A),
+    (VirtualServer, "lvs_sched", A),
+    (VirtualServer, "lb_kind", A),
+    (VirtualServer, "lvs_method", A),
+    (VirtualServer, "persistence_timeout", A),
+    (VirtualServer, "persistence_granularity", A),
+    (VirtualServer, "persistence_engine", A),
+    (VirtualServer, "protocol", A),
+    (VirtualServer, "ha_suspend", A),
+    (VirtualServer, "virtualhost", A),
+    (VirtualServer, "omega", A),
+    (VirtualServer, "quorum", A),
+    (VirtualServer, "hysteresis", A),
+    (VirtualServer, "quorum_up", A),
+    (VirtualServer, "quorum_down", A),
+    (VirtualServer, "ip_family", A),
+    (VirtualServer, "sorry_server", A),
+    (VirtualServer, "sorry_server_inhibit", A),
+    (VirtualServer, "sorry_server_lvs_method", A),
+    (VirtualServer, "inhibit_on_failure", A),
+    (VirtualServer, "smtp_alert", A),
+    (VirtualServer, "real_server", A),
+    (VirtualServer, "ops", A),
+    (VirtualServer, "sh-port", A),
+    (VirtualServer, "sh-fallback", A),
+    (VirtualServer, "mh-port", A),
+    (VirtualServer, "mh-fallback", A),
+    (VirtualServer, "flag-1", A),
+    (VirtualServer, "flag-2", A),
+    (VirtualServer, "flag-3", A),
+    (VirtualServer, "snmp_name", U),
+    // real_server.
+    (RealServer, "weight", A),
+    (RealServer, "lvs_method", A),
+    (RealServer, "lb_kind", A),
+    (RealServer, "inhibit_on_failure", A),
+    (RealServer, "notify_up", A),
+    (RealServer, "notify_down", A),
+    (RealServer, "uthreshold", A),
+    (RealServer, "lthreshold", A),
+    (RealServer, "smtp_alert", A),
+    (RealServer, "virtualhost", A),
+    (RealServer, "TCP_CHECK", A),
+    (RealServer, "HTTP_GET", A),
+    (RealServer, "SSL_GET", A),
+    (RealServer, "MISC_CHECK", A),
+    (RealServer, "PING_CHECK", A),
+    (RealServer, "UDP_CHECK", A),
+    (RealServer, "SMTP_CHECK", A),
+    (RealServer, "DNS_CHECK", A),
+    (RealServer, "FILE_CHECK", A),
+    (RealServer, "delay_loop", A),
+    (RealServer, "connect_timeout", A),
+    (RealServer, "retry", A),
+    (RealServer, "nb_get_retry", A),
+    (RealServer, "delay_before_retry", A),
+    (RealServer, "warmup", A),
+    (RealServer, "alpha", A),
+    (RealServer, "snmp_name", U),
+    (RealServer, "BFD_CHECK", U),
+    // Checkers (the union over every kind).
+    (Checker, "delay_loop", A),
+    (Checker, "connect_timeout", A),
+    (Checker, "retry", A),
+    (Checker, "nb_get_retry", A),
+    (Checker, "delay_before_retry", A),
+    (Checker, "warmup", A),
+    (Checker, "alpha", A),
+    (Checker, "connect_ip", A),
+    (Checker, "connect_port", A),
+    (Checker, "bindto", A),
+    (Checker, "bind_port", A),
+    (Checker, "bind_if", A),
+    (Checker, "fwmark", A),
+    (Checker, "log_all_failures", A),
+    (Checker, "url", A),
+    (Checker, "virtualhost", A),
+    (Checker, "http_protocol", A),
+    (Checker, "enable_sni", A),
+    (Checker, "fast_recovery", I),
+    (Checker, "misc_path", A),
+    (Checker, "misc_timeout", A),
+    (Checker, "misc_dynamic", A),
+    (Checker, "user", A),
+    (Checker, "payload", A),
+    (Checker, "require_reply", A),
+    (Checker, "min_reply_length", A),
+    (Checker, "max_reply_length", A),
+    (Checker, "helo_name", A),
+    (Checker, "host", U),
+    (Checker, "type", A),
+    (Checker, "name", A),
+    (Checker, "track_file", A),
+    (Checker, "dynamic", A),
+    (Checker, "weight", A),
+    // url.
+    (Url, "path", A),
+    (Url, "digest", A),
+    (Url, "status_code", A),
+    (Url, "virtualhost", A),
+    (Url, "regex", U),
+    (Url, "regex_no_match", U),
+    (Url, "regex_options", U),
+    (Url, "regex_stack", U),
+    (Url, "regex_min_offset", U),
+    (Url, "regex_max_offset", U),
+    // SSL.
+    (Ssl, "password", A),
+    (Ssl, "ca", A),
+    (Ssl, "certificate", A),
+    (Ssl, "key", A),
+];
+
+/// The status of `keyword` in `block`, if the parser accepts it there.
+pub fn status(block: Block, keyword: &str) -> Option<Status> {
+    KEYWORDS
+        .iter()
+        .find(|(b, k, _)| *b == block && *k == keyword)
+        .map(|(_, _, s)| *s)
+}
+
+/// The warning for a keyword that is not acted on (`None` for one that is, or is unknown).
+pub fn warning(block: Block, keyword: &str) -> Option<String> {
+    match status(block, keyword)? {
+        Status::Acted => None,
+        Status::Ignored => Some(format!(
+            "'{keyword}' is parsed but not acted on by kad; ignored (see docs/CONFIGURATION.md)"
+        )),
+        Status::Unsupported => Some(format!(
+            "'{keyword}' is not supported by kad and is ignored (see docs/CONFIGURATION.md)"
+        )),
+    }
+}
+
+/// The Markdown list docs/CONFIGURATION.md carries between its `keywords:begin`/`end` markers:
+/// per block, the keywords parsed but not acted on, then those not supported.
+pub fn doc_section() -> String {
+    let mut out = String::new();
+    for (status, title) in [
+        (Status::Ignored, "Parsed but not acted on (warned)"),
+        (Status::Unsupported, "Not supported (warned, block skipped)"),
+    ] {
+        out.push_str(&format!("{title}:\n\n"));
+        for block in Block::ALL {
+            let names: Vec<String> = KEYWORDS
+                .iter()
+                .filter(|(b, _, s)| *b == block && *s == status)
+                .map(|(_, k, _)| format!("`{k}`"))
+                .collect();
+            if !names.is_empty() {
+                out.push_str(&format!("- {}: {}\n", block.name(), names.join(", ")));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
