@@ -207,7 +207,14 @@ pub(super) fn instance(
             }
             "smtp_alert" => inst.smtp_alert = Some(ctx.flag(&s)),
             "accept" => inst.accept = Some(ctx.bare(&s)),
-            "no_accept" => inst.accept = Some(!ctx.bare(&s)),
+            "no_accept" => {
+                inst.accept = Some(!ctx.bare(&s));
+                // keepalived drops traffic to the VIPs with nftables; kad installs no rule.
+                ctx.warning(
+                    s.pos(),
+                    "'no_accept': kad installs no firewall rule, the VIPs accept traffic as with 'accept' (see docs/CONFIGURATION.md)",
+                );
+            }
             "strict_mode" => inst.strict_mode = Some(ctx.flag(&s)),
             "check_unicast_src" => inst.check_unicast_src = ctx.bare(&s),
             "skip_check_adv_addr" => inst.skip_check_adv_addr = ctx.flag(&s),
