@@ -1,7 +1,8 @@
 //! The engine's receive side: bounded reads, decoding, the checks of RFC 3768 §7.1 /
 //! RFC 5798 §7.1 (TTL, version, interval, authentication including AH) with keepalived's
 //! unicast rules (any TTL unless `min_ttl`/`max_ttl`, the source checked only with
-//! `check_unicast_src`), and the drop counters.
+//! `check_unicast_src`) and its address-list check (`skip_check_adv_addr`), and the drop
+//! counters.
 //!
 //! Flood safety: a readable socket is read at most [`PACKETS_PER_WAKEUP`] packets at a time
 //! ([`Effect::Read`]); a socket with more waiting goes on the backlog, which
