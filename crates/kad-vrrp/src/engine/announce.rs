@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::{Effect, Engine, Port};
 
+/// Most GARP/NA packets waiting; past it a burst loses the rest (bursts cannot pile up
+/// without bound, whatever triggers them).
+const MAX_QUEUED: usize = 4096;
+
 /// GARP/NA packets waiting for their turn, in time order.
 #[derive(Default)]
 pub(super) struct Pacer {
@@ -58,7 +62,7 @@ impl Pacer {
                 };
                 if step.is_zero() && *slot <= now {
                     now_out.push(addr);
-                } else {
+                } else if self.queue.len() < MAX_QUEUED {
                     self.queue.push_back((*slot, port.clone(), addr));
                     *slot += step;
                 }
@@ -104,7 +108,9 @@ impl Engine {
 impl Engine {
     /// A MASTER heard a lower priority (keepalived 2.2.7, measured): a log line, a burst of
     /// `garp_lower_prio_repeat` GARPs/NAs at once and another `garp_lower_prio_delay` later
-    /// (one pending per advert, at most [`LOWER_BURSTS`]).
+    /// (one pending per advert, at most [`LOWER_BURSTS`]), `notify_master_rx_lower_pri`.
+    /// A flood of lower-priority adverts gets this at most once per advert interval (the
+    /// GARPs would multiply it).
     pub(super) fn heard_lower(
         &mut self,
         i: usize,
@@ -114,6 +120,11 @@ impl Engine {
         answered: bool,
         now: Instant,
     ) {
+        let r = &mut self.instances[i];
+        if r.lower_at.is_some_and(|t| now < t + r.cfg.advert_int) {
+            return;
+        }
+        r.lower_at = Some(now);
         let r = &self.instances[i];
         let suffix = if answered {
             ", forcing new election"

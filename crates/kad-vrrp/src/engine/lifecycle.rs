@@ -142,6 +142,7 @@ impl Engine {
             vips: vips_of(cfg),
             garp_at: None,
             lower_garp_at: Vec::new(),
+            lower_at: None,
             refresh_at: None,
             peers,
             split_brain_logged: false,

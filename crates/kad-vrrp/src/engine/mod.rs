@@ -63,6 +63,8 @@ pub struct Running {
     garp_at: Option<Instant>,
     /// Second GARP/NA bursts after lower-priority adverts (garp_lower_prio_delay), in order.
     lower_garp_at: Vec<Instant>,
+    /// The last reaction to a lower-priority advert (at most one per advert interval).
+    lower_at: Option<Instant>,
     /// Periodic GARP/NA while MASTER (garp_master_refresh).
     refresh_at: Option<Instant>,
     /// `auth_type AH` (VRRPv2 over IPv4): the HMAC key.

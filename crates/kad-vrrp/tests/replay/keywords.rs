@@ -203,3 +203,17 @@ fn notify_master_rx_lower_pri_is_asked_for_each_lower_advert() {
         "> at 4 advert 192.0.2.9 prio 50\n< advert VI_1 prio 100 to 224.0.0.18\n< notify lower VI_1\n{FIVE_GARPS}"
     ));
 }
+
+#[test]
+fn a_flood_of_lower_priority_adverts_gets_one_garp_burst_per_advert_interval() {
+    let mut r = Replay::new(&[("a", ONE)]);
+    r.run(TO_MASTER);
+    // 3 waiting adverts: each answered, only the first draws GARPs.
+    r.run(&format!(
+        "> queue 3 advert 192.0.2.9 prio 50\n> at 4 readable eth0\n< read eth0 max 64\n< advert VI_1 prio 100 to 224.0.0.18\n{FIVE_GARPS}< advert VI_1 prio 100 to 224.0.0.18\n< advert VI_1 prio 100 to 224.0.0.18"
+    ));
+    r.run("> at 4.5 advert 192.0.2.9 prio 50\n< advert VI_1 prio 100 to 224.0.0.18");
+    r.run(&format!(
+        "> at 5 advert 192.0.2.9 prio 50\n< advert VI_1 prio 100 to 224.0.0.18\n{FIVE_GARPS}"
+    ));
+}
