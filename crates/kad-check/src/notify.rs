@@ -94,6 +94,25 @@ impl Notifier {
         self.pump(config, Instant::now());
     }
 
+    /// A MASTER heard a lower priority: queues the instance's `notify_master_rx_lower_pri`
+    /// (no extra argument) behind its other scripts.
+    pub fn on_master_rx_lower_pri(&mut self, config: &Config, name: &str) {
+        let Some(s) = config
+            .vrrp_instances
+            .iter()
+            .find(|i| i.name == name)
+            .and_then(|i| i.notify.master_rx_lower_pri.as_ref())
+        else {
+            return;
+        };
+        let job = Queued {
+            script: s.clone(),
+            argv: split_command(&s.command),
+        };
+        self.enqueue(&format!("INSTANCE {name}"), vec![job]);
+        self.pump(config, Instant::now());
+    }
+
     /// Queues the state's script of `n`, then `notify` with keepalived's extra arguments
     /// (`INSTANCE name STATE priority`, or `GROUP name STATE`).
     fn queue_for(&mut self, key: &str, n: &Notify, state: VrrpState, extra: &[&str]) {
@@ -119,6 +138,11 @@ impl Notifier {
                 argv,
             });
         }
+        self.enqueue(key, jobs);
+    }
+
+    /// Appends `jobs` to queue `key`, dropping the oldest past [`QUEUE_LIMIT`].
+    fn enqueue(&mut self, key: &str, jobs: Vec<Queued>) {
         if jobs.is_empty() {
             return;
         }

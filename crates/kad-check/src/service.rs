@@ -222,6 +222,10 @@ impl ChildService for CheckService {
                 self.instances.insert(name, state);
                 vec![]
             }
+            ToChild::Routed(Routed::MasterRxLowerPri { name }) => {
+                self.notifier.on_master_rx_lower_pri(&self.config, &name);
+                vec![]
+            }
             ToChild::DumpJson => {
                 let path = self.dump_path.with_extension("json");
                 let text =

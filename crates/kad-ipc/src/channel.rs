@@ -303,6 +303,9 @@ mod tests {
                 state: kad_core::state::VrrpState::Backup,
                 priority: 150,
             }),
+            FromChild::Routed(Routed::MasterRxLowerPri {
+                name: "VI_1".into(),
+            }),
         ];
         for m in &from_child {
             assert_eq!(&deliver(&mut child, &mut parent, m), m);

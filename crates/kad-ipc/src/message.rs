@@ -58,4 +58,10 @@ pub enum Routed {
         /// Effective priority at the change.
         priority: u8,
     },
+    /// A MASTER heard a lower priority, from the VRRP child to the checker, which runs the
+    /// instance's `notify_master_rx_lower_pri`.
+    MasterRxLowerPri {
+        /// Instance name.
+        name: String,
+    },
 }

@@ -40,6 +40,9 @@ pub enum DropReason {
     /// A unicast advert from an address outside the instance's unicast_peer list, with
     /// `check_unicast_src` (or a peer's `min_ttl`/`max_ttl`) on.
     UnknownUnicastPeer,
+    /// The advert's address list differs from our `virtual_ipaddress` (Packet Errors:
+    /// Address List); not checked with `skip_check_adv_addr` when it comes from our master.
+    AddressList,
 }
 
 impl DropReason {
@@ -62,6 +65,7 @@ impl DropReason {
             DropReason::Interval => "interval",
             DropReason::AuthSeq => "auth_seq",
             DropReason::UnknownUnicastPeer => "unknown_unicast_peer",
+            DropReason::AddressList => "addr_list_err",
         }
     }
 }

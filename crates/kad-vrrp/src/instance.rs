@@ -35,6 +35,10 @@ pub struct Settings {
     pub primary: IpAddr,
     /// `down_timer_adverts` (3).
     pub down_timer_adverts: u32,
+    /// `lower_prio_no_advert`: a MASTER hearing a lower priority does not answer it.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`: a MASTER sends one advert before yielding to a higher one.
+    pub higher_prio_send_advert: bool,
 }
 
 /// An input.
@@ -65,6 +69,9 @@ pub enum Event {
     GroupMaster,
     /// A sync-group peer fell back to BACKUP: a MASTER member follows.
     GroupBackup,
+    /// A tracked VIP was deleted from under a MASTER: it leaves (priority 0, no addresses),
+    /// and takes over again after its skew time unless another router does.
+    VipGone,
 }
 
 /// An output the caller carries out.
@@ -81,6 +88,15 @@ pub enum Action {
     RemoveAddresses,
     /// Announce the addresses (gratuitous ARP / unsolicited NA).
     Announce,
+    /// A MASTER heard a lower priority (GARP bursts, `notify_master_rx_lower_pri`).
+    HeardLower {
+        /// The advert's source.
+        src: IpAddr,
+        /// Its priority.
+        priority: u8,
+        /// An advert was sent back (not `lower_prio_no_advert`).
+        answered: bool,
+    },
     /// The state changed (for logs, notify scripts, counters).
     Transition {
         /// Old state.
@@ -212,7 +228,10 @@ impl Instance {
                 self.goto(State::Stop, &mut out);
             }
             (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
-            (State::Backup, Event::Start | Event::FaultOff | Event::GroupBackup) => {}
+            (
+                State::Backup,
+                Event::Start | Event::FaultOff | Event::GroupBackup | Event::VipGone,
+            ) => {}
 
             (State::Master, Event::Timer) => {
                 if self.advert_at.is_some_and(|t| now >= t) {
@@ -238,6 +257,11 @@ impl Instance {
                     });
                     self.advert_at = Some(now + self.settings.advert_int);
                 } else if wins {
+                    if self.settings.higher_prio_send_advert {
+                        out.push(Action::SendAdvert {
+                            priority: self.priority,
+                        });
+                    }
                     self.advert_at = None;
                     self.master = Some(src);
                     self.master_adver_int = interval;
@@ -245,11 +269,23 @@ impl Instance {
                     out.push(Action::RemoveAddresses);
                     self.goto(State::Backup, &mut out);
                 } else {
-                    // keepalived: a lower-priority router is told at once who is master.
-                    out.push(Action::SendAdvert {
-                        priority: self.priority,
-                    });
-                    self.advert_at = Some(now + self.settings.advert_int);
+                    // keepalived: a lower-priority router is told at once who is master, with
+                    // one extra advert (the regular ones keep their pace), and GARPs.
+                    // An equal priority from a lower address is only answered.
+                    let lower = priority < self.priority;
+                    let answered = !(lower && self.settings.lower_prio_no_advert);
+                    if answered {
+                        out.push(Action::SendAdvert {
+                            priority: self.priority,
+                        });
+                    }
+                    if lower {
+                        out.push(Action::HeardLower {
+                            src,
+                            priority,
+                            answered,
+                        });
+                    }
                 }
             }
             (State::Master, Event::FaultOn) => {
@@ -263,6 +299,14 @@ impl Instance {
                 out.push(Action::SendAdvert { priority: 0 });
                 out.push(Action::RemoveAddresses);
                 self.goto(State::Stop, &mut out);
+            }
+            (State::Master, Event::VipGone) => {
+                self.advert_at = None;
+                self.master = None;
+                self.down_at = Some(now + self.skew_time());
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Backup, &mut out);
             }
             (State::Master, Event::GroupBackup) => {
                 self.advert_at = None;
@@ -341,6 +385,8 @@ mod tests {
             preempt_delay: Duration::ZERO,
             primary: "192.0.2.11".parse().expect("ip"),
             down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
         }
     }
 
@@ -539,15 +585,26 @@ mod tests {
         );
     }
 
+    fn heard_lower(src: &str, priority: u8, answered: bool) -> Action {
+        Action::HeardLower {
+            src: src.parse().expect("ip"),
+            priority,
+            answered,
+        }
+    }
+
     #[test]
     fn master_answers_lower_priority_and_priority_zero_with_an_advert() {
         let (mut i, t) = master(150);
         let t1 = t + Duration::from_millis(200);
         assert_eq!(
             i.handle(t1, advert("192.0.2.12", 100)),
-            [Action::SendAdvert { priority: 150 }]
+            [
+                Action::SendAdvert { priority: 150 },
+                heard_lower("192.0.2.12", 100, true)
+            ]
         );
-        assert_eq!(i.next_deadline(), Some(t1 + SEC));
+        assert_eq!(i.next_deadline(), Some(t + SEC), "an extra advert");
         assert_eq!(
             i.handle(t1, advert("192.0.2.12", 0)),
             [Action::SendAdvert { priority: 150 }]
@@ -660,7 +717,10 @@ mod tests {
         assert_eq!(i.priority(), 255);
         assert_eq!(
             i.handle(t, advert("192.0.2.200", 200)),
-            [Action::SendAdvert { priority: 255 }],
+            [
+                Action::SendAdvert { priority: 255 },
+                heard_lower("192.0.2.200", 200, true)
+            ],
             "a lower priority never takes the owner's place"
         );
         assert_eq!(i.state(), State::Master);

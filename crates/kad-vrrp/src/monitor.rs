@@ -1,5 +1,6 @@
 //! The rtnetlink monitor (keepalived's "netlink reflector"): link up/down on the interfaces
-//! instances run on, and addresses deleted from under a MASTER (which it puts back).
+//! instances run on, and addresses deleted from under a MASTER (which then leaves MASTER
+//! unless the VIP is `no_track`).
 //! Two subscribed sockets, links and addresses, each non-blocking and polled by the loop.
 
 use std::io::Cursor;

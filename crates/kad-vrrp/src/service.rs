@@ -131,7 +131,8 @@ impl ChildService for VrrpService {
                 self.scripts.insert(name, ok);
                 vec![]
             }
-            ToChild::Routed(Routed::InstanceState { .. }) | ToChild::Shutdown => vec![],
+            ToChild::Routed(Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. })
+            | ToChild::Shutdown => vec![],
         }
     }
 
@@ -167,6 +168,10 @@ impl ChildService for VrrpService {
         let Some(e) = self.exec.as_mut() else {
             return Vec::new();
         };
+        let lower = e
+            .take_lower_pri()
+            .into_iter()
+            .map(|name| FromChild::Routed(Routed::MasterRxLowerPri { name }));
         e.take_changes()
             .into_iter()
             .map(|(name, state, priority)| {
@@ -176,6 +181,7 @@ impl ChildService for VrrpService {
                     priority,
                 })
             })
+            .chain(lower)
             .collect()
     }
 }

@@ -184,6 +184,7 @@ impl Watchdog {
                 || n.fault.is_some()
                 || n.stop.is_some()
                 || n.any.is_some()
+                || n.master_rx_lower_pri.is_some()
         };
         let notify = mail
             || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
@@ -577,7 +578,7 @@ impl Watchdog {
                         self.script_status.insert(name.clone(), *ok);
                         VRRP
                     }
-                    Routed::InstanceState { .. } => CHECKER,
+                    Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. } => CHECKER,
                 };
                 self.send(to, ToChild::Routed(news));
             }
@@ -615,7 +616,9 @@ impl Watchdog {
 fn routed_is_known(config: &Config, news: &Routed) -> bool {
     match news {
         Routed::ScriptStatus { name, .. } => config.vrrp_scripts.iter().any(|s| s.name == *name),
-        Routed::InstanceState { name, .. } => config.vrrp_instances.iter().any(|i| i.name == *name),
+        Routed::InstanceState { name, .. } | Routed::MasterRxLowerPri { name } => {
+            config.vrrp_instances.iter().any(|i| i.name == *name)
+        }
     }
 }
 
@@ -673,5 +676,8 @@ mod tests {
         use kad_core::state::VrrpState::Master;
         assert!(routed_is_known(&config, &state("VI_1", Master)));
         assert!(!routed_is_known(&config, &state("VI_2", Master)));
+        let lower = |name: &str| Routed::MasterRxLowerPri { name: name.into() };
+        assert!(routed_is_known(&config, &lower("VI_1")));
+        assert!(!routed_is_known(&config, &lower("VI_2")));
     }
 }

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::{Effect, Engine, Port};
 
+/// Most GARP/NA packets waiting; past it a burst loses the rest (bursts cannot pile up
+/// without bound, whatever triggers them).
+const MAX_QUEUED: usize = 4096;
+
 /// GARP/NA packets waiting for their turn, in time order.
 #[derive(Default)]
 pub(super) struct Pacer {
@@ -58,7 +62,7 @@ impl Pacer {
                 };
                 if step.is_zero() && *slot <= now {
                     now_out.push(addr);
-                } else {
+                } else if self.queue.len() < MAX_QUEUED {
                     self.queue.push_back((*slot, port.clone(), addr));
                     *slot += step;
                 }
@@ -70,14 +74,11 @@ impl Pacer {
 }
 
 impl Engine {
-    /// A burst of GARPs/NAs for instance `i`'s addresses on link `l` (or its vmac).
-    pub(super) fn announce(&mut self, i: usize, l: usize, now: Instant) {
+    /// A burst of `repeat` GARPs/NAs per address of instance `i` on link `l` (or its vmac);
+    /// one with `vrrp_min_garp`.
+    pub(super) fn announce(&mut self, i: usize, l: usize, repeat: u32, now: Instant) {
         let r = &self.instances[i];
-        let repeat = if self.min_garp {
-            1
-        } else {
-            r.cfg.garp.master_repeat.max(1)
-        };
+        let repeat = if self.min_garp { 1 } else { repeat.max(1) };
         // A vmac instance announces from the vmac, with the virtual MAC.
         let port = match &r.vmac {
             Some(v) => Port {
@@ -103,3 +104,55 @@ impl Engine {
         }
     }
 }
+
+impl Engine {
+    /// A MASTER heard a lower priority (keepalived 2.2.7, measured): a log line, a burst of
+    /// `garp_lower_prio_repeat` GARPs/NAs at once and another `garp_lower_prio_delay` later
+    /// (one pending per advert, at most [`LOWER_BURSTS`]), `notify_master_rx_lower_pri`.
+    /// A flood of lower-priority adverts gets this at most once per advert interval (the
+    /// GARPs would multiply it).
+    pub(super) fn heard_lower(
+        &mut self,
+        i: usize,
+        l: usize,
+        src: IpAddr,
+        priority: u8,
+        answered: bool,
+        now: Instant,
+    ) {
+        let r = &mut self.instances[i];
+        if r.lower_at.is_some_and(|t| now < t + r.cfg.advert_int) {
+            return;
+        }
+        r.lower_at = Some(now);
+        let r = &self.instances[i];
+        let suffix = if answered {
+            ", forcing new election"
+        } else {
+            ""
+        };
+        log::info!(
+            "({}) Received advert from {src} with lower priority {priority}, ours {}{suffix}",
+            r.cfg.name,
+            r.machine.priority()
+        );
+        if r.cfg.notify.master_rx_lower_pri.is_some() {
+            let instance = r.cfg.name.clone();
+            self.emit(Effect::MasterRxLowerPri { instance });
+        }
+        let r = &self.instances[i];
+        let (repeat, delay) = (r.cfg.garp.lower_prio_repeat, r.cfg.garp.lower_prio_delay);
+        if repeat == 0 {
+            return;
+        }
+        self.announce(i, l, repeat, now);
+        let r = &mut self.instances[i];
+        if !delay.is_zero() && !self.min_garp && r.lower_garp_at.len() < LOWER_BURSTS {
+            r.lower_garp_at.push(now + delay);
+        }
+    }
+}
+
+/// Most delayed lower-priority GARP bursts pending per instance (a flood of lower-priority
+/// adverts must not grow the list without bound).
+const LOWER_BURSTS: usize = 16;

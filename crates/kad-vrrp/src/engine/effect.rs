@@ -135,6 +135,12 @@ pub enum Effect {
         /// Its effective priority.
         priority: u8,
     },
+    /// A MASTER heard a lower priority: run the instance's `notify_master_rx_lower_pri`
+    /// (the parent passes it to the checker child).
+    MasterRxLowerPri {
+        /// The instance.
+        instance: String,
+    },
     /// A packet was dropped (already counted); `log` is set when a line is due (at most one
     /// per instance and reason every 10 s).
     Drop {

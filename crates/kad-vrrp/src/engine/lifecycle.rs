@@ -40,6 +40,8 @@ fn settings_of(cfg: &VrrpInstance, primary: IpAddr) -> Settings {
         preempt_delay: cfg.preempt_delay,
         primary,
         down_timer_adverts: cfg.down_timer_adverts,
+        lower_prio_no_advert: cfg.lower_prio_no_advert,
+        higher_prio_send_advert: cfg.higher_prio_send_advert,
     }
 }
 
@@ -85,6 +87,11 @@ impl Engine {
     /// Builds every instance of `config` and starts them once their links are open.
     pub(super) fn start(&mut self, config: &Config, facts: Facts, now: Instant) {
         self.configure(config, facts);
+        let delay = config.global.vrrp_startup_delay;
+        if !delay.is_zero() {
+            log::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+            self.startup_at = Some(now + delay);
+        }
         for cfg in &config.vrrp_instances {
             self.build(cfg, config);
         }
@@ -134,6 +141,8 @@ impl Engine {
             ah_seq: SeqCounter::default(),
             vips: vips_of(cfg),
             garp_at: None,
+            lower_garp_at: Vec::new(),
+            lower_at: None,
             refresh_at: None,
             peers,
             split_brain_logged: false,
@@ -170,9 +179,10 @@ impl Engine {
         self.emit(super::Effect::OpenAh { link: l, join });
     }
 
-    /// Starts the pending instances now if no answer is awaited.
-    fn maybe_start(&mut self, now: Instant) {
-        if self.awaiting == 0 {
+    /// Starts the pending instances now if no answer is awaited and `vrrp_startup_delay`
+    /// has passed.
+    pub(super) fn maybe_start(&mut self, now: Instant) {
+        if self.awaiting == 0 && self.startup_at.is_none() {
             if let Some(p) = self.pending.take() {
                 self.start_pending(p, now);
             }
@@ -191,7 +201,10 @@ impl Engine {
                 let vips = self.instances[i].vips.clone();
                 self.del_vips(i, l, &vips);
             }
-            let running = self.instances[i].link.is_some_and(|l| self.link_running(l));
+            let r = &self.instances[i];
+            let running = r
+                .link
+                .is_some_and(|l| r.cfg.dont_track_primary || self.link_running(l));
             if !running && self.instances[i].link.is_some() && !p.reload {
                 log::warn!(
                     "({}) interface {} is down; FAULT until it comes up",
@@ -253,9 +266,16 @@ impl Engine {
         }
         self.instances.truncate(keep);
         self.index_groups(config);
-        self.pending = Some(Pending {
-            instances: started,
-            reload: true,
+        // During vrrp_startup_delay nothing has started yet: all start as on a first start.
+        self.pending = Some(match self.startup_at {
+            Some(_) => Pending {
+                instances: (0..self.instances.len()).collect(),
+                reload: false,
+            },
+            None => Pending {
+                instances: started,
+                reload: true,
+            },
         });
         self.maybe_start(now);
     }

@@ -202,10 +202,6 @@ impl Engine {
     /// One answer came; once none is awaited, the pending instances start.
     fn answered(&mut self, now: Instant) {
         self.awaiting = self.awaiting.saturating_sub(1);
-        if self.awaiting == 0 {
-            if let Some(p) = self.pending.take() {
-                self.start_pending(p, now);
-            }
-        }
+        self.maybe_start(now);
     }
 }

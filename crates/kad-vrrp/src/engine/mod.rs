@@ -61,6 +61,10 @@ pub struct Running {
     vips: Vec<Vip>,
     /// Second GARP/NA burst after becoming MASTER (garp_master_delay).
     garp_at: Option<Instant>,
+    /// Second GARP/NA bursts after lower-priority adverts (garp_lower_prio_delay), in order.
+    lower_garp_at: Vec<Instant>,
+    /// The last reaction to a lower-priority advert (at most one per advert interval).
+    lower_at: Option<Instant>,
     /// Periodic GARP/NA while MASTER (garp_master_refresh).
     refresh_at: Option<Instant>,
     /// `auth_type AH` (VRRPv2 over IPv4): the HMAC key.
@@ -113,6 +117,8 @@ pub struct Engine {
     pending: Option<Pending>,
     /// Answers still expected.
     awaiting: usize,
+    /// `vrrp_startup_delay`: the first start waits until then.
+    startup_at: Option<Instant>,
     out: Vec<Effect>,
 }
 
@@ -146,6 +152,7 @@ impl Engine {
             backlog_at: None,
             pending: None,
             awaiting: 0,
+            startup_at: None,
             out: Vec::new(),
         }
     }
@@ -162,7 +169,7 @@ impl Engine {
             Input::BadFrame(_) => self.count_drop(DropReason::BadIpHeader),
             Input::ReadDone { source, more } => self.read_done(source, more, now),
             Input::Link { index, name, up } => self.on_link(index, name, up, now),
-            Input::AddressDeleted { index, addr } => self.on_address_deleted(index, addr),
+            Input::AddressDeleted { index, addr } => self.on_address_deleted(index, addr, now),
             Input::Script { name, ok } => self.script_status(name, ok, now),
             Input::LinkOpened { link, ok } => self.link_opened(link, ok, now),
             Input::VmacCreated { instance, iface } => self.vmac_created(instance, iface, now),
@@ -180,10 +187,14 @@ impl Engine {
     pub fn next_deadline(&self) -> Option<Instant> {
         self.instances
             .iter()
-            .flat_map(|r| [r.machine.next_deadline(), r.garp_at, r.refresh_at])
+            .flat_map(|r| {
+                let lower = r.lower_garp_at.first().copied();
+                [r.machine.next_deadline(), r.garp_at, r.refresh_at, lower]
+            })
             .flatten()
             .chain(self.pacer.next())
             .chain(self.backlog_at)
+            .chain(self.startup_at)
             .min()
     }
 
@@ -198,6 +209,10 @@ impl Engine {
 
     /// Delivers timer events that are due, then asks for the sockets a flood left waiting.
     fn on_timer(&mut self, now: Instant) {
+        if self.startup_at.is_some_and(|t| t <= now) {
+            self.startup_at = None;
+            self.maybe_start(now);
+        }
         for (port, addr) in self.pacer.due(now) {
             self.emit(Effect::Garp { port, addr });
         }
@@ -206,14 +221,27 @@ impl Engine {
             if self.instances[i].garp_at.is_some_and(|t| t <= now) {
                 self.instances[i].garp_at = None;
                 if let (true, Some(l)) = (master, self.instances[i].link) {
-                    self.announce(i, l, now);
+                    let repeat = self.instances[i].cfg.garp.master_repeat;
+                    self.announce(i, l, repeat, now);
+                }
+            }
+            while self.instances[i]
+                .lower_garp_at
+                .first()
+                .is_some_and(|t| *t <= now)
+            {
+                self.instances[i].lower_garp_at.remove(0);
+                if let (true, Some(l)) = (master, self.instances[i].link) {
+                    let repeat = self.instances[i].cfg.garp.lower_prio_repeat;
+                    self.announce(i, l, repeat, now);
                 }
             }
             if self.instances[i].refresh_at.is_some_and(|t| t <= now) {
                 let every = self.instances[i].cfg.garp.master_refresh;
                 self.instances[i].refresh_at = master.then_some(now + every);
                 if let (true, Some(l)) = (master, self.instances[i].link) {
-                    self.announce(i, l, now);
+                    let repeat = self.instances[i].cfg.garp.master_repeat;
+                    self.announce(i, l, repeat, now);
                 }
             }
             if self.instances[i]
@@ -287,6 +315,7 @@ impl Engine {
             if from == State::Master {
                 r.stats.release_master += 1;
                 r.split_brain_logged = false;
+                r.lower_garp_at.clear();
             }
             log::info!("({}) Entering {} STATE", r.cfg.name, to.name());
             let change = Effect::StateChange {
@@ -311,8 +340,14 @@ impl Engine {
                 let vips = self.instances[i].vips.clone();
                 self.del_vips(i, l, &vips);
             }
+            Action::HeardLower {
+                src,
+                priority,
+                answered,
+            } => self.heard_lower(i, l, src, priority, answered, now),
             Action::Announce => {
-                self.announce(i, l, now);
+                let repeat = self.instances[i].cfg.garp.master_repeat;
+                self.announce(i, l, repeat, now);
                 let g = &self.instances[i].cfg.garp;
                 let (delay, refresh) = (g.master_delay, g.master_refresh);
                 let min_garp = self.min_garp;

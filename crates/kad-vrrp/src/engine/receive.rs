@@ -1,7 +1,8 @@
 //! The engine's receive side: bounded reads, decoding, the checks of RFC 3768 §7.1 /
 //! RFC 5798 §7.1 (TTL, version, interval, authentication including AH) with keepalived's
 //! unicast rules (any TTL unless `min_ttl`/`max_ttl`, the source checked only with
-//! `check_unicast_src`), and the drop counters.
+//! `check_unicast_src`) and its address-list check (`skip_check_adv_addr`), and the drop
+//! counters.
 //!
 //! Flood safety: a readable socket is read at most [`PACKETS_PER_WAKEUP`] packets at a time
 //! ([`Effect::Read`]); a socket with more waiting goes on the backlog, which
@@ -285,6 +286,12 @@ impl Engine {
                 );
                 return Some((DropReason::Interval, line));
             }
+        }
+        if let Some(line) = address_check(r, env.src, advert) {
+            r.stats.addr_list_err += 1;
+            return Some((DropReason::AddressList, line));
+        }
+        if r.cfg.version == 2 {
             if let Some(rx) = ah {
                 if let Err(e) = r.ah_seq.accept(rx.seq) {
                     r.stats.auth_failure += 1;
@@ -344,6 +351,31 @@ impl Engine {
         let line = format!("({}) dropped a malformed advert: {what}", r.cfg.name);
         self.warn_limited(i, counter, now, line);
     }
+}
+
+/// keepalived's address-list check (measured on 2.2.7): every `virtual_ipaddress` of ours
+/// must be in the advert and the counts must match, else the advert is dropped. With
+/// `skip_check_adv_addr` an advert from the master we already follow is not checked.
+fn address_check(r: &super::Running, src: IpAddr, advert: &Advert) -> Option<String> {
+    if r.cfg.skip_check_adv_addr && r.machine.master() == Some(src) {
+        return None;
+    }
+    let name = &r.cfg.name;
+    let vrid = r.cfg.vrid;
+    let ours = &r.cfg.virtual_ipaddress;
+    if let Some(missing) = ours.iter().find(|v| !advert.addresses.contains(&v.addr)) {
+        return Some(format!(
+            "({name}) ip address associated with VRID {vrid} not present in MASTER advert: {}",
+            missing.addr
+        ));
+    }
+    (advert.addresses.len() != ours.len()).then(|| {
+        format!(
+            "({name}) advert from {src} has {} addresses, we have {}; dropped",
+            advert.addresses.len(),
+            ours.len()
+        )
+    })
 }
 
 /// The TTL / hop-limit rule, as keepalived 2.2.7 applies it: a multicast advert must come with

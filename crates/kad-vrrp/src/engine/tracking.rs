@@ -1,10 +1,11 @@
 //! Tracking: effective priority and FAULT from `track_script` and `track_interface`
-//! (keepalived's weights), link changes and addresses removed from under a MASTER.
+//! (keepalived's weights, `dont_track_primary`), link changes and VIPs removed from under a
+//! MASTER (`no_track`).
 
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::{Effect, Engine};
+use super::Engine;
 use crate::instance::{Event, State};
 
 impl Engine {
@@ -59,8 +60,10 @@ impl Engine {
         }
     }
 
-    /// A MASTER puts back a VIP deleted from under it.
-    pub(super) fn on_address_deleted(&mut self, index: u32, addr: IpAddr) {
+    /// A VIP deleted from under a MASTER (keepalived 2.2.7, measured): the instance leaves
+    /// MASTER (priority 0, all its VIPs removed) and takes over again after its skew time if
+    /// no other router does; a `no_track` VIP is left deleted without a word.
+    pub(super) fn on_address_deleted(&mut self, index: u32, addr: IpAddr, now: Instant) {
         for i in 0..self.instances.len() {
             let Some(l) = self.instances[i].link else {
                 continue;
@@ -79,15 +82,20 @@ impl Engine {
             if self.vip_index(i, l, &v) != index {
                 continue;
             }
+            let cfg = &self.instances[i].cfg;
+            let no_track = cfg
+                .virtual_ipaddress
+                .iter()
+                .chain(&cfg.virtual_ipaddress_excluded)
+                .any(|c| c.addr == addr && c.no_track);
+            if no_track {
+                continue;
+            }
             log::warn!(
-                "({}) virtual address {addr} was removed from under us; adding it back",
-                self.instances[i].cfg.name
+                "({}) virtual address {addr} was removed from under us; leaving MASTER",
+                cfg.name
             );
-            let instance = self.instances[i].cfg.name.clone();
-            self.emit(Effect::AddVips {
-                instance,
-                vips: vec![(index, v)],
-            });
+            self.feed(i, now, Event::VipGone);
         }
     }
 
@@ -96,7 +104,10 @@ impl Engine {
     /// (`reverse` swaps up and down); the result is clamped to 1..=254 (255 stays 255).
     pub(super) fn evaluate(&mut self, i: usize, now: Instant) {
         let r = &self.instances[i];
-        let mut fault = r.link.is_none_or(|l| !self.link_running(l));
+        // `dont_track_primary`: faults of the instance's own interface are ignored.
+        let mut fault = r
+            .link
+            .is_none_or(|l| !r.cfg.dont_track_primary && !self.link_running(l));
         let mut delta: i32 = 0;
         let mut apply = |up: bool, weight: i32, reverse: bool| {
             let up = up != reverse;

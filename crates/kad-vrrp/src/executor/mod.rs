@@ -50,6 +50,8 @@ pub struct Executor {
     buf: Vec<u8>,
     /// State changes (instance, new state, effective priority) not yet reported to the parent.
     changes: Vec<(String, State, u8)>,
+    /// Instances whose `notify_master_rx_lower_pri` is due, not yet reported to the parent.
+    lower_pri: Vec<String>,
 }
 
 impl Executor {
@@ -90,6 +92,7 @@ impl Executor {
             first_token,
             buf: vec![0u8; 65536],
             changes: Vec::new(),
+            lower_pri: Vec::new(),
         };
         let facts = facts::gather(config);
         x.run(now, Input::Start { config, facts });
@@ -137,6 +140,11 @@ impl Executor {
     /// State changes not yet reported to the parent.
     pub fn take_changes(&mut self) -> Vec<(String, State, u8)> {
         std::mem::take(&mut self.changes)
+    }
+
+    /// Instances whose `notify_master_rx_lower_pri` is due, not yet reported to the parent.
+    pub fn take_lower_pri(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.lower_pri)
     }
 
     /// The descriptor of `token` is readable: the monitor's events, or a link's packets.
@@ -259,6 +267,7 @@ impl Executor {
                 state,
                 priority,
             } => self.changes.push((name, state, priority)),
+            Effect::MasterRxLowerPri { instance } => self.lower_pri.push(instance),
             Effect::Drop { log, .. } => {
                 if let Some(line) = log {
                     log::warn!("{line}");

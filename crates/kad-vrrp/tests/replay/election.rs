@@ -100,10 +100,16 @@ fn a_master_yields_to_a_higher_priority_and_preempts_a_lower_one() {
 < advert VI_1 prio 100 to 224.0.0.18
 < ...
 = VI_1 state MASTER
-# As MASTER, a lower priority is answered at once.
+# As MASTER, a lower priority is answered at once (an extra advert: the regular pace is
+# kept) with a GARP burst (see keywords.rs).
 > at 8 advert 192.0.2.2 prio 50
 < advert VI_1 prio 100 to 224.0.0.18
-= deadline 9.000
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+= deadline 8.609
 ",
     );
 }
@@ -197,6 +203,7 @@ vrrp_script chk {
 # A lower priority never takes over; it is answered.
 > at 1.5 advert 192.0.2.2 prio 254
 < advert VI_1 prio 255 to 224.0.0.18
+< ...
 = VI_1 state MASTER
 ",
     );

@@ -256,7 +256,8 @@ impl Replay {
 
     /// An IPv4 advert from `SRC` with optional fields: `to DST` (224.0.0.18), `on IFACE`
     /// (eth0), `vrid N` (1), `prio P` (100), `ttl T` (255), `int CS` (100), `ver V` (2),
-    /// `pass PW`, `ah PW` with `seq N`, `badsum`.
+    /// `pass PW`, `ah PW` with `seq N`, `addrs A,B` (see [`Replay::advert_addresses`]),
+    /// `badsum`.
     pub fn advert(&self, words: &[&str]) -> (Source, Vec<u8>) {
         let src: Ipv4Addr = words.first().expect("source").parse().expect("source");
         let mut field: HashMap<&str, &str> = HashMap::new();
@@ -282,7 +283,7 @@ impl Replay {
             vrid: get("vrid", "1").parse().expect("vrid"),
             priority: get("prio", "100").parse().expect("prio"),
             interval_cs: get("int", "100").parse().expect("int"),
-            addresses: vec![IpAddr::from([192, 0, 2, 100])],
+            addresses: self.advert_addresses(&field),
             auth,
         };
         let mut msg = advert.emit(IpAddr::V4(src), IpAddr::V4(dst));
@@ -318,6 +319,26 @@ impl Replay {
         p.extend_from_slice(&dst.octets());
         p.extend_from_slice(&msg);
         (Source { link, ah: false }, p)
+    }
+
+    /// The addresses of an advert: `addrs A,B,...` (`none` for none), else those of the
+    /// running instance with that VRID on that interface, else 192.0.2.100.
+    fn advert_addresses(&self, field: &HashMap<&str, &str>) -> Vec<IpAddr> {
+        if let Some(list) = field.get("addrs") {
+            return list
+                .split(',')
+                .filter(|a| *a != "none")
+                .map(|a| a.parse().expect("addrs"))
+                .collect();
+        }
+        let vrid: u8 = field.get("vrid").unwrap_or(&"1").parse().expect("vrid");
+        let on = field.get("on").copied().unwrap_or("eth0");
+        self.engine
+            .instances
+            .iter()
+            .find(|r| r.cfg.vrid == vrid && r.cfg.interface == on)
+            .map(|r| r.cfg.virtual_ipaddress.iter().map(|v| v.addr).collect())
+            .unwrap_or_else(|| vec![IpAddr::from([192, 0, 2, 100])])
     }
 
     /// Feeds an input and plays the executor for its effects: each carried out in order, the
@@ -448,6 +469,7 @@ impl Replay {
                 name, base_name, ..
             } => format!("vmac {name} on {base_name}"),
             Effect::DeleteVmac { name, .. } => format!("delete vmac {name}"),
+            Effect::MasterRxLowerPri { instance } => format!("notify lower {instance}"),
             Effect::StateChange {
                 name,
                 state,

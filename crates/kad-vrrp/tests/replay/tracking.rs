@@ -222,18 +222,3 @@ fn a_member_or_the_group_s_tracked_interface_down_faults_every_member() {
 ",
     );
 }
-
-#[test]
-fn a_master_puts_back_a_vip_deleted_from_under_it() {
-    let mut r = Replay::new(&[("a", crate::election::ONE)]);
-    r.run(crate::election::TO_MASTER);
-    r.run(
-        "
-> at 4 addr-deleted eth0 192.0.2.100
-< add VI_1 192.0.2.100/24@2
-# On another interface, or an address that is not ours: nothing.
-> at 4 addr-deleted eth1 192.0.2.100
-> at 4 addr-deleted eth0 192.0.2.7
-",
-    );
-}

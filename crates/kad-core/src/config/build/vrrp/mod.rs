@@ -172,6 +172,8 @@ pub(super) fn instance(
             }
             "smtp_alert" => inst.smtp_alert = Some(ctx.flag(&s)),
             "accept" => inst.accept = Some(ctx.bare(&s)),
+            // keepalived drops traffic to the VIPs with nftables; kad installs no rule (the
+            // keyword table warns at this line).
             "no_accept" => inst.accept = Some(!ctx.bare(&s)),
             "strict_mode" => inst.strict_mode = Some(ctx.flag(&s)),
             "check_unicast_src" => inst.check_unicast_src = ctx.bare(&s),
