@@ -8,6 +8,7 @@ mod announce;
 mod election;
 mod receive;
 mod reload;
+mod routes;
 mod tracking;
 mod unicast;
 

@@ -115,15 +115,30 @@ pub(crate) fn build(
                     cfg.global.child_wait_time = v;
                 }
             }
+            "static_ipaddress" => {
+                for a in vrrp::address_block(&mut ctx, &s, 1) {
+                    if a.dev.is_some() {
+                        cfg.static_ipaddress.push(a);
+                    } else {
+                        let msg = format!("static address {} has no 'dev'; ignored", a.addr);
+                        ctx.warning(s.pos(), msg);
+                    }
+                }
+            }
+            "static_routes" => {
+                let mut v = vrrp::route_block(&mut ctx, &s, 1);
+                cfg.static_routes.append(&mut v);
+            }
+            "static_rules" => {
+                let mut v = vrrp::rule_block(&mut ctx, &s, 1);
+                cfg.static_rules.append(&mut v);
+            }
             "net_namespace"
             | "net_namespace_ipvs"
             | "namespace_with_ipsets"
             | "instance"
             | "use_pid_dir"
             | "linkbeat_use_polling"
-            | "static_ipaddress"
-            | "static_routes"
-            | "static_rules"
             | "track_group"
             | "linkbeat_interfaces"
             | "garp_group"

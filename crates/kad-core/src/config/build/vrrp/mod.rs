@@ -14,7 +14,7 @@ use crate::config::model::{
 };
 use crate::config::reader::Stmt;
 use crate::config::values::parse_ip;
-use address::{address_block, line_block};
+pub(super) use address::{address_block, route_block, rule_block};
 use blocks::{block_name, notify_keyword, tracked_list};
 pub(super) use blocks::{sync_group, track_file, vrrp_script};
 
@@ -169,18 +169,12 @@ pub(super) fn instance(
                 inst.virtual_ipaddress_excluded.append(&mut v);
             }
             "virtual_routes" => {
-                ctx.warning(
-                    s.pos(),
-                    "'virtual_routes' are read but not yet applied by kad (see docs/CONFIGURATION.md)",
-                );
-                inst.virtual_routes = line_block(ctx, &s, level + 1);
+                let mut v = route_block(ctx, &s, level + 1);
+                inst.virtual_routes.append(&mut v);
             }
             "virtual_rules" => {
-                ctx.warning(
-                    s.pos(),
-                    "'virtual_rules' are read but not yet applied by kad (see docs/CONFIGURATION.md)",
-                );
-                inst.virtual_rules = line_block(ctx, &s, level + 1);
+                let mut v = rule_block(ctx, &s, level + 1);
+                inst.virtual_rules.append(&mut v);
             }
             "mcast_src_ip" => inst.mcast_src_ip = ip_arg(ctx, &s),
             "unicast_src_ip" => inst.unicast_src_ip = ip_arg(ctx, &s),
