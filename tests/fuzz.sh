@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 CASES=${FUZZ_CASES:-10000000}
 suites=(
-  "kad-core fuzz            config parser (random text, bytes, mutated configs)"
+  "kad-core fuzz            config parser (random text, bytes, mutated configs, route/rule lines)"
   "kad-vrrp fuzz_decoder    VRRP v2/v3 adverts and IPv4 headers"
   "kad-vrrp fuzz_ah         IPsec-AH adverts (layout, ICV, sequence numbers)"
   "kad-vrrp fuzz_netlink    rtnetlink link/address messages (monitor)"

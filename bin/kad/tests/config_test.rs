@@ -76,6 +76,8 @@ fn allowed_warning(line: &str) -> bool {
     [
         "is not supported by kad",
         "is parsed but not acted on by kad",
+        // keepalived 2.2.7 gives the same warning for a rule without a priority.
+        "Rule has no preference specified - setting to 16384.",
         "does not exist on this machine",
         "has no 'script' to run; removed",
         "is not a defined vrrp_script; ignored",

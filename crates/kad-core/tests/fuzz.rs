@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use kad_core::config::route::{parse_route, parse_rule};
 use kad_core::config::{parse_file, ParseOptions, Severity};
 use proptest::prelude::*;
 
@@ -32,7 +33,13 @@ vrrp_instance VI_1 {
         ~SEQ(N, 1, 3) ${BASE}.1${N}/24 dev eth0
     }
     track_script { chk weight 5 }
+    virtual_routes { 0.0.0.0/0 via 192.0.2.1 dev eth0
+        192.0.2.0/24 dev eth0 src 192.0.2.11 table 1 metric 5 mtu lock 1400 }
+    virtual_rules { from 192.0.2.11 table 1 priority 100 }
 }
+static_ipaddress { 198.51.100.9/24 dev eth0 }
+static_routes { blackhole 203.0.113.0/24 }
+static_rules { not to 203.0.113.5 fwmark 0x10/0xff iif eth0 table 7 priority 300 }
 virtual_server_group VSG { 192.0.2.1-5 80
     fwmark 7 }
 virtual_server 192.0.2.100 80 {
@@ -140,6 +147,53 @@ fn apply(seed: &str, edits: &[Edit]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// A word of a route or rule line: a keyword, an address, a number, or anything.
+fn route_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(vec![
+            "via",
+            "gw",
+            "src",
+            "to",
+            "from",
+            "dev",
+            "oif",
+            "iif",
+            "table",
+            "metric",
+            "scope",
+            "protocol",
+            "proto",
+            "tos",
+            "onlink",
+            "mtu",
+            "lock",
+            "advmss",
+            "blackhole",
+            "throw",
+            "inet6",
+            "inet",
+            "not",
+            "fwmark",
+            "priority",
+            "goto",
+            "suppress_prefixlength",
+            "default",
+            "all",
+            "no_track",
+            "nexthop",
+            "main",
+            "link",
+            "4294967296",
+            "0x",
+        ])
+        .prop_map(String::from),
+        "(192\\.0\\.2\\.[0-9]{1,3}|2001:db8::[0-9a-f]{1,4})(/[0-9]{1,3})?",
+        "[0-9]{1,11}(/[0-9a-fx]{1,10})?",
+        "[ -~]{0,12}",
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -151,6 +205,14 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         check_outcome(&String::from_utf8_lossy(&bytes));
+    }
+
+    /// Route and rule lines: keywords in any order, with or without values, or junk.
+    #[test]
+    fn route_and_rule_words_never_panic(words in proptest::collection::vec(route_word(), 0..12)) {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let _ = parse_route(&words);
+        let _ = parse_rule(&words);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! RFC 5798 state machine) and [`engine`] (everything around the instances: links, validation
 //! and drop accounting, tracking, sync groups, GARP/NA pacing, vmacs, reload plans), which
 //! takes inputs with an explicit `now` and returns effects. I/O: [`executor`] carries the
-//! effects out on the sockets of [`net`], rtnetlink ([`vip`], [`monitor`]), [`garp`] and [`na`];
+//! effects out on the sockets of [`net`], rtnetlink ([`vip`], [`route`], [`monitor`]), [`garp`] and [`na`];
 //! [`service`] is the child's IPC side and [`dump`] writes keepalived's dump files.
 #![deny(missing_docs)]
 
@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod na;
 pub mod net;
 pub mod packet;
+pub mod route;
 pub mod service;
 pub mod vip;
 pub mod vmac_rx;

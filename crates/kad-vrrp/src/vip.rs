@@ -67,7 +67,7 @@ const IFLA_MACVLAN_MODE: u16 = 1;
 const MACVLAN_MODE_PRIVATE: u32 = 1;
 
 /// One route attribute; a failure is reported through `err`.
-fn attr<T, P>(
+pub(crate) fn attr<T, P>(
     kind: T,
     payload: P,
     err: &dyn Fn(&dyn Display) -> NlError,
@@ -196,7 +196,7 @@ impl Netlink {
 
     /// Sends one request and reads its acknowledgement; an error code other than 0 and
     /// `benign` (the "already so" answer of this request) is returned.
-    fn exchange<P>(
+    pub(crate) fn exchange<P>(
         &self,
         kind: Rtm,
         flags: NlmF,

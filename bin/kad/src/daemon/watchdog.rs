@@ -169,7 +169,8 @@ impl Watchdog {
     fn update_wanted(&mut self) {
         let s = &self.settings;
         let cfg = &self.config;
-        let vrrp = !s.check_only && (s.vrrp_only || !cfg.vrrp_instances.is_empty());
+        let vrrp =
+            !s.check_only && (s.vrrp_only || !cfg.vrrp_instances.is_empty() || cfg.has_statics());
         let g = &cfg.global;
         let mail = g.smtp_server.is_some()
             && cfg.vrrp_instances.iter().any(|i| {

@@ -12,6 +12,7 @@ pub mod lexer;
 pub mod model;
 pub mod preprocess;
 pub mod reader;
+pub mod route;
 pub mod values;
 
 mod build;

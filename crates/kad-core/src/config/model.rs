@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::route::{Route, Rule};
 use serde::{Deserialize, Serialize};
 
 /// A whole configuration.
@@ -32,6 +33,15 @@ pub struct Config {
     pub ssl: Option<SslContext>,
     /// `track_file` / `vrrp_track_file` blocks (used by FILE_CHECK).
     pub track_files: Vec<TrackFile>,
+    /// `static_ipaddress`: added at start, removed at stop (`dev` required).
+    #[serde(default)]
+    pub static_ipaddress: Vec<VirtualAddress>,
+    /// `static_routes`: added at start, removed at stop.
+    #[serde(default)]
+    pub static_routes: Vec<Route>,
+    /// `static_rules`: added at start, removed at stop.
+    #[serde(default)]
+    pub static_rules: Vec<Rule>,
 }
 
 /// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
@@ -443,10 +453,10 @@ pub struct VrrpInstance {
     pub higher_prio_send_advert: bool,
     /// `down_timer_adverts` (default 3).
     pub down_timer_adverts: u32,
-    /// `virtual_routes` lines (kept as written; not applied by kad yet).
-    pub virtual_routes: Vec<String>,
-    /// `virtual_rules` lines (kept as written; not applied by kad yet).
-    pub virtual_rules: Vec<String>,
+    /// `virtual_routes`: added on becoming MASTER, removed on leaving it.
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules`: added on becoming MASTER, removed on leaving it.
+    pub virtual_rules: Vec<Rule>,
 }
 
 /// An entry of a `virtual_server_group`.

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::input::Source;
 use crate::instance::State;
 use crate::vip::Vip;
+use kad_core::config::route::{Route, Rule};
 
 /// Where gratuitous ARPs / NAs go out: interface index, its MAC, its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +90,18 @@ pub enum Effect {
         instance: String,
         /// What goes where.
         vips: Vec<(u32, Vip)>,
+    },
+    /// Add (`add`) or remove routes and rules (`virtual_*` of an instance, or `static_*`
+    /// with `instance` "static"): when adding, routes then rules; when removing, rules first.
+    Routes {
+        /// The instance's name, for logs.
+        instance: String,
+        /// Add, or remove.
+        add: bool,
+        /// Each route with the index of its `dev`, if it names one.
+        routes: Vec<(Option<u32>, Route)>,
+        /// The rules.
+        rules: Vec<Rule>,
     },
     /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr` on `port`.
     Garp {

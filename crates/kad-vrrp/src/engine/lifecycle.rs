@@ -13,7 +13,7 @@ use crate::dump::Stats;
 use crate::instance::{Event, Instance, Settings, State};
 use crate::vip::Vip;
 
-fn vip_of(v: &VirtualAddress) -> Vip {
+pub(super) fn vip_of(v: &VirtualAddress) -> Vip {
     Vip {
         addr: v.addr,
         prefix: v.prefix,
@@ -92,6 +92,7 @@ impl Engine {
             log::info!("Delaying startup for {} seconds", delay.as_secs_f64());
             self.startup_at = Some(now + delay);
         }
+        self.apply_statics(config);
         for cfg in &config.vrrp_instances {
             self.build(cfg, config);
         }
@@ -198,6 +199,7 @@ impl Engine {
             }
             // A respawned child may find the VIPs a killed one left behind: start clean.
             if let Some(l) = self.instances[i].link {
+                self.virtual_routes(i, false);
                 let vips = self.instances[i].vips.clone();
                 self.del_vips(i, l, &vips);
             }
@@ -238,6 +240,7 @@ impl Engine {
         // Group member indices refer to the old instance order; they are rebuilt below.
         self.groups.clear();
         self.configure(config, facts);
+        self.apply_statics(config);
         let mut old = std::mem::take(&mut self.instances);
         let mut started = Vec::new();
         for cfg in &config.vrrp_instances {
@@ -299,6 +302,8 @@ impl Engine {
             .map(|l| self.links[l].src)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         r.machine.reconfigure(settings_of(cfg, primary));
+        let old_routes = std::mem::take(&mut r.cfg.virtual_routes);
+        let old_rules = std::mem::take(&mut r.cfg.virtual_rules);
         r.cfg = cfg.clone();
         r.vips = new_vips;
         self.instances.push(r);
@@ -308,6 +313,7 @@ impl Engine {
         {
             self.del_vips(i, l, &gone);
             self.add_vips(i, l, &added);
+            self.virtual_routes_diff(i, &old_routes, &old_rules);
         }
         if !gone.is_empty() || !added.is_empty() {
             log::info!(
@@ -319,11 +325,13 @@ impl Engine {
         }
     }
 
-    /// Stops every instance (masters send priority 0 and drop their VIPs).
+    /// Stops every instance (masters send priority 0 and drop their VIPs, routes and rules),
+    /// then removes the static addresses, routes and rules.
     pub(super) fn shutdown(&mut self, now: Instant) {
         for i in 0..self.instances.len() {
             self.feed(i, now, Event::Shutdown);
             self.drop_vmac(i);
         }
+        self.drop_statics();
     }
 }

@@ -7,7 +7,8 @@
 //! Files, one job each: [`input`] and [`effect`] (the boundary), `links` (links and vmacs),
 //! `lifecycle` (build, start, reload plan, shutdown), `receive` (bounded reads, validation,
 //! drop accounting), `tracking` (priorities and FAULT from scripts and interfaces), `sync`
-//! (sync groups), `announce` (GARP/NA pacing), `advert` (our adverts, AH sealing).
+//! (sync groups), `announce` (GARP/NA pacing), `advert` (our adverts, AH sealing), `routes` (virtual and
+//! static routes and rules, static addresses).
 
 use crate::drop_reason::DropReason;
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub mod input;
 mod lifecycle;
 mod links;
 mod receive;
+mod routes;
 mod sync;
 mod tracking;
 
@@ -119,6 +121,8 @@ pub struct Engine {
     awaiting: usize,
     /// `vrrp_startup_delay`: the first start waits until then.
     startup_at: Option<Instant>,
+    /// What `static_ipaddress` / `static_routes` / `static_rules` installed.
+    statics: routes::Statics,
     out: Vec<Effect>,
 }
 
@@ -153,6 +157,7 @@ impl Engine {
             pending: None,
             awaiting: 0,
             startup_at: None,
+            statics: routes::Statics::default(),
             out: Vec::new(),
         }
     }
@@ -335,8 +340,10 @@ impl Engine {
             Action::AddAddresses => {
                 let vips = self.instances[i].vips.clone();
                 self.add_vips(i, l, &vips);
+                self.virtual_routes(i, true);
             }
             Action::RemoveAddresses => {
+                self.virtual_routes(i, false);
                 let vips = self.instances[i].vips.clone();
                 self.del_vips(i, l, &vips);
             }

@@ -74,7 +74,7 @@ fn read(names: &[&str]) -> Facts {
 }
 
 /// The interfaces `config` names: instances' interfaces, tracked interfaces (of instances and
-/// sync groups) and the `dev` of virtual addresses.
+/// sync groups), the `dev` of virtual and static addresses and of routes.
 pub(super) fn gather(config: &Config) -> Facts {
     let mut names = BTreeSet::new();
     for i in &config.vrrp_instances {
@@ -86,7 +86,15 @@ pub(super) fn gather(config: &Config) -> Facts {
                 .chain(&i.virtual_ipaddress_excluded)
                 .filter_map(|v| v.dev.as_deref()),
         );
+        names.extend(i.virtual_routes.iter().filter_map(|r| r.dev.as_deref()));
     }
+    names.extend(
+        config
+            .static_ipaddress
+            .iter()
+            .filter_map(|v| v.dev.as_deref()),
+    );
+    names.extend(config.static_routes.iter().filter_map(|r| r.dev.as_deref()));
     for g in &config.sync_groups {
         names.extend(g.track_interface.iter().map(|t| t.name.as_str()));
     }

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use kad_core::config::model::Config;
+use kad_core::config::route::{Route, Rule};
 use kad_ipc::mio::{unix::SourceFd, Interest, Registry, Token};
 
 use crate::engine::{Effect, Engine, Frame, Input, Port, Source};
@@ -244,6 +245,12 @@ impl Executor {
                     }
                 }
             }
+            Effect::Routes {
+                instance,
+                add,
+                routes,
+                rules,
+            } => self.routes(&instance, add, &routes, &rules),
             Effect::Garp { port, addr } => self.send_announcement(&port, addr),
             Effect::CreateVmac {
                 instance,
@@ -449,6 +456,30 @@ impl Executor {
             }
         }
         sent
+    }
+
+    /// Adds routes then rules, or removes rules then routes; each failure is logged.
+    fn routes(&self, owner: &str, add: bool, routes: &[(Option<u32>, Route)], rules: &[Rule]) {
+        let Some(nl) = self.netlink.as_ref() else {
+            return;
+        };
+        let route = |(oif, r): &(Option<u32>, Route)| {
+            if let Err(e) = nl.route(add, *oif, r) {
+                log::error!("({owner}) {} {e}", if add { "adding" } else { "removing" });
+            }
+        };
+        let rule = |r: &Rule| {
+            if let Err(e) = nl.rule(add, r) {
+                log::error!("({owner}) {} {e}", if add { "adding" } else { "removing" });
+            }
+        };
+        if add {
+            routes.iter().for_each(route);
+            rules.iter().for_each(rule);
+        } else {
+            rules.iter().for_each(rule);
+            routes.iter().for_each(route);
+        }
     }
 
     fn send_announcement(&self, port: &Port, addr: IpAddr) {

@@ -464,6 +464,27 @@ impl Replay {
             }
             Effect::AddVips { instance, vips: v } => format!("add {instance} {}", vips(v)),
             Effect::DelVips { instance, vips: v } => format!("del {instance} {}", vips(v)),
+            Effect::Routes {
+                instance,
+                add,
+                routes,
+                rules,
+            } => {
+                let mut s = format!("{} routes {instance}", if *add { "add" } else { "del" });
+                for (oif, r) in routes {
+                    s += &format!(" {}/{}", r.dst.0, r.dst.1);
+                    if let Some(i) = oif {
+                        s += &format!("@{i}");
+                    }
+                }
+                if !rules.is_empty() {
+                    s += " rules";
+                    for r in rules {
+                        s += &format!(" {}", r.priority);
+                    }
+                }
+                s
+            }
             Effect::Garp { port, addr } => format!("garp {} {addr}", port.name),
             Effect::CreateVmac {
                 name, base_name, ..

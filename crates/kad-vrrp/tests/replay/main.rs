@@ -9,6 +9,7 @@ mod election;
 mod keywords;
 mod receive;
 mod reload;
+mod routes;
 mod tracking;
 mod unicast;
 

@@ -116,6 +116,24 @@ pub(crate) fn build(
                     cfg.global.child_wait_time = v;
                 }
             }
+            "static_ipaddress" => {
+                for a in vrrp::address_block(&mut ctx, &s, 1) {
+                    if a.dev.is_some() {
+                        cfg.static_ipaddress.push(a);
+                    } else {
+                        let msg = format!("static address {} has no 'dev'; ignored", a.addr);
+                        ctx.warning(s.pos(), msg);
+                    }
+                }
+            }
+            "static_routes" => {
+                let mut v = vrrp::route_block(&mut ctx, &s, 1);
+                cfg.static_routes.append(&mut v);
+            }
+            "static_rules" => {
+                let mut v = vrrp::rule_block(&mut ctx, &s, 1);
+                cfg.static_rules.append(&mut v);
+            }
             kw if ctx.is_unsupported(Block::Top, kw) => {}
             _ => ctx.unknown(&s, "at top level"),
         }

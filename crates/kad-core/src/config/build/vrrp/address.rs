@@ -1,8 +1,10 @@
-//! Virtual addresses (`virtual_ipaddress`, `virtual_ipaddress_excluded`) and line blocks.
+//! Virtual addresses (`virtual_ipaddress`, `virtual_ipaddress_excluded`, `static_ipaddress`),
+//! route and rule blocks.
 
 use super::super::Ctx;
 use crate::config::model::VirtualAddress;
 use crate::config::reader::Stmt;
+use crate::config::route::{parse_route, parse_rule, Route, Rule, DEFAULT_RULE_PRIORITY};
 use crate::config::values::{parse_ip, parse_ip_prefix};
 
 /// An address line of `virtual_ipaddress`: `ADDR[/P] [brd X] [dev D] [scope S] [label L] …`.
@@ -100,7 +102,11 @@ pub(super) fn virtual_address(ctx: &mut Ctx, s: &Stmt) -> Option<VirtualAddress>
     Some(va)
 }
 
-pub(super) fn address_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<VirtualAddress> {
+pub(in crate::config::build) fn address_block(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    level: usize,
+) -> Vec<VirtualAddress> {
     let mut out = Vec::new();
     if ctx.need_block(head) {
         while let Some(s) = ctx.reader.next(level) {
@@ -112,18 +118,50 @@ pub(super) fn address_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<Vir
     out
 }
 
-pub(super) fn line_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<String> {
+/// A `virtual_routes` / `static_routes` block: one route per line; a line kad cannot apply is
+/// skipped with a warning naming the problem.
+pub(in crate::config::build) fn route_block(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    level: usize,
+) -> Vec<Route> {
     let mut out = Vec::new();
     if ctx.need_block(head) {
         while let Some(s) = ctx.reader.next(level) {
             ctx.no_block(&s);
-            out.push(
-                s.words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            let words: Vec<&str> = s.words.iter().map(|w| w.text.as_str()).collect();
+            match parse_route(&words) {
+                Ok(r) => out.push(r),
+                Err(e) => ctx.warning(s.pos(), format!("{e}; route ignored")),
+            }
+        }
+    }
+    out
+}
+
+/// A `virtual_rules` / `static_rules` block: one rule per line; a line kad cannot apply is
+/// skipped with a warning. A rule without a priority gets keepalived's 16384 and its warning.
+pub(in crate::config::build) fn rule_block(ctx: &mut Ctx, head: &Stmt, level: usize) -> Vec<Rule> {
+    let mut out = Vec::new();
+    if ctx.need_block(head) {
+        while let Some(s) = ctx.reader.next(level) {
+            ctx.no_block(&s);
+            let words: Vec<&str> = s.words.iter().map(|w| w.text.as_str()).collect();
+            match parse_rule(&words) {
+                Ok((r, defaulted)) => {
+                    if defaulted {
+                        ctx.warning(
+                            s.pos(),
+                            format!(
+                                "Rule has no preference specified - setting to {DEFAULT_RULE_PRIORITY}. \
+                                 This is probably not what you want."
+                            ),
+                        );
+                    }
+                    out.push(r);
+                }
+                Err(e) => ctx.warning(s.pos(), format!("{e}; rule ignored")),
+            }
         }
     }
     out

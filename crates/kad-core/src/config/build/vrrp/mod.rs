@@ -15,7 +15,7 @@ use crate::config::model::{
 };
 use crate::config::reader::Stmt;
 use crate::config::values::parse_ip;
-use address::{address_block, line_block};
+pub(super) use address::{address_block, route_block, rule_block};
 use blocks::{block_name, notify_keyword, tracked_list};
 pub(super) use blocks::{sync_group, track_file, vrrp_script};
 
@@ -145,8 +145,14 @@ pub(super) fn instance(
                 let mut v = address_block(ctx, &s, level + 1);
                 inst.virtual_ipaddress_excluded.append(&mut v);
             }
-            "virtual_routes" => inst.virtual_routes = line_block(ctx, &s, level + 1),
-            "virtual_rules" => inst.virtual_rules = line_block(ctx, &s, level + 1),
+            "virtual_routes" => {
+                let mut v = route_block(ctx, &s, level + 1);
+                inst.virtual_routes.append(&mut v);
+            }
+            "virtual_rules" => {
+                let mut v = rule_block(ctx, &s, level + 1);
+                inst.virtual_rules.append(&mut v);
+            }
             "mcast_src_ip" => inst.mcast_src_ip = ip_arg(ctx, &s),
             "unicast_src_ip" => inst.unicast_src_ip = ip_arg(ctx, &s),
             "mcast_dst_ip" => inst.mcast_dst_ip = ip_arg(ctx, &s),
