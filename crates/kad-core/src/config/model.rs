@@ -452,12 +452,13 @@ pub struct VrrpInstance {
 /// An entry of a `virtual_server_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupEntry {
-    /// `ADDR[-LAST] [PORT]`: one address or a range in the last byte (IPv4) or group (IPv6).
+    /// `ADDR`, `ADDR-V`, `ADDR-ADDR` or `ADDR/nn` and `[PORT]`: the addresses `first..=last`
+    /// (see [`crate::config::values::address_range`]).
     Range {
         /// First address.
         first: IpAddr,
-        /// Last value of the final byte/group (equal to the first's for a single address).
-        last: u16,
+        /// Last address, of the same family, not below `first` (equal for a single address).
+        last: IpAddr,
         /// Port (`None` for a persistent service on all ports).
         port: Option<u16>,
     },

@@ -14,7 +14,7 @@ use crate::config::model::{
     SorryServer, VirtualServer, VirtualServerGroup,
 };
 use crate::config::reader::Stmt;
-use crate::config::values::{parse_int_in, parse_ip, parse_port};
+use crate::config::values::{self, parse_int_in, parse_ip, parse_port};
 
 /// IPVS schedulers the kernel ships.
 const SCHEDULERS: &[&str] = &[
@@ -108,44 +108,15 @@ pub(super) fn virtual_server_group(
     Some(g)
 }
 
-/// `ADDR` or `ADDR-LAST` (LAST replaces the final byte of IPv4 or final group of IPv6).
-fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, u16)> {
-    let text = s.keyword();
-    let (addr_text, last_text) = match text.rsplit_once('-') {
-        Some((a, l)) => (a, Some(l)),
-        None => (text, None),
-    };
-    let addr = match parse_ip(addr_text) {
-        Ok(a) => a,
+/// A group entry's address or range, reported at the entry's line when malformed.
+fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, IpAddr)> {
+    match values::address_range(s.keyword()) {
+        Ok(r) => Some(r),
         Err(msg) => {
             ctx.error(s.pos(), format!("virtual_server_group: {msg}"));
-            return None;
+            None
         }
-    };
-    let first_last = match addr {
-        IpAddr::V4(a) => u16::from(a.octets()[3]),
-        IpAddr::V6(a) => a.segments()[7],
-    };
-    let last = match last_text {
-        None => first_last,
-        Some(l) => {
-            let parsed = match addr {
-                IpAddr::V4(_) => l.parse::<u8>().ok().map(u16::from),
-                IpAddr::V6(_) => u16::from_str_radix(l, 16).ok(),
-            };
-            match parsed {
-                Some(v) if v >= first_last => v,
-                _ => {
-                    ctx.error(
-                        s.pos(),
-                        format!("virtual_server_group: bad range end '{l}' (expected a last byte/group not below the first address's)"),
-                    );
-                    return None;
-                }
-            }
-        }
-    };
-    Some((addr, last))
+    }
 }
 
 /// `virtual_server … { … }`.
@@ -334,8 +305,22 @@ fn resolve_real(
         );
         return None;
     }
-    server.port = server.port.or(vs_port);
     server.lvs_method = r.lvs_method.unwrap_or(vs.lvs_method);
+    server.port = match (server.port, vs_port) {
+        // DR and TUN do not rewrite the port: keepalived resets a real server's to the
+        // service's, so its destination and its checkers use that port.
+        (Some(p), Some(v)) if p != v && server.lvs_method != LvsMethod::Nat => {
+            ctx.warning(
+                r.pos,
+                format!(
+                    "real_server port {p} differs from the virtual server's {v}; {} does not rewrite ports, so {v} is used (as keepalived)",
+                    if server.lvs_method == LvsMethod::Dr { "DR" } else { "TUN" }
+                ),
+            );
+            Some(v)
+        }
+        (p, v) => p.or(v),
+    };
     server.inhibit_on_failure = r.inhibit_on_failure.or(vs_inhibit).unwrap_or(false);
     let rs_timing = r.timing.over(vs_timing);
     server.checkers = Vec::with_capacity(r.checkers.len());

@@ -1,0 +1,114 @@
+//! LVS parity (issue 16): virtual_server_group address forms, DR/TUN ports, global LVS options.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use kad_core::config::model::GroupEntry;
+use kad_core::config::{parse_file, ParseOptions, Parsed, Severity};
+
+fn parse(text: &str) -> (Parsed, PathBuf) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kad-core-lvs-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("keepalived.conf");
+    std::fs::write(&path, text).expect("write");
+    let p = parse_file(&path, &ParseOptions::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    (p, path)
+}
+
+/// Diagnostics of one severity as `FILE:LINE: message`.
+fn diags(p: &Parsed, path: &std::path::Path, sev: Severity) -> Vec<String> {
+    p.diagnostics
+        .iter()
+        .filter(|d| d.severity == sev)
+        .map(|d| format!("{}:{}: {}", path.display(), d.pos.line, d.message))
+        .collect()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("address")
+}
+
+#[test]
+fn group_address_forms_are_accepted() {
+    let (p, path) = parse(
+        "virtual_server_group g4 {\n 10.7.8.8/30 80\n 10.7.8.250-10.7.9.2 82\n 10.7.10.1-3 83\n 10.7.11.5\n}\n\
+         virtual_server_group g6 {\n 2001:db8::10/126 86\n 2001:db8::a-2001:db8::c 85\n 2001:db8::1-3 84\n}\n\
+         virtual_server group g4 {\n protocol TCP\n persistence_timeout 60\n real_server 127.0.0.1 8080\n}\n\
+         virtual_server group g6 {\n protocol TCP\n real_server ::1 8080\n}\n",
+    );
+    assert!(
+        diags(&p, &path, Severity::Error).is_empty(),
+        "{:?}",
+        p.rendered()
+    );
+    let cfg = p.config.expect("config");
+    let ranges: Vec<(IpAddr, IpAddr, Option<u16>)> = cfg
+        .virtual_server_groups
+        .iter()
+        .flat_map(|g| g.entries.iter())
+        .filter_map(|e| match e {
+            GroupEntry::Range { first, last, port } => Some((*first, *last, *port)),
+            GroupEntry::Fwmark { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            (ip("10.7.8.8"), ip("10.7.8.11"), Some(80)),
+            (ip("10.7.8.250"), ip("10.7.9.2"), Some(82)),
+            (ip("10.7.10.1"), ip("10.7.10.3"), Some(83)),
+            (ip("10.7.11.5"), ip("10.7.11.5"), None),
+            (ip("2001:db8::10"), ip("2001:db8::13"), Some(86)),
+            (ip("2001:db8::a"), ip("2001:db8::c"), Some(85)),
+            (ip("2001:db8::1"), ip("2001:db8::3"), Some(84)),
+        ]
+    );
+}
+
+#[test]
+fn bad_group_addresses_are_errors_at_their_line() {
+    let (p, path) = parse(
+        "virtual_server_group g {\n 10.7.8.8/30 80\n 10.7.12.7/30 85\n 10.0.0.0/8 80\n 10.7.8.9-3 81\n 2001:db8::/64 80\n}\n",
+    );
+    assert!(p.config.is_none());
+    let f = path.display();
+    assert_eq!(
+        diags(&p, &path, Severity::Error),
+        [
+            format!("{f}:3: virtual_server_group: '10.7.12.7' has bits set past /30 (expected the first address of the prefix)"),
+            format!("{f}:4: virtual_server_group: '10.0.0.0/8' stands for 16777216 addresses; kad allows at most 65536 per range"),
+            format!("{f}:5: virtual_server_group: '10.7.8.9-3': the range ends below its start"),
+            format!("{f}:6: virtual_server_group: '2001:db8::/64' stands for 18446744073709551616 addresses; kad allows at most 65536 per range"),
+        ]
+    );
+}
+
+#[test]
+fn dr_and_tun_real_servers_take_the_virtual_servers_port() {
+    let (p, path) = parse(
+        "virtual_server 192.0.2.1 53 {\n protocol UDP\n lb_kind DR\n real_server 127.0.0.1 5353\n real_server 127.0.0.2\n}\n\
+         virtual_server 192.0.2.2 53 {\n protocol UDP\n lb_kind NAT\n real_server 127.0.0.1 5353 {\n  lvs_method TUN\n }\n real_server 127.0.0.3 5353\n}\n",
+    );
+    let f = path.display();
+    assert_eq!(
+        diags(&p, &path, Severity::Warning),
+        [
+            format!("{f}:4: real_server port 5353 differs from the virtual server's 53; DR does not rewrite ports, so 53 is used (as keepalived)"),
+            format!("{f}:10: real_server port 5353 differs from the virtual server's 53; TUN does not rewrite ports, so 53 is used (as keepalived)"),
+        ]
+    );
+    let cfg = p.config.expect("config");
+    let ports: Vec<Option<u16>> = cfg
+        .virtual_servers
+        .iter()
+        .flat_map(|v| v.real_servers.iter().map(|r| r.port))
+        .collect();
+    assert_eq!(ports, [Some(53), Some(53), Some(53), Some(5353)]);
+}
