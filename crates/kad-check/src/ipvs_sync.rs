@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use kad_core::config::model::{
-    Config, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
+    Config, GlobalDefs, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
 };
 use kad_core::config::values::range_addresses;
 use kad_ipvs::model::{
     flags, Dest, Forward, Service, ServiceKey, Table, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
 };
+use kad_ipvs::wire::Timeouts;
 use kad_ipvs::{reconcile, Change, Ipvs};
 
 use crate::table::Destination;
@@ -135,6 +136,17 @@ pub fn desired(config: &Config, destinations: &[&[Destination]]) -> Table {
     t
 }
 
+/// The global_defs settings the kernel link acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Settings {
+    /// `lvs_flush`: flush the whole table when IPVS is first reached.
+    flush_at_start: bool,
+    /// `lvs_flush_on_stop` (without VS): flush the whole table at stop, foreign services too.
+    flush_on_stop: bool,
+    /// `lvs_timeouts` (0: as the kernel had it when kad started).
+    timeouts: Timeouts,
+}
+
 /// The link between the checkers and the kernel.
 #[derive(Default)]
 pub struct IpvsSync {
@@ -142,6 +154,11 @@ pub struct IpvsSync {
     tried: bool,
     /// What the kernel holds of kad's, as last applied (`None` before the first sync).
     applied: Option<Table>,
+    settings: Settings,
+    /// The kernel's timeouts before kad changed them (restored at stop).
+    saved_timeouts: Option<Timeouts>,
+    /// The timeouts kad last set.
+    applied_timeouts: Option<Timeouts>,
 }
 
 impl IpvsSync {
@@ -162,17 +179,105 @@ impl IpvsSync {
         }
     }
 
-    /// Brings the kernel to `want`. Returns the number of changes sent.
-    pub fn sync(&mut self, want: &Table) -> usize {
+    /// Takes `lvs_flush`, `lvs_flush_on_stop` and `lvs_timeouts` from the (re)loaded config.
+    pub fn configure(&mut self, g: &GlobalDefs) {
+        let t = g.lvs_timeouts;
+        self.settings = Settings {
+            flush_at_start: g.lvs_flush,
+            flush_on_stop: g.lvs_flush_on_stop,
+            timeouts: Timeouts {
+                tcp: t.tcp.unwrap_or(0),
+                tcpfin: t.tcpfin.unwrap_or(0),
+                udp: t.udp.unwrap_or(0),
+            },
+        };
+    }
+
+    /// True when the configured timeouts are not what kad last set.
+    pub fn settings_pending(&self) -> bool {
+        self.wanted() && self.wanted_timeouts() != self.applied_timeouts
+    }
+
+    /// The timeouts the kernel should have: the configured ones over those it had at start
+    /// (`None`: kad never changes them).
+    fn wanted_timeouts(&self) -> Option<Timeouts> {
+        let c = self.settings.timeouts;
+        if c == Timeouts::default() && self.saved_timeouts.is_none() {
+            return None;
+        }
+        let base = self.saved_timeouts.unwrap_or_default();
+        let pick = |v: u32, b: u32| if v != 0 { v } else { b };
+        Some(Timeouts {
+            tcp: pick(c.tcp, base.tcp),
+            tcpfin: pick(c.tcpfin, base.tcpfin),
+            udp: pick(c.udp, base.udp),
+        })
+    }
+
+    /// Opens the IPVS family once; with `lvs_flush`, empties the kernel's table then.
+    fn open(&mut self) -> Option<&mut Ipvs> {
         if !self.tried {
             self.tried = true;
             match Ipvs::open() {
-                Ok(i) => self.ipvs = Some(i),
+                Ok(mut i) => {
+                    if self.settings.flush_at_start {
+                        match i.flush() {
+                            Ok(()) => log::info!("IPVS: flushed the table at start (lvs_flush)"),
+                            Err(e) => log::error!("IPVS: lvs_flush: {e}"),
+                        }
+                    }
+                    self.ipvs = Some(i);
+                }
                 Err(e) => {
                     log::warn!("{e}; checkers keep running, the desired table is in the dumps")
                 }
             }
         }
+        self.ipvs.as_mut()
+    }
+
+    /// Sets the kernel's timeouts to [`IpvsSync::wanted_timeouts`], reading the ones to
+    /// restore at stop first.
+    fn sync_timeouts(&mut self) {
+        if self.settings.timeouts != Timeouts::default() && self.saved_timeouts.is_none() {
+            let Some(ipvs) = self.ipvs.as_mut() else {
+                return;
+            };
+            match ipvs.timeouts() {
+                Ok(t) => self.saved_timeouts = Some(t),
+                Err(e) => {
+                    log::error!("IPVS: cannot read the timeouts: {e}");
+                    return;
+                }
+            }
+        }
+        let want = self.wanted_timeouts();
+        if want == self.applied_timeouts {
+            return;
+        }
+        let (Some(t), Some(ipvs)) = (want, self.ipvs.as_mut()) else {
+            return;
+        };
+        match ipvs.set_timeouts(t) {
+            Ok(()) => {
+                log::info!(
+                    "IPVS: timeouts tcp {} tcpfin {} udp {}",
+                    t.tcp,
+                    t.tcpfin,
+                    t.udp
+                );
+                self.applied_timeouts = want;
+            }
+            Err(e) => log::error!("IPVS: {e}"),
+        }
+    }
+
+    /// Brings the kernel to `want`. Returns the number of changes sent.
+    pub fn sync(&mut self, want: &Table) -> usize {
+        if self.open().is_none() {
+            return 0;
+        }
+        self.sync_timeouts();
         let Some(ipvs) = self.ipvs.as_mut() else {
             return 0;
         };
@@ -200,19 +305,39 @@ impl IpvsSync {
         changes.len()
     }
 
-    /// Graceful stop: removes kad's services.
+    /// Graceful stop: removes kad's services (with `lvs_flush_on_stop`, flushes the whole
+    /// table in one command, as keepalived) and restores the timeouts kad changed.
     pub fn remove_all(&mut self) {
-        let (Some(ipvs), Some(applied)) = (self.ipvs.as_mut(), self.applied.as_ref()) else {
+        let Some(ipvs) = self.ipvs.as_mut() else {
             return;
         };
-        let changes: Vec<Change> = applied
-            .services
-            .keys()
-            .map(|k| Change::DelService(k.clone()))
-            .collect();
-        let failed = ipvs.apply_all(&changes);
-        log::info!("IPVS: removed {} service(s) of kad", changes.len() - failed);
+        if self.settings.flush_on_stop {
+            match ipvs.flush() {
+                Ok(()) => log::info!("IPVS: flushed the table (lvs_flush_on_stop)"),
+                Err(e) => log::error!("IPVS: lvs_flush_on_stop: {e}"),
+            }
+        } else if let Some(applied) = self.applied.as_ref() {
+            let changes: Vec<Change> = applied
+                .services
+                .keys()
+                .map(|k| Change::DelService(k.clone()))
+                .collect();
+            let failed = ipvs.apply_all(&changes);
+            log::info!("IPVS: removed {} service(s) of kad", changes.len() - failed);
+        }
         self.applied = None;
+        if let (Some(t), Some(_)) = (self.saved_timeouts, self.applied_timeouts) {
+            match ipvs.set_timeouts(t) {
+                Ok(()) => log::info!(
+                    "IPVS: timeouts restored to tcp {} tcpfin {} udp {}",
+                    t.tcp,
+                    t.tcpfin,
+                    t.udp
+                ),
+                Err(e) => log::error!("IPVS: {e}"),
+            }
+            self.applied_timeouts = None;
+        }
     }
 }
 

@@ -112,3 +112,42 @@ fn dr_and_tun_real_servers_take_the_virtual_servers_port() {
         .collect();
     assert_eq!(ports, [Some(53), Some(53), Some(53), Some(5353)]);
 }
+
+#[test]
+fn lvs_timeouts_and_flush_options() {
+    let (p, _) = parse(
+        "global_defs {\n lvs_timeouts tcp 901 udp 61\n lvs_flush\n lvs_flush_on_stop VS\n}\n",
+    );
+    let g = p.config.expect("config").global;
+    assert_eq!(
+        (
+            g.lvs_timeouts.tcp,
+            g.lvs_timeouts.tcpfin,
+            g.lvs_timeouts.udp
+        ),
+        (Some(901), None, Some(61))
+    );
+    assert!(g.lvs_flush && g.lvs_flush_on_stop_vs && !g.lvs_flush_on_stop);
+    let (p, _) = parse("global_defs {\n lvs_flush_on_stop\n}\n");
+    let g = p.config.expect("config").global;
+    assert!(g.lvs_flush_on_stop && !g.lvs_flush_on_stop_vs);
+}
+
+#[test]
+fn bad_lvs_timeouts_and_flush_options_are_errors_at_their_line() {
+    let (p, path) = parse(
+        "global_defs {\n lvs_timeouts\n lvs_timeouts tcp 0\n lvs_timeouts syn 5\n lvs_timeouts udp\n lvs_flush_on_stop RS\n}\n",
+    );
+    assert!(p.config.is_none());
+    let f = path.display();
+    assert_eq!(
+        diags(&p, &path, Severity::Error),
+        [
+            format!("{f}:2: 'lvs_timeouts' expects tcp, tcpfin or udp followed by seconds"),
+            format!("{f}:3: 'lvs_timeouts': value 0 is out of range: expected 1 to 2147483"),
+            format!("{f}:4: 'lvs_timeouts': expected tcp, tcpfin or udp, found 'syn'"),
+            format!("{f}:5: 'lvs_timeouts': 'udp' needs a number of seconds"),
+            format!("{f}:6: 'lvs_flush_on_stop': expected nothing or VS, found 'RS'"),
+        ]
+    );
+}

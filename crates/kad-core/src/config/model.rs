@@ -140,8 +140,12 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// `lvs_flush`.
     pub lvs_flush: bool,
-    /// `lvs_flush_on_stop`.
+    /// `lvs_flush_on_stop` (without `VS`: one IPVS flush at stop).
     pub lvs_flush_on_stop: bool,
+    /// `lvs_flush_on_stop VS`: each service removed, its destinations with it.
+    pub lvs_flush_on_stop_vs: bool,
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`.
+    pub lvs_timeouts: LvsTimeouts,
     /// `child_wait_time` (default 5 s).
     pub child_wait_time: Duration,
     /// `dynamic_interfaces`.
@@ -197,6 +201,8 @@ impl Default for GlobalDefs {
             enable_script_security: false,
             lvs_flush: false,
             lvs_flush_on_stop: false,
+            lvs_flush_on_stop_vs: false,
+            lvs_timeouts: LvsTimeouts::default(),
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,
@@ -447,6 +453,17 @@ pub struct VrrpInstance {
     pub virtual_routes: Vec<String>,
     /// `virtual_rules` lines (kept as written; not applied by kad yet).
     pub virtual_rules: Vec<String>,
+}
+
+/// `lvs_timeouts`: IPVS connection timeouts in seconds (`None`: left as the kernel has it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LvsTimeouts {
+    /// `tcp`: established TCP connections.
+    pub tcp: Option<u32>,
+    /// `tcpfin`: TCP connections after a FIN.
+    pub tcpfin: Option<u32>,
+    /// `udp`: UDP.
+    pub udp: Option<u32>,
 }
 
 /// An entry of a `virtual_server_group`.
