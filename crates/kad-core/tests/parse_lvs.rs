@@ -151,3 +151,25 @@ fn bad_lvs_timeouts_and_flush_options_are_errors_at_their_line() {
         ]
     );
 }
+
+#[test]
+fn checker_log_all_failures_is_the_default_of_each_checkers_log_all_failures() {
+    let (p, _) = parse(
+        "global_defs {\n checker_log_all_failures\n}\n\
+         virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 127.0.0.1 80 {\n  TCP_CHECK {\n  }\n  TCP_CHECK {\n   log_all_failures off\n  }\n }\n}\n\
+         virtual_server 192.0.2.2 80 {\n protocol TCP\n real_server 127.0.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+    );
+    let cfg = p.config.expect("config");
+    let flags: Vec<bool> = cfg
+        .virtual_servers
+        .iter()
+        .flat_map(|v| v.real_servers.iter().flat_map(|r| r.checkers.iter()))
+        .map(|c| c.log_all_failures)
+        .collect();
+    assert_eq!(flags, [true, false, true]);
+    let (p, _) = parse(
+        "virtual_server 192.0.2.1 80 {\n real_server 127.0.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+    );
+    let cfg = p.config.expect("config");
+    assert!(!cfg.virtual_servers[0].real_servers[0].checkers[0].log_all_failures);
+}

@@ -25,7 +25,8 @@ pub(super) struct PendingChecker {
     pub(super) bind_port: Option<u16>,
     pub(super) bind_if: Option<Box<str>>,
     pub(super) fwmark: Option<u32>,
-    pub(super) log_all_failures: bool,
+    /// `log_all_failures` if written (else global_defs' `checker_log_all_failures`).
+    pub(super) log_all_failures: Option<bool>,
     pub(super) timing: Timing,
 }
 
@@ -135,7 +136,7 @@ pub(super) fn checker(
         bind_port: None,
         bind_if: None,
         fwmark: None,
-        log_all_failures: false,
+        log_all_failures: None,
         timing: Timing::default(),
     };
     if head.block {
@@ -241,7 +242,7 @@ fn common_keyword(ctx: &mut Ctx, s: &Stmt, c: &mut PendingChecker) -> bool {
         "bind_port" => c.bind_port = ctx.value(s, 0, "a port", parse_port),
         "bind_if" => c.bind_if = ctx.string(s, "an interface name").map(Into::into),
         "fwmark" => c.fwmark = ctx.int(s, 0, u32::MAX as i64).map(|v| v as u32),
-        "log_all_failures" => c.log_all_failures = ctx.flag(s),
+        "log_all_failures" => c.log_all_failures = Some(ctx.flag(s)),
         _ => return false,
     }
     true

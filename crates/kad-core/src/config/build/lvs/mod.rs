@@ -119,8 +119,14 @@ fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
-/// `virtual_server … { … }`.
-pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<VirtualServer> {
+/// `virtual_server … { … }`; `log_all` is global_defs' `checker_log_all_failures` (the
+/// default of each checker's `log_all_failures`).
+pub(super) fn virtual_server(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    level: usize,
+    log_all: bool,
+) -> Option<VirtualServer> {
     let key = service_key(ctx, head)?;
     if !ctx.need_block(head) {
         return None;
@@ -282,7 +288,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
     });
     vs.real_servers = Vec::with_capacity(reals.len());
     for r in reals {
-        if let Some(server) = resolve_real(ctx, r, &vs, vs_port, &timing, inhibit) {
+        if let Some(server) = resolve_real(ctx, r, &vs, (vs_port, log_all), &timing, inhibit) {
             vs.real_servers.push(server);
         }
     }
@@ -293,7 +299,7 @@ fn resolve_real(
     ctx: &mut Ctx,
     r: PendingReal,
     vs: &VirtualServer,
-    vs_port: Option<u16>,
+    (vs_port, log_all): (Option<u16>, bool),
     vs_timing: &Timing,
     vs_inhibit: Option<bool>,
 ) -> Option<RealServer> {
@@ -355,7 +361,7 @@ fn resolve_real(
                 fwmark: c.fwmark,
             },
             timing: c.timing.over(&rs_timing).resolve(),
-            log_all_failures: c.log_all_failures,
+            log_all_failures: c.log_all_failures.unwrap_or(log_all),
         });
     }
     Some(server)
