@@ -173,3 +173,40 @@ fn checker_log_all_failures_is_the_default_of_each_checkers_log_all_failures() {
     let cfg = p.config.expect("config");
     assert!(!cfg.virtual_servers[0].real_servers[0].checkers[0].log_all_failures);
 }
+
+#[test]
+fn url_regex_options_and_their_errors() {
+    let rs = |url: &str| {
+        format!("virtual_server 192.0.2.1 80 {{\n real_server 127.0.0.1 80 {{\n  HTTP_GET {{\n   url {{\n    path /\n{url}   }}\n  }}\n }}\n}}\n")
+    };
+    let (p, _) = parse(&rs("    regex \"ok|fine\"\n    regex_no_match\n    regex_options caseless dotall\n    regex_min_offset 10\n    regex_max_offset 20\n    regex_stack 100 200\n"));
+    let cfg = p.config.expect("config");
+    let kad_core::config::model::CheckKind::Http { urls, .. } =
+        &cfg.virtual_servers[0].real_servers[0].checkers[0].kind
+    else {
+        panic!("not HTTP_GET");
+    };
+    let r = urls[0].regex.as_ref().expect("regex");
+    assert_eq!(&*r.pattern, "(?is-u)ok|fine");
+    assert!(r.no_match);
+    assert_eq!((r.min_offset, r.max_offset), (10, Some(20)));
+    let (p, path) = parse(&rs("    regex \"(a\"\n    regex_options sideways firstline\n    regex_max_offset -1\n    regex \"(?<=a)b\"\n"));
+    assert!(p.config.is_none());
+    let f = path.display();
+    let errors = diags(&p, &path, Severity::Error);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors[0], format!("{f}:7: unknown regex option 'sideways'"));
+    assert!(
+        errors[1].starts_with(&format!("{f}:8: 'regex_max_offset'")),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].starts_with(&format!(
+            "{f}:9: 'regex': not a valid regular expression for kad"
+        )),
+        "{errors:?}"
+    );
+    assert!(diags(&p, &path, Severity::Warning).contains(&format!(
+        "{f}:7: regex option 'firstline' has no equivalent in kad's regex engine; ignored"
+    )));
+}

@@ -580,6 +580,21 @@ pub struct UrlCheck {
     pub status_codes: Box<[(u16, u16)]>,
     /// `virtualhost` for this URL.
     pub virtualhost: Option<Box<str>>,
+    /// `regex` and its options (`None`: the body is not searched).
+    pub regex: Option<Box<UrlRegex>>,
+}
+
+/// `regex` of a url: the body must (or with `regex_no_match`, must not) match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRegex {
+    /// The pattern for the regex crate, `regex_options` as leading inline flags (`(?i)` …).
+    pub pattern: Box<str>,
+    /// `regex_no_match`.
+    pub no_match: bool,
+    /// `regex_min_offset`: body bytes skipped before searching.
+    pub min_offset: u32,
+    /// `regex_max_offset`: the latest body offset a match may start at.
+    pub max_offset: Option<u32>,
 }
 
 /// `http_protocol` of HTTP_GET / SSL_GET.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::super::global::set;
 use super::super::Ctx;
 use super::timing::Timing;
+use super::url_regex::RegexOptions;
 use crate::config::diag::Pos;
 use crate::config::model::{CheckKind, HttpVersion, Script, SslContext, UdpCheck, UrlCheck};
 use crate::config::reader::Stmt;
@@ -360,7 +361,11 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
     let mut digest: Option<String> = None;
     let mut status_codes: Vec<(u16, u16)> = Vec::new();
     let mut virtualhost: Option<String> = None;
+    let mut regex = RegexOptions::default();
     while let Some(s) = ctx.reader.next(level) {
+        if regex.keyword(ctx, &s) {
+            continue;
+        }
         match s.keyword() {
             "path" => path = ctx.string(&s, "a URL path").or(path),
             "digest" => {
@@ -382,8 +387,6 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
                 }
             }
             "virtualhost" => virtualhost = ctx.string(&s, "a host name"),
-            "regex" | "regex_no_match" | "regex_options" | "regex_stack" | "regex_min_offset"
-            | "regex_max_offset" => ctx.unsupported(&s),
             _ => ctx.unknown(&s, "in url"),
         }
     }
@@ -399,6 +402,7 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
         digest: digest.map(Into::into),
         status_codes: status_codes.into_boxed_slice(),
         virtualhost: virtualhost.map(Into::into),
+        regex: regex.finish(ctx),
     })
 }
 

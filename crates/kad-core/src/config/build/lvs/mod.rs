@@ -35,6 +35,7 @@ const SCHED_FLAGS: &[&str] = &[
 
 mod checker;
 mod timing;
+mod url_regex;
 
 pub(super) use checker::ssl_context;
 use checker::{checker, checker_name, PendingChecker};
