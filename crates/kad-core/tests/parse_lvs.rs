@@ -210,3 +210,50 @@ fn url_regex_options_and_their_errors() {
         "{f}:7: regex option 'firstline' has no equivalent in kad's regex engine; ignored"
     )));
 }
+
+#[test]
+fn virtual_server_weight_and_hashed_are_accepted_without_effect() {
+    let (p, path) = parse("virtual_server 192.0.2.4 80 {\n protocol TCP\n lb_algo sh\n weight 3\n hashed\n real_server 127.0.0.1 80\n}\n");
+    let f = path.display();
+    assert!(p.config.is_some(), "{:?}", p.rendered());
+    assert_eq!(
+        diags(&p, &path, Severity::Warning),
+        [
+            format!("{f}:4: 'weight' in virtual_server has no effect (as in keepalived 2.2.7)"),
+            format!("{f}:5: 'hashed' in virtual_server has no effect (as in keepalived 2.2.7)"),
+        ]
+    );
+}
+
+#[test]
+fn smtp_check_host_blocks_become_checkers() {
+    let (p, path) = parse(
+        "virtual_server 192.0.2.4 25 {\n protocol TCP\n real_server 127.0.0.1 25 {\n  SMTP_CHECK {\n   connect_timeout 1\n   helo_name outer\n   host {\n    connect_ip 127.0.0.2\n    connect_port 2525\n   }\n   host {\n    connect_ip 127.0.0.3\n    bindto 127.0.0.1\n    misc_path /bin/true\n   }\n  }\n }\n}\n",
+    );
+    let f = path.display();
+    let warnings = diags(&p, &path, Severity::Warning);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("{f}:14: ")),
+        "{warnings:?}"
+    );
+    let cfg = p.config.expect("config");
+    let targets: Vec<String> = cfg.virtual_servers[0].real_servers[0]
+        .checkers
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{:?} {:?} {:?}",
+                c.target.addr, c.target.port, c.target.bind_addr, c.timing.connect_timeout
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "127.0.0.1:Some(25) None 1s",
+            "127.0.0.2:Some(2525) None 1s",
+            "127.0.0.3:Some(25) Some(127.0.0.1) 1s",
+        ]
+    );
+}

@@ -16,6 +16,7 @@ use crate::config::values::{
 };
 
 /// A checker as written, before the virtual server's settings are known.
+#[derive(Clone)]
 pub(super) struct PendingChecker {
     pub(super) pos: Pos,
     pub(super) name: &'static str,
@@ -85,11 +86,73 @@ enum KindBuilder {
     },
 }
 
+/// One checker block; an SMTP_CHECK with `host` sub-blocks is several checkers: its own
+/// target, then one per host (measured: keepalived 2.2.7 dumps 1 + N SMTP checkers, each host
+/// with its own connect_ip/connect_port/bindto and the block's other settings).
 pub(super) fn checker(
     ctx: &mut Ctx,
     head: &Stmt,
     name: &'static str,
     level: usize,
+) -> Vec<PendingChecker> {
+    let mut hosts = Vec::new();
+    let Some(c) = one_checker(ctx, head, name, level, &mut hosts) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(1 + hosts.len());
+    for h in hosts {
+        let mut each = c.clone();
+        each.pos = h.pos;
+        each.connect_ip = h.connect_ip.or(c.connect_ip);
+        each.connect_port = h.connect_port.or(c.connect_port);
+        each.bind_addr = h.bind_addr.or(c.bind_addr);
+        each.bind_port = h.bind_port.or(c.bind_port);
+        each.bind_if = h.bind_if.or_else(|| c.bind_if.clone());
+        each.fwmark = h.fwmark.or(c.fwmark);
+        each.log_all_failures = h.log_all_failures.or(c.log_all_failures);
+        each.timing = h.timing.over(&c.timing);
+        out.push(each);
+    }
+    out.insert(0, c);
+    out
+}
+
+/// An SMTP_CHECK `host { … }` block: connection keywords and timing only.
+fn smtp_host(ctx: &mut Ctx, head: &Stmt, level: usize) -> PendingChecker {
+    ctx.max_args(head, 0);
+    let mut h = blank(head.pos(), "SMTP_CHECK");
+    if ctx.need_block(head) {
+        while let Some(s) = ctx.reader.next(level) {
+            if !(h.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut h)) {
+                ctx.unknown(&s, "in SMTP_CHECK host");
+            }
+        }
+    }
+    h
+}
+
+fn blank(pos: Pos, name: &'static str) -> PendingChecker {
+    PendingChecker {
+        pos,
+        name,
+        kind: CheckKind::Tcp,
+        connect_ip: None,
+        connect_port: None,
+        bind_addr: None,
+        bind_port: None,
+        bind_if: None,
+        fwmark: None,
+        log_all_failures: None,
+        timing: Timing::default(),
+    }
+}
+
+fn one_checker(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    name: &'static str,
+    level: usize,
+    hosts: &mut Vec<PendingChecker>,
 ) -> Option<PendingChecker> {
     ctx.max_args(head, 0);
     let mut kind = match name {
@@ -127,22 +190,14 @@ pub(super) fn checker(
             reverse: false,
         },
     };
-    let mut c = PendingChecker {
-        pos: head.pos(),
-        name,
-        kind: CheckKind::Tcp,
-        connect_ip: None,
-        connect_port: None,
-        bind_addr: None,
-        bind_port: None,
-        bind_if: None,
-        fwmark: None,
-        log_all_failures: None,
-        timing: Timing::default(),
-    };
+    let mut c = blank(head.pos(), name);
     if head.block {
         while let Some(s) = ctx.reader.next(level) {
             if c.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut c) {
+                continue;
+            }
+            if name == "SMTP_CHECK" && s.keyword() == "host" {
+                hosts.push(smtp_host(ctx, &s, level + 1));
                 continue;
             }
             if !kind_keyword(ctx, &s, &mut kind, level + 1) {
@@ -318,7 +373,6 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
             "max_reply_length",
         ) => set(max_reply_length, ctx.int(s, 0, 65_535).map(|v| v as u32)),
         (KindBuilder::Smtp { helo_name }, "helo_name") => *helo_name = ctx.string(s, "a host name"),
-        (KindBuilder::Smtp { .. }, "host") => ctx.unsupported(s),
         (KindBuilder::Dns { query_type, .. }, "type") => {
             ctx.max_args(s, 1);
             set(

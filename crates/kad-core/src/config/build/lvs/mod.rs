@@ -251,6 +251,17 @@ pub(super) fn virtual_server(
                 }
             }
             "snmp_name" => ctx.unsupported(&s),
+            // Measured: keepalived 2.2.7 accepts both and the kernel's service is unchanged.
+            "weight" | "hashed" => {
+                ctx.no_block(&s);
+                ctx.warning(
+                    s.pos(),
+                    format!(
+                        "'{}' in virtual_server has no effect (as in keepalived 2.2.7)",
+                        s.keyword()
+                    ),
+                );
+            }
             kw if SCHED_FLAGS.contains(&kw) => {
                 ctx.bare(&s);
                 vs.flags.push(kw.to_string());
@@ -471,9 +482,7 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
             "BFD_CHECK" => ctx.unsupported(&s),
             kw => match checker_name(kw) {
                 Some(name) => {
-                    if let Some(c) = checker(ctx, &s, name, level + 1) {
-                        r.checkers.push(c);
-                    }
+                    r.checkers.extend(checker(ctx, &s, name, level + 1));
                 }
                 None => ctx.unknown(&s, "in real_server"),
             },

@@ -1,12 +1,13 @@
-//! HTTP_GET `regex`, `regex_no_match`, `regex_options`, `regex_min_offset` and
-//! `regex_max_offset` against real HTTP servers on the host's loopback (the checker child
-//! runs as root in its own mount namespace; its state is read from the JSON dump). Ignored
-//! when built with KAD_SYSTEM_TESTS=0.
+//! Checker parity with keepalived 2.2.7 (issue 16): HTTP_GET `regex`, `regex_no_match`,
+//! `regex_options`, `regex_min_offset` and `regex_max_offset` against real HTTP servers, and
+//! SMTP_CHECK `host` sub-blocks against real SMTP sinks, all on the host's loopback (the
+//! checker child runs as root in its own mount namespace; its state is read from the JSON
+//! dump). Ignored when built with KAD_SYSTEM_TESTS=0.
 
 mod common;
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use common::checker::*;
 use common::*;
@@ -93,4 +94,27 @@ fn http_get_regex_options_judge_the_body() {
     }
     let log = kad.log();
     assert!(!log.contains("not supported"), "{log}");
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn smtp_check_host_blocks_are_checkers_of_their_own() {
+    as_root();
+    let own = Server::start(0, smtp_sink(Arc::new(Mutex::new(Vec::new()))));
+    let mut host = Server::start(0, smtp_sink(Arc::new(Mutex::new(Vec::new()))));
+    let config = format!(
+        "virtual_server 198.51.100.10 25 {{\n  delay_loop 1\n\
+           real_server 127.0.0.1 {p} {{\n    SMTP_CHECK {{\n      helo_name lb.example.org\n      connect_timeout 1\n      retry 0\n      alpha\n\
+             host {{\n        connect_ip 127.0.0.1\n        connect_port {h}\n      }}\n    }}\n  }}\n}}\n",
+        p = own.port,
+        h = host.port,
+    );
+    let kad = checker(&config);
+    let rs = wait_rs(&kad, 0, true);
+    // keepalived 2.2.7 makes 1 + N checkers of an SMTP_CHECK with N host blocks.
+    assert_eq!(rs["checkers"].as_array().map(Vec::len), Some(2), "{rs}");
+    assert_eq!(reason(&rs, 1), "SMTP banner, HELO and QUIT answered");
+    // The host's server alone going away brings the real server down.
+    host.stop();
+    wait_rs(&kad, 0, false);
 }
