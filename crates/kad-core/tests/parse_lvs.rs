@@ -257,3 +257,24 @@ fn smtp_check_host_blocks_become_checkers() {
         ]
     );
 }
+
+#[test]
+fn a_virtual_server_without_protocol_is_tcp_with_a_warning() {
+    let (p, path) = parse(
+        "virtual_server 192.0.2.4 80 {\n real_server 127.0.0.1 80\n}\n\
+         virtual_server fwmark 3 {\n real_server 127.0.0.1 80\n}\n\
+         virtual_server_group g {\n 192.0.2.5 80\n}\n\
+         virtual_server group g {\n real_server 127.0.0.1 80\n}\n",
+    );
+    let f = path.display();
+    let w = "virtual_server without 'protocol': kad uses TCP, keepalived 2.2.7 uses UDP; write 'protocol TCP' or 'protocol UDP'";
+    assert_eq!(
+        diags(&p, &path, Severity::Warning),
+        [format!("{f}:1: {w}"), format!("{f}:10: {w}")]
+    );
+    let cfg = p.config.expect("config");
+    assert!(cfg
+        .virtual_servers
+        .iter()
+        .all(|v| v.protocol == kad_core::config::model::Protocol::Tcp));
+}

@@ -159,6 +159,7 @@ pub(super) fn virtual_server(
     let mut sorry_method = None;
     let mut sorry_inhibit = false;
     let mut family: Option<bool> = None;
+    let mut protocol_set = false;
     let mut reals: Vec<PendingReal> = Vec::new();
     while let Some(s) = ctx.reader.next(level) {
         if timing.keyword(ctx, &s) {
@@ -197,6 +198,7 @@ pub(super) fn virtual_server(
             }
             "persistence_engine" => vs.persistence_engine = ctx.string(&s, "an engine name"),
             "protocol" => {
+                protocol_set = true;
                 ctx.max_args(&s, 1);
                 set(
                     &mut vs.protocol,
@@ -285,6 +287,14 @@ pub(super) fn virtual_server(
                 "virtual_server without a port must be persistent (set persistence_timeout)",
             );
         }
+    }
+    if !protocol_set && !matches!(vs.key, ServiceKey::Fwmark(_)) {
+        // Measured: keepalived 2.2.7 logs "no protocol set - defaulting to UDP" and programs
+        // UDP, even with TCP checkers; kad keeps TCP (see docs/CONFIGURATION.md).
+        ctx.warning(
+            head.pos(),
+            "virtual_server without 'protocol': kad uses TCP, keepalived 2.2.7 uses UDP; write 'protocol TCP' or 'protocol UDP'",
+        );
     }
     if let ServiceKey::Group(name) = &vs.key {
         let name = name.clone();
