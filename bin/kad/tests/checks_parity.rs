@@ -118,3 +118,101 @@ fn smtp_check_host_blocks_are_checkers_of_their_own() {
     host.stop();
     wait_rs(&kad, 0, false);
 }
+
+/// SSL `password` decrypts an encrypted (PKCS#8, openssl `-topk8 -v2 aes-256-cbc`) client key:
+/// the TLS server below accepts only clients with a certificate from its CA, so SSL_GET passes
+/// only if the key was decrypted and the certificate sent.
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn ssl_password_decrypts_the_client_key() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    as_root();
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca_params = CertificateParams::new(vec!["kad test CA".to_string()]).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let client_key = KeyPair::generate().expect("key");
+    let client = CertificateParams::new(vec!["client.example.org".to_string()])
+        .expect("params")
+        .signed_by(&client_key, &ca, &ca_key)
+        .expect("client certificate");
+    let dir = work_dir();
+    let plain_key = dir.join("client.key");
+    let enc_key = dir.join("client.enc.key");
+    let cert_file = dir.join("client.pem");
+    std::fs::write(&plain_key, client_key.serialize_pem()).expect("key");
+    std::fs::write(&cert_file, client.pem()).expect("cert");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:s3cret",
+            "-in",
+        ])
+        .arg(&plain_key)
+        .arg("-out")
+        .arg(&enc_key)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&plain_key).expect("rm");
+    assert!(std::fs::read_to_string(&enc_key)
+        .expect("key")
+        .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).expect("root");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("verifier");
+    let server_cert = rcgen::generate_simple_self_signed(vec!["check.example.org".to_string()])
+        .expect("certificate");
+    let server_key =
+        rustls::pki_types::PrivateKeyDer::Pkcs8(server_cert.key_pair.serialize_der().into());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![server_cert.cert.der().clone()], server_key)
+            .expect("server config"),
+    );
+    let server = Server::start(
+        0,
+        Arc::new(move |s| {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, s);
+            if read_head(&mut tls).is_empty() {
+                return;
+            }
+            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }),
+    );
+    let config = format!(
+        "SSL {{\n  certificate {}\n  key {}\n  password s3cret\n}}\n\
+         virtual_server 198.51.100.10 443 {{\n  protocol TCP\n  delay_loop 1\n\
+           real_server 127.0.0.1 {p} {{\n    SSL_GET {{\n      url {{\n        path /\n        status_code 200\n      }}\n      connect_timeout 2\n      retry 0\n      alpha\n    }}\n  }}\n}}\n",
+        cert_file.display(),
+        enc_key.display(),
+        p = server.port,
+    );
+    let kad = checker(&config);
+    wait_until("a first SSL_GET", FLIP, || checks_of(&kad, 0) > 0);
+    let rs = wait_rs(&kad, 0, true);
+    assert_eq!(reason(&rs, 0), "status 200", "{}", kad.log());
+}
