@@ -2,7 +2,10 @@
 //!
 //! The first sync reads the kernel's table and reconciles; later ones diff the new desired
 //! table against the last one applied, so a checker transition sends just the one change
-//! (no table dump per transition). A graceful stop removes kad's services. Without ip_vs in
+//! (no table dump per transition). DR and TUN destinations take the service's port. A graceful
+//! stop removes kad's services (`lvs_flush_on_stop`: flushes the whole table); `lvs_flush`
+//! flushes it when IPVS is first reached; `lvs_timeouts` are set over the kernel's values at
+//! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
 
 use std::collections::BTreeSet;
