@@ -360,10 +360,12 @@ fn groups_fwmarks_and_reloads_reach_the_kernel() {
     let rs = |port: u16| {
         format!("  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n")
     };
+    // NAT: both real servers share an address, so under DR or TUN (the service's port for
+    // every destination) they would be one destination.
     let config = |servers: String| {
         format!(
             "virtual_server_group web {{\n  192.0.2.10-11 80\n  fwmark 7\n}}\n\
-             virtual_server group web {{\n  delay_loop 1\n  lb_algo sh\n  lb_kind DR\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
+             virtual_server group web {{\n  delay_loop 1\n  lb_algo sh\n  lb_kind NAT\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
         )
     };
     let (mut kad, _, conf) =

@@ -2,18 +2,23 @@
 //!
 //! The first sync reads the kernel's table and reconciles; later ones diff the new desired
 //! table against the last one applied, so a checker transition sends just the one change
-//! (no table dump per transition). A graceful stop removes kad's services. Without ip_vs in
+//! (no table dump per transition). DR and TUN destinations take the service's port. A graceful
+//! stop removes kad's services (`lvs_flush_on_stop`: flushes the whole table); `lvs_flush`
+//! flushes it when IPVS is first reached; `lvs_timeouts` are set over the kernel's values at
+//! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use kad_core::config::model::{
-    Config, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
+    Config, GlobalDefs, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
 };
+use kad_core::config::values::range_addresses;
 use kad_ipvs::model::{
     flags, Dest, Forward, Service, ServiceKey, Table, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
 };
+use kad_ipvs::wire::Timeouts;
 use kad_ipvs::{reconcile, Change, Ipvs};
 
 use crate::table::Destination;
@@ -59,7 +64,7 @@ pub fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
                         ipv6: *ipv6,
                     }),
                     GroupEntry::Range { first, last, port } => {
-                        for addr in range(*first, *last) {
+                        for addr in range_addresses(*first, *last) {
                             keys.push(ServiceKey::Addr {
                                 proto,
                                 addr,
@@ -70,28 +75,6 @@ pub fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
                 }
             }
             keys
-        }
-    }
-}
-
-/// Addresses from `first` to the one whose last byte (IPv4) or group (IPv6) is `last`.
-fn range(first: IpAddr, last: u16) -> Vec<IpAddr> {
-    match first {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            (u16::from(o[3])..=last.min(255))
-                .map(|b| IpAddr::from([o[0], o[1], o[2], b as u8]))
-                .collect()
-        }
-        IpAddr::V6(a) => {
-            let mut s = a.segments();
-            let start = s[7];
-            (start..=last)
-                .map(|g| {
-                    s[7] = g;
-                    IpAddr::from(s)
-                })
-                .collect()
         }
     }
 }
@@ -127,6 +110,17 @@ fn service(vs: &VirtualServer, key: ServiceKey) -> Service {
     }
 }
 
+/// A destination's port: the configured one for NAT; for DR and TUN the service's (0 for a
+/// fwmark service), as keepalived and ipvsadm set it — the packet is not rewritten, so any
+/// other port would be meaningless, and a reload that only changes it changes nothing.
+fn dest_port(key: &ServiceKey, fwd: Forward, configured: u16) -> u16 {
+    match (fwd, key) {
+        (Forward::Masq, _) => configured,
+        (_, ServiceKey::Addr { port, .. }) => *port,
+        (_, ServiceKey::Fwmark { .. }) => 0,
+    }
+}
+
 /// The desired kernel table from the config and each virtual server's destinations.
 pub fn desired(config: &Config, destinations: &[&[Destination]]) -> Table {
     let mut t = Table::default();
@@ -134,7 +128,8 @@ pub fn desired(config: &Config, destinations: &[&[Destination]]) -> Table {
         for key in service_keys(config, vs) {
             t.add_service(service(vs, key.clone()));
             for d in dests.iter() {
-                let mut dest = Dest::new(d.addr, d.port, forward(d.method), d.weight);
+                let fwd = forward(d.method);
+                let mut dest = Dest::new(d.addr, dest_port(&key, fwd, d.port), fwd, d.weight);
                 dest.upper = d.upper_threshold;
                 dest.lower = d.lower_threshold;
                 t.add_dest(&key, dest);
@@ -144,6 +139,17 @@ pub fn desired(config: &Config, destinations: &[&[Destination]]) -> Table {
     t
 }
 
+/// The global_defs settings the kernel link acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Settings {
+    /// `lvs_flush`: flush the whole table when IPVS is first reached.
+    flush_at_start: bool,
+    /// `lvs_flush_on_stop` (without VS): flush the whole table at stop, foreign services too.
+    flush_on_stop: bool,
+    /// `lvs_timeouts` (0: as the kernel had it when kad started).
+    timeouts: Timeouts,
+}
+
 /// The link between the checkers and the kernel.
 #[derive(Default)]
 pub struct IpvsSync {
@@ -151,6 +157,11 @@ pub struct IpvsSync {
     tried: bool,
     /// What the kernel holds of kad's, as last applied (`None` before the first sync).
     applied: Option<Table>,
+    settings: Settings,
+    /// The kernel's timeouts before kad changed them (restored at stop).
+    saved_timeouts: Option<Timeouts>,
+    /// The timeouts kad last set.
+    applied_timeouts: Option<Timeouts>,
 }
 
 impl IpvsSync {
@@ -171,17 +182,105 @@ impl IpvsSync {
         }
     }
 
-    /// Brings the kernel to `want`. Returns the number of changes sent.
-    pub fn sync(&mut self, want: &Table) -> usize {
+    /// Takes `lvs_flush`, `lvs_flush_on_stop` and `lvs_timeouts` from the (re)loaded config.
+    pub fn configure(&mut self, g: &GlobalDefs) {
+        let t = g.lvs_timeouts;
+        self.settings = Settings {
+            flush_at_start: g.lvs_flush,
+            flush_on_stop: g.lvs_flush_on_stop,
+            timeouts: Timeouts {
+                tcp: t.tcp.unwrap_or(0),
+                tcpfin: t.tcpfin.unwrap_or(0),
+                udp: t.udp.unwrap_or(0),
+            },
+        };
+    }
+
+    /// True when the configured timeouts are not what kad last set.
+    pub fn settings_pending(&self) -> bool {
+        self.wanted() && self.wanted_timeouts() != self.applied_timeouts
+    }
+
+    /// The timeouts the kernel should have: the configured ones over those it had at start
+    /// (`None`: kad never changes them).
+    fn wanted_timeouts(&self) -> Option<Timeouts> {
+        let c = self.settings.timeouts;
+        if c == Timeouts::default() && self.saved_timeouts.is_none() {
+            return None;
+        }
+        let base = self.saved_timeouts.unwrap_or_default();
+        let pick = |v: u32, b: u32| if v != 0 { v } else { b };
+        Some(Timeouts {
+            tcp: pick(c.tcp, base.tcp),
+            tcpfin: pick(c.tcpfin, base.tcpfin),
+            udp: pick(c.udp, base.udp),
+        })
+    }
+
+    /// Opens the IPVS family once; with `lvs_flush`, empties the kernel's table then.
+    fn open(&mut self) -> Option<&mut Ipvs> {
         if !self.tried {
             self.tried = true;
             match Ipvs::open() {
-                Ok(i) => self.ipvs = Some(i),
+                Ok(mut i) => {
+                    if self.settings.flush_at_start {
+                        match i.flush() {
+                            Ok(()) => log::info!("IPVS: flushed the table at start (lvs_flush)"),
+                            Err(e) => log::error!("IPVS: lvs_flush: {e}"),
+                        }
+                    }
+                    self.ipvs = Some(i);
+                }
                 Err(e) => {
                     log::warn!("{e}; checkers keep running, the desired table is in the dumps")
                 }
             }
         }
+        self.ipvs.as_mut()
+    }
+
+    /// Sets the kernel's timeouts to [`IpvsSync::wanted_timeouts`], reading the ones to
+    /// restore at stop first.
+    fn sync_timeouts(&mut self) {
+        if self.settings.timeouts != Timeouts::default() && self.saved_timeouts.is_none() {
+            let Some(ipvs) = self.ipvs.as_mut() else {
+                return;
+            };
+            match ipvs.timeouts() {
+                Ok(t) => self.saved_timeouts = Some(t),
+                Err(e) => {
+                    log::error!("IPVS: cannot read the timeouts: {e}");
+                    return;
+                }
+            }
+        }
+        let want = self.wanted_timeouts();
+        if want == self.applied_timeouts {
+            return;
+        }
+        let (Some(t), Some(ipvs)) = (want, self.ipvs.as_mut()) else {
+            return;
+        };
+        match ipvs.set_timeouts(t) {
+            Ok(()) => {
+                log::info!(
+                    "IPVS: timeouts tcp {} tcpfin {} udp {}",
+                    t.tcp,
+                    t.tcpfin,
+                    t.udp
+                );
+                self.applied_timeouts = want;
+            }
+            Err(e) => log::error!("IPVS: {e}"),
+        }
+    }
+
+    /// Brings the kernel to `want`. Returns the number of changes sent.
+    pub fn sync(&mut self, want: &Table) -> usize {
+        if self.open().is_none() {
+            return 0;
+        }
+        self.sync_timeouts();
         let Some(ipvs) = self.ipvs.as_mut() else {
             return 0;
         };
@@ -209,18 +308,144 @@ impl IpvsSync {
         changes.len()
     }
 
-    /// Graceful stop: removes kad's services.
+    /// Graceful stop: removes kad's services (with `lvs_flush_on_stop`, flushes the whole
+    /// table in one command, as keepalived) and restores the timeouts kad changed.
     pub fn remove_all(&mut self) {
-        let (Some(ipvs), Some(applied)) = (self.ipvs.as_mut(), self.applied.as_ref()) else {
+        let Some(ipvs) = self.ipvs.as_mut() else {
             return;
         };
-        let changes: Vec<Change> = applied
-            .services
-            .keys()
-            .map(|k| Change::DelService(k.clone()))
-            .collect();
-        let failed = ipvs.apply_all(&changes);
-        log::info!("IPVS: removed {} service(s) of kad", changes.len() - failed);
+        if self.settings.flush_on_stop {
+            match ipvs.flush() {
+                Ok(()) => log::info!("IPVS: flushed the table (lvs_flush_on_stop)"),
+                Err(e) => log::error!("IPVS: lvs_flush_on_stop: {e}"),
+            }
+        } else if let Some(applied) = self.applied.as_ref() {
+            let changes: Vec<Change> = applied
+                .services
+                .keys()
+                .map(|k| Change::DelService(k.clone()))
+                .collect();
+            let failed = ipvs.apply_all(&changes);
+            log::info!("IPVS: removed {} service(s) of kad", changes.len() - failed);
+        }
         self.applied = None;
+        if let (Some(t), Some(_)) = (self.saved_timeouts, self.applied_timeouts) {
+            match ipvs.set_timeouts(t) {
+                Ok(()) => log::info!(
+                    "IPVS: timeouts restored to tcp {} tcpfin {} udp {}",
+                    t.tcp,
+                    t.tcpfin,
+                    t.udp
+                ),
+                Err(e) => log::error!("IPVS: {e}"),
+            }
+            self.applied_timeouts = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kad_core::config::{parse_file, ParseOptions};
+
+    fn config(text: &str) -> Config {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kad-ipvs-sync-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("kad.conf");
+        std::fs::write(&path, text).expect("write");
+        let parsed = parse_file(&path, &ParseOptions::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        parsed.config.expect("valid config")
+    }
+
+    /// Every real server up at weight 1.
+    fn table(cfg: &Config) -> Table {
+        let dests: Vec<Vec<Destination>> = cfg
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                vs.real_servers
+                    .iter()
+                    .map(|r| Destination {
+                        addr: r.addr,
+                        port: r.port.unwrap_or(0),
+                        method: r.lvs_method,
+                        weight: 1,
+                        upper_threshold: 0,
+                        lower_threshold: 0,
+                        sorry: false,
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[Destination]> = dests.iter().map(Vec::as_slice).collect();
+        desired(cfg, &refs)
+    }
+
+    fn ports(t: &Table) -> Vec<(String, u16)> {
+        t.services
+            .iter()
+            .flat_map(|(k, (_, d))| d.keys().map(move |(_, p)| (format!("{k:?}"), *p)))
+            .collect()
+    }
+
+    const DR: &str = "virtual_server 192.0.2.1 53 {\n protocol UDP\n lb_kind DR\n real_server 198.51.100.1 5353\n}\n\
+        virtual_server 192.0.2.2 53 {\n protocol UDP\n lb_kind TUN\n real_server 198.51.100.1 5353\n}\n\
+        virtual_server fwmark 7 {\n lb_kind DR\n real_server 198.51.100.1 80\n}\n\
+        virtual_server fwmark 8 {\n real_server 198.51.100.1 80\n}\n\
+        virtual_server 192.0.2.3 80 {\n real_server 198.51.100.1 8080\n}\n";
+
+    #[test]
+    fn dr_and_tun_destinations_take_the_service_port() {
+        let got: Vec<u16> = ports(&table(&config(DR)))
+            .into_iter()
+            .map(|p| p.1)
+            .collect();
+        // TCP before UDP. keepalived 2.2.7 in the VM: 53 Route, 53 Tunnel, 8080 Masq, FWM 7 :0 Route, FWM 8 :80 Masq.
+        assert_eq!(got, [8080, 53, 53, 0, 80]);
+    }
+
+    #[test]
+    fn a_reload_changing_only_a_dr_real_servers_port_changes_nothing() {
+        let old = table(&config(DR));
+        let new = table(&config(
+            &DR.replace("5353", "5354").replace(" 80\n}", " 81\n}\n"),
+        ));
+        let owned = old.services.keys().cloned().collect();
+        let changes = reconcile(&new, &old, &owned);
+        // Only the NAT fwmark destination (80 -> 81) moves: one delete and one add.
+        assert_eq!(changes.len(), 2, "{changes:?}");
+    }
+
+    #[test]
+    fn group_ranges_expand_to_every_address() {
+        let cfg = config(
+            "virtual_server_group g {\n 10.7.8.8/30 80\n 10.7.8.254-10.7.9.1 81\n}\n\
+             virtual_server group g {\n protocol TCP\n real_server 127.0.0.1 8080\n}\n",
+        );
+        let keys = service_keys(&cfg, &cfg.virtual_servers[0]);
+        let text: Vec<String> = keys
+            .iter()
+            .map(|k| match k {
+                ServiceKey::Addr { addr, port, .. } => format!("{addr}:{port}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "10.7.8.8:80",
+                "10.7.8.9:80",
+                "10.7.8.10:80",
+                "10.7.8.11:80",
+                "10.7.8.254:81",
+                "10.7.8.255:81",
+                "10.7.9.0:81",
+                "10.7.9.1:81"
+            ]
+        );
     }
 }

@@ -156,7 +156,8 @@ impl CheckService {
         for Alert { subject, body } in self.engine.take_alerts() {
             self.mail(subject, body);
         }
-        if self.engine.take_table_changed()
+        let changed = self.engine.take_table_changed();
+        if (changed || self.ipvs.settings_pending())
             && self.ipvs.wanted()
             && (!self.config.virtual_servers.is_empty() || self.ipvs.available())
         {
@@ -172,6 +173,7 @@ impl CheckService {
         }
         crate::file_check::init_files(&self.config);
         self.engine.load(self.config.clone(), Instant::now());
+        self.ipvs.configure(&self.config.global);
         // Give back to the system what decoding the config and the replaced engine freed.
         // SAFETY: malloc_trim only releases free heap memory; no pointer is invalidated.
         unsafe { libc::malloc_trim(0) };

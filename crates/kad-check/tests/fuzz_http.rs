@@ -7,7 +7,9 @@
 
 use kad_check::probe::chunked::{ChunkError, ChunkedDecoder};
 use kad_check::probe::http::{md5_hex, HttpDialogue};
-use kad_check::probe::http_response::{HttpError, Response, ResponseReader, MAX_BODY, MAX_HEAD};
+use kad_check::probe::http_response::{
+    HttpError, Response, ResponseReader, Window, MAX_BODY, MAX_HEAD,
+};
 use kad_check::probe::stream::{Dialogue, Step};
 use kad_core::config::model::{CheckTarget, HttpVersion, UrlCheck};
 use md5::{Digest, Md5};
@@ -196,6 +198,7 @@ fn url(digest: Option<String>, codes: Vec<(u16, u16)>) -> UrlCheck {
         digest: digest.map(Into::into),
         status_codes: codes.into(),
         virtualhost: None,
+        regex: None,
     }
 }
 
@@ -248,9 +251,11 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..2000),
         framing in framing(),
         cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        regex_offsets in proptest::option::of((0u32..2100, proptest::option::of(0u32..2100))),
     ) {
         let (bytes, needs_close) = serialize(status, &headers, &body, &framing);
-        let mut r = ResponseReader::new(true);
+        let window = regex_offsets.map(|(min, max)| Window::new(min, max));
+        let mut r = ResponseReader::with_window(true, window);
         let (mut decided, mut consumed) = (None, 0);
         for p in pieces(&bytes, &cuts) {
             consumed += p.len();
@@ -264,10 +269,16 @@ proptest! {
         let trailer = if matches!(framing, Framing::Chunked(..)) { TRAILER.len() } else { 0 };
         prop_assert!(needs_close || consumed >= bytes.len() - trailer, "decided early");
         let decided = decided.unwrap_or_else(|| r.close());
+        // The window holds exactly the body bytes between its offsets, whatever the cuts.
+        let kept = window.map(|w| {
+            let at = |o: u64| usize::try_from(o).unwrap_or(usize::MAX).min(body.len());
+            body[at(w.start)..at(w.end).max(at(w.start))].to_vec()
+        });
         prop_assert_eq!(decided, Ok(Response {
             status,
             digest: Some(Md5::digest(&body).into()),
             body_len: body.len() as u64,
+            window: kept,
         }));
     }
 

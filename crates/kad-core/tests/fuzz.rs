@@ -15,6 +15,8 @@ const SEED: &str = r#"global_defs {
     router_id lab
     notification_email { a@example.org }
     smtp_server 192.0.2.1 25
+    lvs_timeouts tcp 900 tcpfin 30 udp 60
+    lvs_flush_on_stop VS
 }
 $BASE=192.0.2
 @node1 $PRIO=150
@@ -41,11 +43,17 @@ static_ipaddress { 198.51.100.9/24 dev eth0 }
 static_routes { blackhole 203.0.113.0/24 }
 static_rules { not to 203.0.113.5 fwmark 0x10/0xff iif eth0 table 7 priority 300 }
 virtual_server_group VSG { 192.0.2.1-5 80
+    10.7.8.8/30 81
+    10.7.8.250-10.7.9.2 82
     fwmark 7 }
 virtual_server 192.0.2.100 80 {
     lb_algo wrr
     lb_kind NAT
-    real_server 198.51.100.1 80 { HTTP_GET { url { path / status_code 200-299 } } }
+    real_server 198.51.100.1 80 { HTTP_GET { url { path / status_code 200-299
+        regex "ok|fine"
+        regex_options caseless
+        regex_max_offset 100 } } }
+    real_server 198.51.100.3 25 { SMTP_CHECK { host { connect_port 2525 } } }
     real_server 198.51.100.2 80 { MISC_CHECK { misc_path "/bin/x a" misc_dynamic } }
 }
 "#;
@@ -213,6 +221,35 @@ proptest! {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let _ = parse_route(&words);
         let _ = parse_rule(&words);
+    }
+
+    #[test]
+    fn group_address_ranges_never_panic_and_stay_bounded(text in "[0-9a-f.:/-]{0,44}") {
+        use kad_core::config::values::{address_range, range_addresses, MAX_RANGE_ADDRESSES};
+        if let Ok((first, last)) = address_range(&text) {
+            prop_assert_eq!(first.is_ipv4(), last.is_ipv4());
+            let n = range_addresses(first, last).count() as u128;
+            prop_assert!((1..=MAX_RANGE_ADDRESSES).contains(&n), "{text}: {n}");
+            prop_assert_eq!(range_addresses(first, last).last(), Some(last));
+        }
+    }
+
+    #[test]
+    fn structured_group_ranges_are_exact(a in any::<u32>(), b in any::<u32>(), p in 0u8..=34, form in 0u8..3) {
+        use kad_core::config::values::{address_range, range_addresses, MAX_RANGE_ADDRESSES};
+        use std::net::Ipv4Addr;
+        let (fa, fb) = (Ipv4Addr::from(a), Ipv4Addr::from(b));
+        let text = match form {
+            0 => format!("{fa}/{p}"),
+            1 => format!("{fa}-{fb}"),
+            _ => format!("{fa}-{}", b & 0xff),
+        };
+        if let Ok((first, last)) = address_range(&text) {
+            let n = range_addresses(first, last).count() as u128;
+            prop_assert!((1..=MAX_RANGE_ADDRESSES).contains(&n), "{text}: {n}");
+            prop_assert_eq!(range_addresses(first, last).next(), Some(first));
+            prop_assert_eq!(range_addresses(first, last).last(), Some(last));
+        }
     }
 
     #[test]

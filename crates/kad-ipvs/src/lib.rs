@@ -2,7 +2,8 @@
 //!
 //! - [`model`]: services, destinations, a table.
 //! - [`wire`]: the IPVS messages byte for byte and the parsers of the replies (pure).
-//! - [`socket`]: the family over a neli socket: list, add, edit, delete, flush, info.
+//! - [`socket`]: the family over a neli socket: list, add, edit, delete, flush, info, and the
+//!   tcp/tcpfin/udp timeouts (`ipvsadm --set`).
 //! - [`reconcile`]: the fewest changes from the kernel's table to the desired one, touching
 //!   only kad's services (pure).
 //! - [`listing`]: kad's view in `ipvsadm -Ln`'s layout.

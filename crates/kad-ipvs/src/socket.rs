@@ -308,6 +308,21 @@ impl Ipvs {
         Ok(failed)
     }
 
+    /// The tcp, tcpfin and udp timeouts (`ipvsadm -L --timeout`).
+    pub fn timeouts(&mut self) -> Result<wire::Timeouts, IpvsError> {
+        let r = self.request("get IPVS timeouts", wire::bare(cmd::GET_CONFIG), false)?;
+        let first = r
+            .first()
+            .ok_or_else(|| WireError("empty config reply".into()))?;
+        Ok(wire::parse_timeouts(first)?)
+    }
+
+    /// Sets the timeouts (`ipvsadm --set`); a 0 leaves that one unchanged.
+    pub fn set_timeouts(&mut self, t: wire::Timeouts) -> Result<(), IpvsError> {
+        self.request("set IPVS timeouts", wire::set_timeouts(t), false)
+            .map(|_| ())
+    }
+
     /// Removes every service (`ipvsadm -C`).
     pub fn flush(&mut self) -> Result<(), IpvsError> {
         self.request("flush", wire::bare(cmd::FLUSH), false)

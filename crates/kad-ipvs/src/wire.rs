@@ -38,6 +38,10 @@ pub mod cmd {
     pub const DEL_DEST: u8 = 7;
     /// Get (dump) destinations of a service.
     pub const GET_DEST: u8 = 8;
+    /// Set the tcp, tcpfin and udp timeouts.
+    pub const SET_CONFIG: u8 = 12;
+    /// Get the tcp, tcpfin and udp timeouts.
+    pub const GET_CONFIG: u8 = 13;
     /// Get version and connection table size.
     pub const GET_INFO: u8 = 15;
     /// Remove every service.
@@ -46,6 +50,9 @@ pub mod cmd {
 
 const CMD_ATTR_SERVICE: u16 = 1;
 const CMD_ATTR_DEST: u16 = 2;
+const CMD_ATTR_TIMEOUT_TCP: u16 = 4;
+const CMD_ATTR_TIMEOUT_TCP_FIN: u16 = 5;
+const CMD_ATTR_TIMEOUT_UDP: u16 = 6;
 
 const SVC_AF: u16 = 1;
 const SVC_PROTOCOL: u16 = 2;
@@ -220,6 +227,46 @@ pub fn dest(command: u8, key: &ServiceKey, d: &Dest) -> Vec<u8> {
 /// A command without attributes (`GET_SERVICE` dump, `GET_INFO`, `FLUSH`).
 pub fn bare(command: u8) -> Vec<u8> {
     genl(command, Attrs::default())
+}
+
+/// `SET_CONFIG`: the timeouts in seconds; 0 leaves one as the kernel has it.
+pub fn set_timeouts(t: Timeouts) -> Vec<u8> {
+    let mut a = Attrs::default();
+    for (kind, v) in [
+        (CMD_ATTR_TIMEOUT_TCP, t.tcp),
+        (CMD_ATTR_TIMEOUT_TCP_FIN, t.tcpfin),
+        (CMD_ATTR_TIMEOUT_UDP, t.udp),
+    ] {
+        if v != 0 {
+            a.u32(kind, v);
+        }
+    }
+    genl(cmd::SET_CONFIG, a)
+}
+
+/// The kernel's tcp, tcpfin and udp timeouts in seconds (`ipvsadm -L --timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    /// Established TCP.
+    pub tcp: u32,
+    /// TCP after FIN.
+    pub tcpfin: u32,
+    /// UDP.
+    pub udp: u32,
+}
+
+/// The timeouts in a `GET_CONFIG` reply (a missing one reads as 0).
+pub fn parse_timeouts(payload: &[u8]) -> Result<Timeouts, WireError> {
+    let (_, list) = split_genl(payload)?;
+    let get = |kind, what| match find(&list, kind) {
+        Some(b) => get_u32(b, what),
+        None => Ok(0),
+    };
+    Ok(Timeouts {
+        tcp: get(CMD_ATTR_TIMEOUT_TCP, "tcp timeout")?,
+        tcpfin: get(CMD_ATTR_TIMEOUT_TCP_FIN, "tcpfin timeout")?,
+        udp: get(CMD_ATTR_TIMEOUT_UDP, "udp timeout")?,
+    })
 }
 
 /// Attributes as `(type, payload)` pairs.
@@ -616,5 +663,19 @@ mod tests {
         );
         dgram[0] = 15;
         assert!(netlink_messages(&dgram).is_err());
+    }
+
+    #[test]
+    fn timeouts_round_trip_and_zero_is_left_out() {
+        let msg = set_timeouts(Timeouts {
+            tcp: 901,
+            tcpfin: 0,
+            udp: 61,
+        });
+        assert_eq!(msg[0], cmd::SET_CONFIG);
+        let t = parse_timeouts(&msg).expect("parse");
+        assert_eq!((t.tcp, t.tcpfin, t.udp), (901, 0, 61));
+        assert_eq!(attrs(&msg[4..]).expect("attrs").len(), 2);
+        assert!(parse_timeouts(&[13, 1, 0, 0, 8, 0, 4, 0, 1]).is_err());
     }
 }

@@ -65,6 +65,10 @@ fn parse_everything(b: &[u8]) {
     }
     let _ = wire::netlink_messages(b);
     let _ = wire::parse_info(b);
+    if let Ok(t) = wire::parse_timeouts(b) {
+        let again = wire::parse_timeouts(&wire::set_timeouts(t)).expect("timeouts re-parse");
+        assert_eq!(again, t);
+    }
     let _ = wire::parse_family(b);
     let _ = wire::attrs(b);
 }

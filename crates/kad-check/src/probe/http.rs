@@ -1,12 +1,14 @@
 //! HTTP_GET / SSL_GET: one GET per `url`, each on its own connection, all of which must pass.
 //! A URL passes when the status is in its `status_code` ranges (any status when only a digest
 //! is set) and, with `digest`, the MD5 of the body matches. The response is decoded as it
-//! comes by [`super::http_response`], which bounds what it reads.
+//! comes by [`super::http_response`], which bounds what it reads. With `regex`, the body (from
+//! `regex_min_offset`, at most [`super::http_response::REGEX_WINDOW`] bytes) must match, a
+//! match starting no later than `regex_max_offset` (with `regex_no_match`: must not).
 
 use kad_core::config::model::{CheckTarget, HttpVersion, UrlCheck};
 use md5::{Digest, Md5};
 
-use super::http_response::{Response, ResponseReader};
+use super::http_response::{Response, ResponseReader, Window};
 use super::stream::{Dialogue, Step};
 use crate::health::Verdict;
 
@@ -88,6 +90,33 @@ fn judge(url: &UrlCheck, response: &Response) -> Result<(), String> {
             return Err(format!("{} digest {got}, expected {want}", url.path));
         }
     }
+    if let Some(r) = &url.regex {
+        let re =
+            regex::bytes::Regex::new(&r.pattern).map_err(|e| format!("{} regex: {e}", url.path))?;
+        let body = response.window.as_deref().unwrap_or_default();
+        // Relative to the window, the latest start allowed (`None`: max before min, so no
+        // match can count). The leftmost match decides: any other one starts later.
+        let latest = match r.max_offset {
+            None => Some(usize::MAX),
+            Some(m) => m
+                .checked_sub(r.min_offset)
+                .map(|d| usize::try_from(d).unwrap_or(usize::MAX)),
+        };
+        let found = match (latest, re.find(body)) {
+            (Some(l), Some(m)) => m.start() <= l,
+            _ => false,
+        };
+        match (found, r.no_match) {
+            (false, false) => return Err(format!("{} body does not match the regex", url.path)),
+            (true, true) => {
+                return Err(format!(
+                    "{} body matches the regex (regex_no_match)",
+                    url.path
+                ))
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -95,7 +124,11 @@ impl Dialogue for HttpDialogue {
     fn connected(&mut self) -> Step {
         match self.urls.get(self.next) {
             Some(url) => {
-                self.reader = ResponseReader::new(url.digest.is_some());
+                let window = url
+                    .regex
+                    .as_ref()
+                    .map(|r| Window::new(r.min_offset, r.max_offset));
+                self.reader = ResponseReader::with_window(url.digest.is_some(), window);
                 Step::Send(self.request(url))
             }
             None => Step::Done(Verdict::up("no url to check")),
@@ -137,6 +170,7 @@ mod tests {
             digest: digest.map(Into::into),
             status_codes: codes.into(),
             virtualhost: None,
+            regex: None,
         }
     }
 

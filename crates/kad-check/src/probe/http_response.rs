@@ -5,7 +5,8 @@
 //!   the blank line once, never re-scanned per read. At most [`MAX_HEAD`] bytes of head.
 //! - The body is framed by `Transfer-Encoding: chunked` (see [`super::chunked`]), else by
 //!   `Content-Length`, else by the server closing. It is hashed as it comes and never kept; at
-//!   most [`MAX_BODY`] bytes are accepted.
+//!   most [`MAX_BODY`] bytes are accepted. For a url `regex`, only a [`Window`] of the body
+//!   is kept: at most [`REGEX_WINDOW`] bytes from `regex_min_offset`.
 
 use std::fmt;
 
@@ -20,6 +21,36 @@ pub const MAX_BODY: u64 = 4 << 20;
 /// The most header lines a head may have.
 pub const MAX_HEADERS: usize = 128;
 
+/// The most body bytes kept for a `regex` to search.
+pub const REGEX_WINDOW: u64 = 1 << 20;
+/// How far past `regex_max_offset` a match may extend (the window ends there).
+pub const REGEX_SPAN: u64 = 64 * 1024;
+
+/// The part of the body a `regex` searches: bytes `start..end` (absolute body offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First body offset kept (`regex_min_offset`).
+    pub start: u64,
+    /// Offset past the last byte kept.
+    pub end: u64,
+}
+
+impl Window {
+    /// The window for `regex_min_offset` and `regex_max_offset`: at most [`REGEX_WINDOW`]
+    /// bytes, and none further than [`REGEX_SPAN`] past the latest allowed match start.
+    pub fn new(min_offset: u32, max_offset: Option<u32>) -> Window {
+        let start = u64::from(min_offset);
+        let mut end = start.saturating_add(REGEX_WINDOW);
+        if let Some(m) = max_offset {
+            end = end.min(u64::from(m).saturating_add(REGEX_SPAN));
+        }
+        Window {
+            start,
+            end: end.max(start),
+        }
+    }
+}
+
 /// A complete response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -29,6 +60,8 @@ pub struct Response {
     pub digest: Option<[u8; 16]>,
     /// The body's length.
     pub body_len: u64,
+    /// The body bytes of the [`Window`], when one was asked for.
+    pub window: Option<Vec<u8>>,
 }
 
 /// Why a response failed.
@@ -90,6 +123,7 @@ enum State {
         framing: Framing,
         md5: Option<Md5>,
         len: u64,
+        kept: Option<(Window, Vec<u8>)>,
     },
     /// Decided.
     Done(Result<Response, HttpError>),
@@ -99,14 +133,21 @@ enum State {
 #[derive(Debug, Clone)]
 pub struct ResponseReader {
     want_digest: bool,
+    window: Option<Window>,
     state: State,
 }
 
 impl ResponseReader {
     /// A decoder that hashes the body when `want_digest`.
     pub fn new(want_digest: bool) -> ResponseReader {
+        ResponseReader::with_window(want_digest, None)
+    }
+
+    /// Like [`ResponseReader::new`], also keeping the body bytes of `window` (for a regex).
+    pub fn with_window(want_digest: bool, window: Option<Window>) -> ResponseReader {
         ResponseReader {
             want_digest,
+            window,
             state: State::Head {
                 buf: Vec::new(),
                 scanned: 0,
@@ -122,7 +163,10 @@ impl ResponseReader {
             State::Head { buf, scanned } => match read_head(buf, scanned, data, self.want_digest) {
                 None => return None,
                 Some(Err(e)) => Err(e),
-                Some(Ok((body_state, rest))) => {
+                Some(Ok((mut body_state, rest))) => {
+                    if let (State::Body { kept, .. }, Some(w)) = (&mut body_state, self.window) {
+                        *kept = Some((w, Vec::new()));
+                    }
                     self.state = body_state;
                     return self.push_body(&rest);
                 }
@@ -147,8 +191,12 @@ impl ResponseReader {
                 ..
             } => Err(HttpError::TruncatedChunked),
             State::Body {
-                status, md5, len, ..
-            } => Ok(response(*status, md5.take(), *len)),
+                status,
+                md5,
+                len,
+                kept,
+                ..
+            } => Ok(response(*status, md5.take(), *len, kept.take())),
         };
         self.state = State::Done(decided.clone());
         decided
@@ -167,12 +215,23 @@ impl ResponseReader {
         }
     }
 
+    /// Body bytes kept for a regex; never more than [`REGEX_WINDOW`].
+    pub fn kept(&self) -> usize {
+        match &self.state {
+            State::Body {
+                kept: Some((_, b)), ..
+            } => b.len(),
+            _ => 0,
+        }
+    }
+
     fn push_body(&mut self, data: &[u8]) -> Option<Result<Response, HttpError>> {
         let State::Body {
             status,
             framing,
             md5,
             len,
+            kept,
         } = &mut self.state
         else {
             return None;
@@ -180,6 +239,9 @@ impl ResponseReader {
         let mut hash = |piece: &[u8]| {
             if let Some(m) = md5.as_mut() {
                 m.update(piece);
+            }
+            if let Some((w, buf)) = kept.as_mut() {
+                keep(w, buf, *len, piece);
             }
             // Bounded by MAX_BODY, far from u64::MAX.
             *len = len.saturating_add(piece.len() as u64);
@@ -200,7 +262,7 @@ impl ResponseReader {
         let decided = match complete {
             Ok(false) if *len > MAX_BODY => Err(HttpError::BodyTooLarge),
             Ok(false) => return None,
-            Ok(true) => Ok(response(*status, md5.take(), *len)),
+            Ok(true) => Ok(response(*status, md5.take(), *len, kept.take())),
             Err(e) => Err(e),
         };
         self.state = State::Done(decided.clone());
@@ -208,12 +270,30 @@ impl ResponseReader {
     }
 }
 
-fn response(status: u16, md5: Option<Md5>, body_len: u64) -> Response {
+fn response(
+    status: u16,
+    md5: Option<Md5>,
+    body_len: u64,
+    kept: Option<(Window, Vec<u8>)>,
+) -> Response {
     Response {
         status,
         digest: md5.map(|m| m.finalize().into()),
         body_len,
+        window: kept.map(|(_, b)| b),
     }
+}
+
+/// Appends the part of `piece` (which starts at body offset `at`) that falls in `w`.
+fn keep(w: &Window, buf: &mut Vec<u8>, at: u64, piece: &[u8]) {
+    let end = at.saturating_add(piece.len() as u64);
+    let (from, to) = (w.start.max(at), w.end.min(end));
+    if from >= to {
+        return;
+    }
+    // Both offsets lie within piece, whose length fits in usize.
+    let (a, b) = ((from - at) as usize, (to - at) as usize);
+    buf.extend_from_slice(piece.get(a..b).unwrap_or_default());
 }
 
 /// Adds `data` to the head read so far; once a blank line ends it, parses it and gives the
@@ -314,6 +394,7 @@ fn parse_head(buf: &[u8], want_digest: bool) -> Result<(State, usize), HttpError
         framing,
         md5: want_digest.then(Md5::new),
         len: 0,
+        kept: None,
     };
     Ok((state, body_start))
 }
@@ -335,6 +416,7 @@ mod tests {
             status: 503,
             digest: md5(b"hello"),
             body_len: 5,
+            window: None,
         }));
         assert_eq!(r.push(b"lo and more"), done);
         assert_eq!(r.push(b"x"), done, "decided once");
@@ -353,7 +435,8 @@ mod tests {
             Ok(Response {
                 status: 200,
                 digest: None,
-                body_len: 4
+                body_len: 4,
+                window: None,
             })
         );
         let mut r = ResponseReader::new(true);
@@ -367,7 +450,8 @@ mod tests {
             Some(Ok(Response {
                 status: 200,
                 digest: md5(b"hello"),
-                body_len: 5
+                body_len: 5,
+                window: None,
             }))
         );
         let mut r = ResponseReader::new(false);

@@ -96,10 +96,8 @@ fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
             let chain = rustls_pemfile::certs(&mut read_pem(cert)?.as_slice())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("{cert}: {e}"))?;
-            let key: PrivateKeyDer<'static> =
-                rustls_pemfile::private_key(&mut read_pem(key)?.as_slice())
-                    .map_err(|e| format!("{key}: {e}"))?
-                    .ok_or_else(|| format!("{key}: no private key"))?;
+            let password = ssl.and_then(|s| s.password.as_deref());
+            let key = private_key(key, &read_pem(key)?, password)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| e.to_string())?
@@ -108,6 +106,46 @@ fn client_config(ssl: Option<&SslContext>) -> Result<ClientConfig, String> {
     };
     config.enable_sni = false;
     Ok(config)
+}
+
+/// The private key in `pem` (file `path`): a plain one, or with `password` an `ENCRYPTED
+/// PRIVATE KEY` (PKCS#8, PBES2) decrypted with it.
+fn private_key(
+    path: &str,
+    pem: &[u8],
+    password: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, String> {
+    if let Some(k) =
+        rustls_pemfile::private_key(&mut &pem[..]).map_err(|e| format!("{path}: {e}"))?
+    {
+        return Ok(k);
+    }
+    let text = std::str::from_utf8(pem).map_err(|_| format!("{path}: no private key"))?;
+    let Some(begin) = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") else {
+        return Err(format!("{path}: no private key"));
+    };
+    let Some(password) = password else {
+        return Err(format!(
+            "{path}: the key is encrypted and the SSL block has no 'password'"
+        ));
+    };
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let end = text
+        .get(begin..)
+        .and_then(|t| t.find(END))
+        .map_or(text.len(), |e| begin + e + END.len());
+    let block = text.get(begin..end).unwrap_or_default();
+    let (label, der) =
+        pkcs8::der::pem::decode_vec(block.as_bytes()).map_err(|e| format!("{path}: {e}"))?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(format!("{path}: no private key"));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
+        .map_err(|e| format!("{path}: {e}"))?;
+    let plain = info
+        .decrypt(password)
+        .map_err(|e| format!("{path}: cannot decrypt the key with the SSL password ({e})"))?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 /// The session settings for one SSL_GET: the name is `virtualhost` when it is a DNS name,

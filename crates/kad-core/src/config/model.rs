@@ -150,8 +150,12 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// `lvs_flush`.
     pub lvs_flush: bool,
-    /// `lvs_flush_on_stop`.
+    /// `lvs_flush_on_stop` (without `VS`: one IPVS flush at stop).
     pub lvs_flush_on_stop: bool,
+    /// `lvs_flush_on_stop VS`: each service removed, its destinations with it.
+    pub lvs_flush_on_stop_vs: bool,
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`.
+    pub lvs_timeouts: LvsTimeouts,
     /// `child_wait_time` (default 5 s).
     pub child_wait_time: Duration,
     /// `dynamic_interfaces`.
@@ -207,6 +211,8 @@ impl Default for GlobalDefs {
             enable_script_security: false,
             lvs_flush: false,
             lvs_flush_on_stop: false,
+            lvs_flush_on_stop_vs: false,
+            lvs_timeouts: LvsTimeouts::default(),
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,
@@ -459,15 +465,27 @@ pub struct VrrpInstance {
     pub virtual_rules: Vec<Rule>,
 }
 
+/// `lvs_timeouts`: IPVS connection timeouts in seconds (`None`: left as the kernel has it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LvsTimeouts {
+    /// `tcp`: established TCP connections.
+    pub tcp: Option<u32>,
+    /// `tcpfin`: TCP connections after a FIN.
+    pub tcpfin: Option<u32>,
+    /// `udp`: UDP.
+    pub udp: Option<u32>,
+}
+
 /// An entry of a `virtual_server_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupEntry {
-    /// `ADDR[-LAST] [PORT]`: one address or a range in the last byte (IPv4) or group (IPv6).
+    /// `ADDR`, `ADDR-V`, `ADDR-ADDR` or `ADDR/nn` and `[PORT]`: the addresses `first..=last`
+    /// (see [`crate::config::values::address_range`]).
     Range {
         /// First address.
         first: IpAddr,
-        /// Last value of the final byte/group (equal to the first's for a single address).
-        last: u16,
+        /// Last address, of the same family, not below `first` (equal for a single address).
+        last: IpAddr,
         /// Port (`None` for a persistent service on all ports).
         port: Option<u16>,
     },
@@ -572,6 +590,21 @@ pub struct UrlCheck {
     pub status_codes: Box<[(u16, u16)]>,
     /// `virtualhost` for this URL.
     pub virtualhost: Option<Box<str>>,
+    /// `regex` and its options (`None`: the body is not searched).
+    pub regex: Option<Box<UrlRegex>>,
+}
+
+/// `regex` of a url: the body must (or with `regex_no_match`, must not) match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRegex {
+    /// The pattern for the regex crate, `regex_options` as leading inline flags (`(?i)` …).
+    pub pattern: Box<str>,
+    /// `regex_no_match`.
+    pub no_match: bool,
+    /// `regex_min_offset`: body bytes skipped before searching.
+    pub min_offset: u32,
+    /// `regex_max_offset`: the latest body offset a match may start at.
+    pub max_offset: Option<u32>,
 }
 
 /// `http_protocol` of HTTP_GET / SSL_GET.

@@ -125,9 +125,154 @@ pub fn parse_digest(s: &str) -> Result<String, String> {
     }
 }
 
+/// Most addresses one `virtual_server_group` range may stand for (a /16). keepalived 2.2.7 has
+/// no limit: a `/64` never finishes expanding there.
+pub const MAX_RANGE_ADDRESSES: u128 = 65_536;
+
+/// A `virtual_server_group` address: `A`, `A-V` (V replaces the last byte of IPv4, decimal, or
+/// the last group of IPv6, hex), `A-B` (two addresses), or `A/nn` (the whole prefix, network
+/// and broadcast addresses included; `A` must have no bits set past `nn`). Returns the first
+/// and last address; ranges of more than [`MAX_RANGE_ADDRESSES`] are refused.
+pub fn address_range(s: &str) -> Result<(IpAddr, IpAddr), String> {
+    let (first, last) = if let Some((a, p)) = s.split_once('/') {
+        let (addr, prefix) = parse_ip_prefix(s)?;
+        let bits: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        let host = match bits.checked_sub(prefix) {
+            Some(h) if h > 0 => u128::MAX >> (128 - u32::from(h)),
+            _ => 0,
+        };
+        let n = ip_to_u128(addr);
+        if n & host != 0 {
+            return Err(format!(
+                "'{a}' has bits set past /{p} (expected the first address of the prefix)"
+            ));
+        }
+        (addr, u128_to_ip(addr, n | host))
+    } else if let Some((a, l)) = s.split_once('-') {
+        let first = parse_ip(a)?;
+        let last = match (first, l.parse::<IpAddr>()) {
+            (_, Ok(last)) if last.is_ipv4() == first.is_ipv4() => last,
+            (_, Ok(_)) => return Err(format!("'{s}': both ends must be of the same family")),
+            (IpAddr::V4(f), Err(_)) => {
+                let b: u8 = l.parse().map_err(|_| {
+                    format!("'{s}': expected a last byte 0..255 or an address after '-'")
+                })?;
+                let mut o = f.octets();
+                o[3] = b;
+                IpAddr::from(o)
+            }
+            (IpAddr::V6(f), Err(_)) => {
+                let g = u16::from_str_radix(l, 16).map_err(|_| {
+                    format!("'{s}': expected a last group 0..ffff (hex) or an address after '-'")
+                })?;
+                let mut seg = f.segments();
+                seg[7] = g;
+                IpAddr::from(seg)
+            }
+        };
+        (first, last)
+    } else {
+        let a = parse_ip(s)?;
+        (a, a)
+    };
+    let (lo, hi) = (ip_to_u128(first), ip_to_u128(last));
+    if hi < lo {
+        return Err(format!("'{s}': the range ends below its start"));
+    }
+    let count = (hi - lo).saturating_add(1);
+    if count > MAX_RANGE_ADDRESSES {
+        return Err(format!(
+            "'{s}' stands for {count} addresses; kad allows at most {MAX_RANGE_ADDRESSES} per range"
+        ));
+    }
+    Ok((first, last))
+}
+
+/// The addresses `first..=last` of a range from [`address_range`] (at most
+/// [`MAX_RANGE_ADDRESSES`] of them, whatever the input; none if the families differ).
+pub fn range_addresses(first: IpAddr, last: IpAddr) -> impl Iterator<Item = IpAddr> {
+    let (lo, hi) = (ip_to_u128(first), ip_to_u128(last));
+    let n = if first.is_ipv4() == last.is_ipv4() && hi >= lo {
+        (hi - lo).saturating_add(1).min(MAX_RANGE_ADDRESSES)
+    } else {
+        0
+    };
+    (0..n).map(move |i| u128_to_ip(first, lo.saturating_add(i)))
+}
+
+fn ip_to_u128(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// `n` as an address of `like`'s family (IPv4 keeps the low 32 bits).
+fn u128_to_ip(like: IpAddr, n: u128) -> IpAddr {
+    match like {
+        IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(n as u32)),
+        IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(n)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn range(s: &str) -> Vec<String> {
+        let (a, b) = address_range(s).expect(s);
+        range_addresses(a, b).map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn group_address_forms_expand_as_keepalived_measured() {
+        assert_eq!(
+            range("10.7.8.8/30"),
+            ["10.7.8.8", "10.7.8.9", "10.7.8.10", "10.7.8.11"]
+        );
+        assert_eq!(range("10.7.9.8/29").len(), 8);
+        assert_eq!(range("10.7.11.5/32"), ["10.7.11.5"]);
+        assert_eq!(
+            range("10.7.10.1-3"),
+            ["10.7.10.1", "10.7.10.2", "10.7.10.3"]
+        );
+        assert_eq!(range("10.7.11.5"), ["10.7.11.5"]);
+        // Across a byte boundary (keepalived 2.2.7 wraps within the last byte instead).
+        assert_eq!(
+            range("10.7.8.254-10.7.9.1"),
+            ["10.7.8.254", "10.7.8.255", "10.7.9.0", "10.7.9.1"]
+        );
+        assert_eq!(
+            range("2001:db8::10-12"),
+            ["2001:db8::10", "2001:db8::11", "2001:db8::12"]
+        );
+        assert_eq!(range("2001:db8::a-2001:db8::c").len(), 3);
+        assert_eq!(range("2001:db8::10/126").len(), 4);
+        assert_eq!(
+            range("2001:db8::1:ffff-2001:db8::2:0"),
+            ["2001:db8::1:ffff", "2001:db8::2:0"]
+        );
+        assert_eq!(range("10.0.0.0/16").len(), 65_536);
+    }
+
+    #[test]
+    fn bad_group_addresses_say_why() {
+        for (bad, why) in [
+            ("10.7.12.7/30", "bits set past /30"),
+            ("2001:db8::1:2:3/127", "bits set past /127"),
+            ("10.7.8.9-3", "ends below"),
+            ("10.7.8.9-300", "last byte"),
+            ("2001:db8::1-xyz", "last group"),
+            ("10.0.0.1-2001:db8::1", "same family"),
+            ("10.0.0.0/8", "at most 65536"),
+            ("2001:db8::/64", "at most 65536"),
+            ("10.0.0.0/33", "prefix length"),
+            ("10.0.0", "IPv4 or IPv6"),
+        ] {
+            let e = address_range(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn timers() {

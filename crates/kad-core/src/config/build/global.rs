@@ -2,8 +2,9 @@
 
 use super::Ctx;
 use crate::config::keywords::Block;
-use crate::config::model::{GlobalDefs, SmtpServer};
-use crate::config::values::{parse_ip, parse_port};
+use crate::config::model::{GlobalDefs, LvsTimeouts, SmtpServer};
+use crate::config::reader::Stmt;
+use crate::config::values::{parse_int_in, parse_ip, parse_port};
 
 /// Reads the body of `global_defs` at `level` into `g`.
 pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
@@ -93,8 +94,19 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
             "lvs_flush" => g.lvs_flush = ctx.bare(&s),
             "lvs_flush_on_stop" => {
                 ctx.max_args(&s, 1);
-                g.lvs_flush_on_stop = true;
+                match s.args().first() {
+                    None => g.lvs_flush_on_stop = true,
+                    Some(w) if w.text == "VS" => g.lvs_flush_on_stop_vs = true,
+                    Some(w) => ctx.error(
+                        w.pos,
+                        format!(
+                            "'lvs_flush_on_stop': expected nothing or VS, found '{}'",
+                            w.text
+                        ),
+                    ),
+                }
             }
+            "lvs_timeouts" => lvs_timeouts(ctx, &s, &mut g.lvs_timeouts),
             "child_wait_time" => set(&mut g.child_wait_time, ctx.timer(&s)),
             "dynamic_interfaces" => {
                 ctx.max_args(&s, 1);
@@ -119,5 +131,46 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
 pub(super) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
+    }
+}
+
+/// Longest IPVS timeout in seconds (the kernel keeps `seconds * HZ` in an int).
+const MAX_LVS_TIMEOUT: i64 = 2_147_483;
+
+/// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: at least one, each 1..2147483 seconds.
+fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt, t: &mut LvsTimeouts) {
+    ctx.no_block(s);
+    let args = s.args();
+    if args.is_empty() {
+        ctx.error(
+            s.pos(),
+            "'lvs_timeouts' expects tcp, tcpfin or udp followed by seconds",
+        );
+        return;
+    }
+    for pair in args.chunks(2) {
+        let name = &pair[0];
+        let slot = match name.text.as_str() {
+            "tcp" => &mut t.tcp,
+            "tcpfin" => &mut t.tcpfin,
+            "udp" => &mut t.udp,
+            other => {
+                ctx.error(
+                    name.pos,
+                    format!("'lvs_timeouts': expected tcp, tcpfin or udp, found '{other}'"),
+                );
+                continue;
+            }
+        };
+        let Some(value) = pair.get(1) else {
+            ctx.error(
+                name.pos,
+                format!("'lvs_timeouts': '{}' needs a number of seconds", name.text),
+            );
+            continue;
+        };
+        if let Some(v) = ctx.parse_word(s, value, |v| parse_int_in(v, 1, MAX_LVS_TIMEOUT)) {
+            *slot = Some(v as u32);
+        }
     }
 }

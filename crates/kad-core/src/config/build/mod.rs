@@ -101,7 +101,9 @@ pub(crate) fn build(
                 }
             }
             "virtual_server" => {
-                if let Some(vs) = lvs::virtual_server(&mut ctx, &s, 1) {
+                if let Some(vs) =
+                    lvs::virtual_server(&mut ctx, &s, 1, cfg.global.checker_log_all_failures)
+                {
                     cfg.virtual_servers.push(vs);
                 }
             }

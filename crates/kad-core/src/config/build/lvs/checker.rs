@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::super::global::set;
 use super::super::Ctx;
 use super::timing::Timing;
+use super::url_regex::RegexOptions;
 use crate::config::diag::Pos;
 use crate::config::keywords::Block;
 use crate::config::model::{CheckKind, HttpVersion, Script, SslContext, UdpCheck, UrlCheck};
@@ -16,6 +17,7 @@ use crate::config::values::{
 };
 
 /// A checker as written, before the virtual server's settings are known.
+#[derive(Clone)]
 pub(super) struct PendingChecker {
     pub(super) pos: Pos,
     pub(super) name: &'static str,
@@ -26,7 +28,8 @@ pub(super) struct PendingChecker {
     pub(super) bind_port: Option<u16>,
     pub(super) bind_if: Option<Box<str>>,
     pub(super) fwmark: Option<u32>,
-    pub(super) log_all_failures: bool,
+    /// `log_all_failures` if written (else global_defs' `checker_log_all_failures`).
+    pub(super) log_all_failures: Option<bool>,
     pub(super) timing: Timing,
 }
 
@@ -84,11 +87,73 @@ enum KindBuilder {
     },
 }
 
+/// One checker block; an SMTP_CHECK with `host` sub-blocks is several checkers: its own
+/// target, then one per host (measured: keepalived 2.2.7 dumps 1 + N SMTP checkers, each host
+/// with its own connect_ip/connect_port/bindto and the block's other settings).
 pub(super) fn checker(
     ctx: &mut Ctx,
     head: &Stmt,
     name: &'static str,
     level: usize,
+) -> Vec<PendingChecker> {
+    let mut hosts = Vec::new();
+    let Some(c) = one_checker(ctx, head, name, level, &mut hosts) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(1 + hosts.len());
+    for h in hosts {
+        let mut each = c.clone();
+        each.pos = h.pos;
+        each.connect_ip = h.connect_ip.or(c.connect_ip);
+        each.connect_port = h.connect_port.or(c.connect_port);
+        each.bind_addr = h.bind_addr.or(c.bind_addr);
+        each.bind_port = h.bind_port.or(c.bind_port);
+        each.bind_if = h.bind_if.or_else(|| c.bind_if.clone());
+        each.fwmark = h.fwmark.or(c.fwmark);
+        each.log_all_failures = h.log_all_failures.or(c.log_all_failures);
+        each.timing = h.timing.over(&c.timing);
+        out.push(each);
+    }
+    out.insert(0, c);
+    out
+}
+
+/// An SMTP_CHECK `host { … }` block: connection keywords and timing only.
+fn smtp_host(ctx: &mut Ctx, head: &Stmt, level: usize) -> PendingChecker {
+    ctx.max_args(head, 0);
+    let mut h = blank(head.pos(), "SMTP_CHECK");
+    if ctx.need_block(head) {
+        while let Some(s) = ctx.reader.next(level) {
+            if !(h.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut h)) {
+                ctx.unknown(&s, "in SMTP_CHECK host");
+            }
+        }
+    }
+    h
+}
+
+fn blank(pos: Pos, name: &'static str) -> PendingChecker {
+    PendingChecker {
+        pos,
+        name,
+        kind: CheckKind::Tcp,
+        connect_ip: None,
+        connect_port: None,
+        bind_addr: None,
+        bind_port: None,
+        bind_if: None,
+        fwmark: None,
+        log_all_failures: None,
+        timing: Timing::default(),
+    }
+}
+
+fn one_checker(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    name: &'static str,
+    level: usize,
+    hosts: &mut Vec<PendingChecker>,
 ) -> Option<PendingChecker> {
     ctx.max_args(head, 0);
     let mut kind = match name {
@@ -126,22 +191,14 @@ pub(super) fn checker(
             reverse: false,
         },
     };
-    let mut c = PendingChecker {
-        pos: head.pos(),
-        name,
-        kind: CheckKind::Tcp,
-        connect_ip: None,
-        connect_port: None,
-        bind_addr: None,
-        bind_port: None,
-        bind_if: None,
-        fwmark: None,
-        log_all_failures: false,
-        timing: Timing::default(),
-    };
+    let mut c = blank(head.pos(), name);
     if head.block {
         while let Some(s) = ctx.next(level, Block::Checker) {
             if c.timing.keyword(ctx, &s) || common_keyword(ctx, &s, &mut c) {
+                continue;
+            }
+            if name == "SMTP_CHECK" && s.keyword() == "host" {
+                hosts.push(smtp_host(ctx, &s, level + 1));
                 continue;
             }
             if !kind_keyword(ctx, &s, &mut kind, level + 1) {
@@ -242,7 +299,7 @@ fn common_keyword(ctx: &mut Ctx, s: &Stmt, c: &mut PendingChecker) -> bool {
         "bind_port" => c.bind_port = ctx.value(s, 0, "a port", parse_port),
         "bind_if" => c.bind_if = ctx.string(s, "an interface name").map(Into::into),
         "fwmark" => c.fwmark = ctx.int(s, 0, u32::MAX as i64).map(|v| v as u32),
-        "log_all_failures" => c.log_all_failures = ctx.flag(s),
+        "log_all_failures" => c.log_all_failures = Some(ctx.flag(s)),
         _ => return false,
     }
     true
@@ -317,7 +374,6 @@ fn kind_keyword(ctx: &mut Ctx, s: &Stmt, kind: &mut KindBuilder, level: usize) -
             "max_reply_length",
         ) => set(max_reply_length, ctx.int(s, 0, 65_535).map(|v| v as u32)),
         (KindBuilder::Smtp { helo_name }, "helo_name") => *helo_name = ctx.string(s, "a host name"),
-        (KindBuilder::Smtp { .. }, "host") => {}
         (KindBuilder::Dns { query_type, .. }, "type") => {
             ctx.max_args(s, 1);
             set(
@@ -360,7 +416,11 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
     let mut digest: Option<String> = None;
     let mut status_codes: Vec<(u16, u16)> = Vec::new();
     let mut virtualhost: Option<String> = None;
+    let mut regex = RegexOptions::default();
     while let Some(s) = ctx.next(level, Block::Url) {
+        if regex.keyword(ctx, &s) {
+            continue;
+        }
         match s.keyword() {
             "path" => path = ctx.string(&s, "a URL path").or(path),
             "digest" => {
@@ -398,6 +458,7 @@ fn url(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<UrlCheck> {
         digest: digest.map(Into::into),
         status_codes: status_codes.into_boxed_slice(),
         virtualhost: virtualhost.map(Into::into),
+        regex: regex.finish(ctx),
     })
 }
 

@@ -15,7 +15,7 @@ use crate::config::model::{
     SorryServer, VirtualServer, VirtualServerGroup,
 };
 use crate::config::reader::Stmt;
-use crate::config::values::{parse_int_in, parse_ip, parse_port};
+use crate::config::values::{self, parse_int_in, parse_ip, parse_port};
 
 /// IPVS schedulers the kernel ships.
 const SCHEDULERS: &[&str] = &[
@@ -36,6 +36,7 @@ const SCHED_FLAGS: &[&str] = &[
 
 mod checker;
 mod timing;
+mod url_regex;
 
 pub(super) use checker::ssl_context;
 use checker::{checker, checker_name, PendingChecker};
@@ -108,48 +109,25 @@ pub(super) fn virtual_server_group(
     Some(g)
 }
 
-/// `ADDR` or `ADDR-LAST` (LAST replaces the final byte of IPv4 or final group of IPv6).
-fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, u16)> {
-    let text = s.keyword();
-    let (addr_text, last_text) = match text.rsplit_once('-') {
-        Some((a, l)) => (a, Some(l)),
-        None => (text, None),
-    };
-    let addr = match parse_ip(addr_text) {
-        Ok(a) => a,
+/// A group entry's address or range, reported at the entry's line when malformed.
+fn address_range(ctx: &mut Ctx, s: &Stmt) -> Option<(IpAddr, IpAddr)> {
+    match values::address_range(s.keyword()) {
+        Ok(r) => Some(r),
         Err(msg) => {
             ctx.error(s.pos(), format!("virtual_server_group: {msg}"));
-            return None;
+            None
         }
-    };
-    let first_last = match addr {
-        IpAddr::V4(a) => u16::from(a.octets()[3]),
-        IpAddr::V6(a) => a.segments()[7],
-    };
-    let last = match last_text {
-        None => first_last,
-        Some(l) => {
-            let parsed = match addr {
-                IpAddr::V4(_) => l.parse::<u8>().ok().map(u16::from),
-                IpAddr::V6(_) => u16::from_str_radix(l, 16).ok(),
-            };
-            match parsed {
-                Some(v) if v >= first_last => v,
-                _ => {
-                    ctx.error(
-                        s.pos(),
-                        format!("virtual_server_group: bad range end '{l}' (expected a last byte/group not below the first address's)"),
-                    );
-                    return None;
-                }
-            }
-        }
-    };
-    Some((addr, last))
+    }
 }
 
-/// `virtual_server … { … }`.
-pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<VirtualServer> {
+/// `virtual_server … { … }`; `log_all` is global_defs' `checker_log_all_failures` (the
+/// default of each checker's `log_all_failures`).
+pub(super) fn virtual_server(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    level: usize,
+    log_all: bool,
+) -> Option<VirtualServer> {
     let key = service_key(ctx, head)?;
     if !ctx.need_block(head) {
         return None;
@@ -181,6 +159,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
     let mut sorry_method = None;
     let mut sorry_inhibit = false;
     let mut family: Option<bool> = None;
+    let mut protocol_set = false;
     let mut reals: Vec<PendingReal> = Vec::new();
     while let Some(s) = ctx.next(level, Block::VirtualServer) {
         if timing.keyword(ctx, &s) {
@@ -219,6 +198,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
             }
             "persistence_engine" => vs.persistence_engine = ctx.string(&s, "an engine name"),
             "protocol" => {
+                protocol_set = true;
                 ctx.max_args(&s, 1);
                 set(
                     &mut vs.protocol,
@@ -273,6 +253,9 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
                 }
             }
             kw if ctx.is_unsupported(Block::VirtualServer, kw) => {}
+            // Measured: keepalived 2.2.7 accepts both and the kernel's service is unchanged; the
+            // keyword table warns that kad does not act on them either.
+            "weight" | "hashed" => ctx.no_block(&s),
             kw if SCHED_FLAGS.contains(&kw) => {
                 ctx.bare(&s);
                 vs.flags.push(kw.to_string());
@@ -297,6 +280,14 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
             );
         }
     }
+    if !protocol_set && !matches!(vs.key, ServiceKey::Fwmark(_)) {
+        // Measured: keepalived 2.2.7 logs "no protocol set - defaulting to UDP" and programs
+        // UDP, even with TCP checkers; kad keeps TCP (see docs/CONFIGURATION.md).
+        ctx.warning(
+            head.pos(),
+            "virtual_server without 'protocol': kad uses TCP, keepalived 2.2.7 uses UDP; write 'protocol TCP' or 'protocol UDP'",
+        );
+    }
     if let ServiceKey::Group(name) = &vs.key {
         let name = name.clone();
         ctx.refer(RefKind::VirtualServerGroup, &name, head.pos());
@@ -311,7 +302,7 @@ pub(super) fn virtual_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option
     });
     vs.real_servers = Vec::with_capacity(reals.len());
     for r in reals {
-        if let Some(server) = resolve_real(ctx, r, &vs, vs_port, &timing, inhibit) {
+        if let Some(server) = resolve_real(ctx, r, &vs, (vs_port, log_all), &timing, inhibit) {
             vs.real_servers.push(server);
         }
     }
@@ -322,7 +313,7 @@ fn resolve_real(
     ctx: &mut Ctx,
     r: PendingReal,
     vs: &VirtualServer,
-    vs_port: Option<u16>,
+    (vs_port, log_all): (Option<u16>, bool),
     vs_timing: &Timing,
     vs_inhibit: Option<bool>,
 ) -> Option<RealServer> {
@@ -334,8 +325,22 @@ fn resolve_real(
         );
         return None;
     }
-    server.port = server.port.or(vs_port);
     server.lvs_method = r.lvs_method.unwrap_or(vs.lvs_method);
+    server.port = match (server.port, vs_port) {
+        // DR and TUN do not rewrite the port: keepalived resets a real server's to the
+        // service's, so its destination and its checkers use that port.
+        (Some(p), Some(v)) if p != v && server.lvs_method != LvsMethod::Nat => {
+            ctx.warning(
+                r.pos,
+                format!(
+                    "real_server port {p} differs from the virtual server's {v}; {} does not rewrite ports, so {v} is used (as keepalived)",
+                    if server.lvs_method == LvsMethod::Dr { "DR" } else { "TUN" }
+                ),
+            );
+            Some(v)
+        }
+        (p, v) => p.or(v),
+    };
     server.inhibit_on_failure = r.inhibit_on_failure.or(vs_inhibit).unwrap_or(false);
     let rs_timing = r.timing.over(vs_timing);
     server.checkers = Vec::with_capacity(r.checkers.len());
@@ -370,7 +375,7 @@ fn resolve_real(
                 fwmark: c.fwmark,
             },
             timing: c.timing.over(&rs_timing).resolve(),
-            log_all_failures: c.log_all_failures,
+            log_all_failures: c.log_all_failures.unwrap_or(log_all),
         });
     }
     Some(server)
@@ -478,9 +483,7 @@ fn real_server(ctx: &mut Ctx, head: &Stmt, level: usize) -> Option<PendingReal> 
             kw if ctx.is_unsupported(Block::RealServer, kw) => {}
             kw => match checker_name(kw) {
                 Some(name) => {
-                    if let Some(c) = checker(ctx, &s, name, level + 1) {
-                        r.checkers.push(c);
-                    }
+                    r.checkers.extend(checker(ctx, &s, name, level + 1));
                 }
                 None => ctx.unknown(&s, "in real_server"),
             },

@@ -1,0 +1,211 @@
+//! LVS parity with keepalived 2.2.7 (issue 16) against a real ip_vs kernel: keepalived and kad
+//! run the same file, one after the other, inside the throw-away qemu VM (tests/ipvs-vm), and
+//! `ipvsadm -Ln` / `ipvsadm -L --timeout` must read the same. Ignored (not passed) when built
+//! with KAD_SYSTEM_TESTS=0.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use common::*;
+
+fn in_vm() -> bool {
+    std::env::var_os("IPVS_VM").is_some()
+}
+
+/// On the host: runs `name` of this test binary inside the VM and asserts it passed there.
+/// Returns true when the caller is inside the VM and must do the work.
+fn inside_vm(name: &str) -> bool {
+    if in_vm() {
+        return true;
+    }
+    as_root();
+    let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ipvs-vm/run-in-vm");
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new(runner)
+        .args(["-t", "400", "--"])
+        .arg(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("KAD_BIN", env!("CARGO_BIN_EXE_kad"))
+        .status()
+        .expect("run-in-vm");
+    assert!(
+        status.success(),
+        "{name} failed inside the ip_vs VM: {status}"
+    );
+    false
+}
+
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Command::new("ipvsadm")
+        .args(args)
+        .output()
+        .expect("ipvsadm");
+    assert!(
+        out.status.success(),
+        "ipvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Starts keepalived (`daemon: false`) or kad checker-only in the foreground on `conf`.
+fn start(daemon: bool, conf: &Path, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log");
+    if daemon {
+        let kad = std::env::var("KAD_BIN").expect("KAD_BIN");
+        Command::new(kad)
+            .args(["-n", "-l", "-C", "-f"])
+            .arg(conf)
+            .stderr(log)
+            .spawn()
+            .expect("kad")
+    } else {
+        Command::new("/usr/sbin/keepalived")
+            .args([
+                "-n",
+                "-l",
+                "-C",
+                "-p",
+                "/run/ka-parity.pid",
+                "-c",
+                "/run/ka-parity-c.pid",
+                "-f",
+            ])
+            .arg(conf)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("keepalived")
+    }
+}
+
+/// SIGTERM and wait; kad must exit 0 (keepalived 2.2.7 -n dies of the signal).
+fn stop(mut child: Child, kad: bool) {
+    signal(child.id(), libc::SIGTERM);
+    let status = child.wait().expect("wait");
+    assert!(!kad || status.success(), "{status}");
+}
+
+/// The table with the foreign service's lines left out.
+fn services_of(listing: &str) -> usize {
+    listing
+        .lines()
+        .filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM"))
+        .count()
+}
+
+/// Runs keepalived then kad on `config` from the same starting table (a foreign service and
+/// timeouts 900 120 300); returns the listings (`-Ln`, `--timeout` while running, both after
+/// stop) of each.
+fn both(name: &str, config: &str, services: usize) -> [(String, String, String, String); 2] {
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, config).expect("config");
+    let run = |daemon: bool| {
+        ipvsadm(&["-C"]);
+        ipvsadm(&["--set", "900", "120", "300"]);
+        ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
+        ipvsadm(&["-a", "-t", "192.0.2.99:80", "-r", "198.51.100.99:80", "-g"]);
+        let log = dir.join(if daemon { "kad.log" } else { "keepalived.log" });
+        let child = start(daemon, &conf, &log);
+        // Settled: the expected number of services and two equal readings a second apart.
+        // On a timeout the comparison below shows what differs.
+        let mut last = String::new();
+        for _ in 0..120 {
+            std::thread::sleep(Duration::from_secs(1));
+            let t = ipvsadm(&["-Ln"]);
+            if services_of(&t) == services && t == last {
+                break;
+            }
+            last = t;
+        }
+        let running = (ipvsadm(&["-Ln"]), ipvsadm(&["-L", "--timeout"]));
+        stop(child, daemon);
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        println!(
+            "--- {} log:\n{log}",
+            if daemon { "kad" } else { "keepalived" }
+        );
+        (
+            running.0,
+            running.1,
+            ipvsadm(&["-Ln"]),
+            ipvsadm(&["-L", "--timeout"]),
+        )
+    };
+    let keepalived = run(false);
+    let kad = run(true);
+    for (who, r) in [("keepalived", &keepalived), ("kad", &kad)] {
+        println!("=== {who}\n{}{}--- after stop\n{}{}", r.0, r.1, r.2, r.3);
+    }
+    [keepalived, kad]
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn dr_ports_group_ranges_and_timeouts_match_keepalived() {
+    if !inside_vm("dr_ports_group_ranges_and_timeouts_match_keepalived") {
+        return;
+    }
+    // Real servers without checkers are always up (keepalived needs their `{ }` block), so both tables are complete at once.
+    let config = "global_defs {\n  lvs_timeouts tcp 901 tcpfin 31 udp 61\n  lvs_flush_on_stop VS\n}\n\
+        virtual_server_group v4 {\n  10.7.8.8/30 80\n  10.7.9.8/29 81\n  10.7.10.1-3 83\n  10.7.10.200-10.7.10.202 84\n  10.7.11.5/32 85\n}\n\
+        virtual_server_group v6 {\n  2001:db8::10/126 86\n  2001:db8::a-2001:db8::c 85\n  2001:db8::1-3 84\n}\n\
+        virtual_server group v4 {\n  protocol TCP\n  lb_kind DR\n  real_server 127.0.0.1 8080 {\n    weight 1\n  }\n}\n\
+        virtual_server group v6 {\n  protocol TCP\n  real_server ::1 8080 {\n    weight 1\n  }\n}\n\
+        virtual_server 192.0.2.1 53 {\n  protocol UDP\n  lb_kind DR\n  real_server 127.0.0.1 5353 {\n    weight 1\n  }\n  real_server 127.0.0.2 {\n    weight 1\n  }\n}\n\
+        virtual_server 192.0.2.2 53 {\n  protocol UDP\n  lb_kind TUN\n  real_server 127.0.0.1 5353 {\n    weight 1\n  }\n}\n\
+        virtual_server fwmark 7 {\n  lb_kind DR\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n\
+        virtual_server fwmark 8 {\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n";
+    // 4 + 8 + 3 + 3 + 1 IPv4, 4 + 3 + 3 IPv6, two UDP, two fwmarks and the foreign one.
+    let [keepalived, kad] = both("kad-parity-dr", config, 19 + 10 + 2 + 2 + 1);
+    assert_eq!(kad.0, keepalived.0, "ipvsadm -Ln");
+    for line in [
+        "  -> 127.0.0.1:53                 Route",
+        "  -> 127.0.0.1:53                 Tunnel",
+        "TCP  10.7.10.202:84 wlc",
+        "TCP  [2001:db8::13]:86 wlc",
+    ] {
+        assert!(kad.0.contains(line), "{line} missing in\n{}", kad.0);
+    }
+    assert_eq!(kad.1, "Timeout (tcp tcpfin udp): 901 31 61\n");
+    assert_eq!(kad.1, keepalived.1);
+    // lvs_flush_on_stop VS: kad's services go, the foreign one stays; timeouts restored.
+    assert_eq!(kad.2, keepalived.2);
+    assert!(kad.2.contains("TCP  192.0.2.99:80 rr"), "{}", kad.2);
+    assert_eq!(services_of(&kad.2), 1);
+    assert_eq!(kad.3, "Timeout (tcp tcpfin udp): 900 120 300\n");
+    assert_eq!(kad.3, keepalived.3);
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn lvs_flush_and_lvs_flush_on_stop_match_keepalived() {
+    if !inside_vm("lvs_flush_and_lvs_flush_on_stop_match_keepalived") {
+        return;
+    }
+    // lvs_flush empties the table at start (the foreign service too).
+    let flush = "global_defs {\n  lvs_flush\n  lvs_timeouts udp 61\n}\n\
+        virtual_server 192.0.2.4 80 {\n  protocol TCP\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n";
+    let [keepalived, kad] = both("kad-parity-flush", flush, 1);
+    assert_eq!(kad.0, keepalived.0);
+    assert!(!kad.0.contains("192.0.2.99"), "{}", kad.0);
+    assert_eq!(kad.1, "Timeout (tcp tcpfin udp): 900 120 61\n");
+    assert_eq!(kad.1, keepalived.1);
+    // Without lvs_flush_on_stop: only kad's own service goes at stop.
+    assert_eq!(kad.2, keepalived.2);
+    assert_eq!(services_of(&kad.2), 0);
+    // lvs_flush_on_stop: the whole table is flushed at stop, the foreign service too.
+    let on_stop = "global_defs {\n  lvs_flush_on_stop\n}\n\
+        virtual_server 192.0.2.4 80 {\n  protocol TCP\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n";
+    let [keepalived, kad] = both("kad-parity-flush-stop", on_stop, 2);
+    assert_eq!(kad.0, keepalived.0);
+    assert!(kad.0.contains("192.0.2.99"), "{}", kad.0);
+    assert_eq!(kad.2, keepalived.2);
+    assert_eq!(services_of(&kad.2), 0, "{}", kad.2);
+    assert_eq!(kad.3, "Timeout (tcp tcpfin udp): 900 120 300\n");
+}
