@@ -65,6 +65,9 @@ pub enum Event {
     GroupMaster,
     /// A sync-group peer fell back to BACKUP: a MASTER member follows.
     GroupBackup,
+    /// `kadctl maintenance`: on, a MASTER gives up (priority-0 advert, addresses removed)
+    /// and the instance stays BACKUP at effective priority 0; off, it is an ordinary BACKUP.
+    Maintenance(bool),
 }
 
 /// An output the caller carries out.
@@ -105,6 +108,8 @@ pub struct Instance {
     preempt_after: Option<Instant>,
     /// The master we listen to, if known.
     master: Option<IpAddr>,
+    /// In maintenance: never MASTER, effective priority 0.
+    maintenance: bool,
 }
 
 impl Instance {
@@ -121,6 +126,7 @@ impl Instance {
             advert_at: None,
             preempt_after: None,
             master: None,
+            maintenance: false,
         }
     }
 
@@ -141,6 +147,20 @@ impl Instance {
     /// Effective priority.
     pub fn priority(&self) -> u8 {
         self.priority
+    }
+
+    /// The priority shown as effective: 0 in maintenance, else [`Instance::priority`].
+    pub fn effective_priority(&self) -> u8 {
+        if self.maintenance {
+            0
+        } else {
+            self.priority
+        }
+    }
+
+    /// In maintenance ([`Event::Maintenance`]).
+    pub fn maintenance(&self) -> bool {
+        self.maintenance
     }
 
     /// The master we last accepted an advert from.
@@ -172,6 +192,7 @@ impl Instance {
         let mut out = Vec::new();
         match (self.state, event) {
             (_, Event::Priority(p)) => self.priority = if self.is_owner() { 255 } else { p.max(1) },
+            (_, Event::Maintenance(on)) => self.set_maintenance(now, on, &mut out),
             (State::Stop, _) => {}
             (State::Init | State::Fault, Event::Start | Event::FaultOff) => {
                 self.start(now, &mut out)
@@ -211,7 +232,11 @@ impl Instance {
                 self.down_at = None;
                 self.goto(State::Stop, &mut out);
             }
-            (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
+            (State::Backup, Event::GroupMaster) => {
+                if !self.maintenance {
+                    self.become_master(now, &mut out)
+                }
+            }
             (State::Backup, Event::Start | Event::FaultOff | Event::GroupBackup) => {}
 
             (State::Master, Event::Timer) => {
@@ -272,13 +297,36 @@ impl Instance {
             }
             (State::Master, Event::Start | Event::FaultOff | Event::GroupMaster) => {}
         }
+        if self.maintenance && self.state == State::Backup {
+            // A BACKUP in maintenance never takes over: no master-down timer.
+            self.down_at = None;
+        }
         out
+    }
+
+    fn set_maintenance(&mut self, now: Instant, on: bool, out: &mut Vec<Action>) {
+        if self.maintenance == on {
+            return;
+        }
+        self.maintenance = on;
+        match (self.state, on) {
+            (State::Master, true) => {
+                self.advert_at = None;
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Backup, out);
+            }
+            (State::Backup, false) => {
+                self.down_at = Some(now + self.master_down_interval());
+            }
+            _ => {}
+        }
     }
 
     fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.master = None;
         self.master_adver_int = self.settings.advert_int;
-        if self.priority == 255 {
+        if self.priority == 255 && !self.maintenance {
             self.become_master(now, out);
             return;
         }

@@ -6,6 +6,7 @@ mod harness;
 
 mod announce;
 mod election;
+mod maintenance;
 mod receive;
 mod reload;
 mod tracking;
