@@ -82,6 +82,53 @@ fn drain_and_weight_change_the_table_at_once_and_survive_failures_and_reloads() 
     );
 }
 
+/// Two real servers with inhibit_on_failure, a sorry server, quorum 3 (both needed).
+const INHIBIT: &str = "
+virtual_server 198.51.100.1 80 {
+  delay_loop 6
+  quorum 3
+  sorry_server 192.0.2.9 80
+  real_server 192.0.2.1 80 { weight 2
+    inhibit_on_failure
+    TCP_CHECK { retry 0 } }
+  real_server 192.0.2.2 80 { weight 1
+    inhibit_on_failure
+    TCP_CHECK { retry 0 } }
+}
+";
+
+#[test]
+fn an_override_never_revives_a_failed_inhibited_server_nor_beats_the_sorry_server() {
+    replay(
+        &[("a", INHIBIT)],
+        r#"
+@0 start
+  ipvs vs0: 192.0.2.1:80 w2 192.0.2.2:80 w1
+@1 weight 198.51.100.1:80 192.0.2.1:80 5
+  log Weight of 192.0.2.1:80 in VS 198.51.100.1:80 set to 5 until cleared
+  ipvs vs0: 192.0.2.1:80 w5 192.0.2.2:80 w1
+// Quorum lost: the sorry server takes over, the alive real server stays at 0 (not 5).
+@2 timer
+  probe #0 TCP_CHECK 192.0.2.1:80
+@3 timer
+  probe #1 TCP_CHECK 192.0.2.2:80
+@3.1 down #1 refused
+  log TCP_CHECK on [192.0.2.2]:tcp:80 failed: refused
+  log Removing service [192.0.2.2]:tcp:80 from VS [198.51.100.1]:tcp:80
+  ipvs vs0: 192.0.2.1:80 w0 192.0.2.2:80 w0 192.0.2.9:80 w1 sorry
+  log Lost quorum 3-0=3 > 2 for VS [198.51.100.1]:tcp:80
+// Failed and inhibited: 0, whatever the override.
+@3.2 down #0 refused
+  log TCP_CHECK on [192.0.2.1]:tcp:80 failed: refused
+  log Removing service [192.0.2.1]:tcp:80 from VS [198.51.100.1]:tcp:80
+@4 undrain 198.51.100.1:80 192.0.2.1:80
+  log Override of 192.0.2.1:80 in VS 198.51.100.1:80 cleared
+@4 weight 198.51.100.1:80 192.0.2.1:80 5
+  log Weight of 192.0.2.1:80 in VS 198.51.100.1:80 set to 5 until cleared
+"#,
+    );
+}
+
 #[test]
 fn the_status_shows_weight_wanted_weight_and_drained() {
     let now = Instant::now();

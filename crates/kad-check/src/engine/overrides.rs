@@ -78,18 +78,33 @@ impl Engine {
         self.evaluate_vs(vi);
     }
 
-    /// Applies the overrides of virtual server `vi` to its freshly computed `table`.
+    /// Applies the overrides of virtual server `vi` to its freshly computed `table`: only to
+    /// real servers forwarded to at their own weight (alive, and no sorry server in use); a
+    /// failed one kept at weight 0 by `inhibit_on_failure` stays at 0.
     pub(super) fn apply_overrides(&self, vi: usize, table: &mut [Destination]) {
         if self.overrides.is_empty() {
             return;
         }
-        let Some(vs) = self.config.virtual_servers.get(vi) else {
+        let (Some(vs), Some(st)) = (self.config.virtual_servers.get(vi), self.vs.get(vi)) else {
             return;
         };
+        if !st.quorum.up && vs.sorry_server.is_some() {
+            return;
+        }
         let vk = vs_key(vs);
-        for d in table.iter_mut().filter(|d| !d.sorry) {
-            let rk = SocketAddr::new(d.addr, d.port).to_string();
-            if let Some(w) = forced(self.overrides.get(&(vk.clone(), rk))) {
+        for (rs, health) in vs.real_servers.iter().zip(&st.servers) {
+            if !health.alive() {
+                continue;
+            }
+            let rk = rs_key(vs, rs);
+            let Some(w) = forced(self.overrides.get(&(vk.clone(), rk.clone()))) else {
+                continue;
+            };
+            let port = rs.port.unwrap_or(table::vs_port(vs));
+            if let Some(d) = table
+                .iter_mut()
+                .find(|d| !d.sorry && d.addr == rs.addr && d.port == port)
+            {
                 d.weight = w.min(65_535);
             }
         }
