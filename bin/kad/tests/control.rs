@@ -97,6 +97,15 @@ fn raw(sock: &Path, bytes: &[u8]) -> String {
     out
 }
 
+/// The pid of `parent`'s child titled `title`, if it has one.
+fn child_of(parent: u32, title: &str) -> Option<u32> {
+    let list = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"));
+    list.unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .find(|&c| comm(c) == title)
+}
+
 struct Pair {
     lab: Lab,
     socks: [PathBuf; 2],
@@ -195,6 +204,25 @@ fn status_names_the_master_and_real_servers_and_overrides_apply_without_a_reload
     ok(s1, &["drain", &vs, "192.0.2.22:80"]);
     ok(s1, &["reload"]);
     assert_eq!(real_server(s1, "192.0.2.22:80")["wanted_weight"], 0);
+    // A respawned checker is told again.
+    let checker = child_of(p.nodes[0].proc.id(), "kad: checker").expect("checker");
+    signal(checker, libc::SIGKILL);
+    wait_until(
+        "the new checker keeps the drain",
+        Duration::from_secs(20),
+        || {
+            let o = kadctl(s1, &["status", "--json"]);
+            let Ok(s) = serde_json::from_slice::<Value>(&o.stdout) else {
+                return false;
+            };
+            let rss = s["virtual_servers"][0]["real_servers"].as_array().cloned();
+            let rs = rss.unwrap_or_default();
+            child_of(p.nodes[0].proc.id(), "kad: checker").is_some_and(|c| c != checker)
+                && rs
+                    .iter()
+                    .any(|r| r["address"] == "192.0.2.22:80" && r["drained"] == true)
+        },
+    );
     // Unknown servers and weights over IPVS's range are refused.
     for args in [
         vec!["drain", &vs, "192.0.2.99:80"],
@@ -226,6 +254,22 @@ fn maintenance_moves_the_vip_to_the_peer_and_back() {
     assert_eq!(v["state"], "BACKUP", "{v}");
     assert_eq!(v["effective_priority"], 0, "{v}");
     assert_eq!(v["maintenance"], true, "{v}");
+    // A respawned VRRP child is told again: the node stays out of service.
+    let parent = p.nodes[0].proc.id();
+    let vrrp = child_of(parent, "kad: vrrp").expect("VRRP child");
+    signal(vrrp, libc::SIGKILL);
+    wait_until("a new VRRP child", Duration::from_secs(15), || {
+        child_of(parent, "kad: vrrp").is_some_and(|c| c != vrrp)
+    });
+    wait_until("the new child answers", Duration::from_secs(15), || {
+        let s = kadctl(s1, &["status", "--json"]);
+        s.status.success() && String::from_utf8_lossy(&s.stdout).contains("\"maintenance\": true")
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !p.lab.has_vip("1") && p.lab.has_vip("2"),
+        "still in maintenance"
+    );
     ok(s1, &["maintenance", "VI_1", "off"]);
     p.lab.wait_master("1", Duration::from_secs(10));
     p.lab.wait_not_master("2", Duration::from_secs(10));

@@ -62,6 +62,8 @@ pub struct Watchdog {
     script_status: std::collections::BTreeMap<String, bool>,
     /// The control socket, if it could be bound.
     control: Option<Control>,
+    /// Maintenance and weight overrides in force, replayed to a respawned child.
+    changes: requests::Changes,
 }
 
 fn sigrtmin2() -> i32 {
@@ -131,6 +133,7 @@ impl Watchdog {
             exit_status: 0,
             script_status: std::collections::BTreeMap::new(),
             control: None,
+            changes: Default::default(),
         })
     }
 
@@ -313,6 +316,7 @@ impl Watchdog {
         slot.restart = false;
         slot.net_raw = kind == ChildKind::Vrrp || super::needs_net_raw(&self.config);
         log::info!("started {} (pid {pid})", kind.label());
+        self.replay_changes(i);
     }
 
     fn send(&mut self, i: usize, msg: ToChild) {
@@ -402,6 +406,7 @@ impl Watchdog {
             log::warn!("{w}");
         }
         self.config = config;
+        self.changes.prune(&self.config);
         self.update_wanted();
         for i in 0..self.slots.len() {
             if self.needs_restart(i) {
