@@ -16,6 +16,7 @@ suites=(
   "kad-vrrp fuzz_ah         IPsec-AH adverts (layout, ICV, sequence numbers)"
   "kad-vrrp fuzz_netlink    rtnetlink link/address messages (monitor)"
   "kad-ipc fuzz_frames      IPC datagrams and message payloads"
+  "kad-ipc fuzz_control     control socket requests (kadctl's JSON lines)"
   "kad-ipvs fuzz_wire       IPVS generic-netlink replies and netlink framing"
   "kad-check fuzz_http      HTTP_GET/SSL_GET responses: head, Content-Length, chunked, close"
   "kad-check fuzz_smtp      SMTP replies (SMTP_CHECK and smtp_alert)"

@@ -124,6 +124,15 @@ pub struct Cli {
     /// with keepalived's growing delay (0 s, then 1 s doubling to 60 s); default 60.
     #[arg(long = "respawn-window", value_name = "SECS", default_value_t = crate::daemon::respawn::DEFAULT_WINDOW.as_secs_f64())]
     pub respawn_window: f64,
+    /// kad extension: the control socket `kadctl` talks to (mode 0660, owner root).
+    #[arg(long = "control-socket", value_name = "PATH", default_value = crate::daemon::control::DEFAULT_PATH)]
+    pub control_socket: PathBuf,
+    /// kad extension: the group that owns the control socket (its members may use kadctl).
+    #[arg(long = "control-socket-group", value_name = "GROUP")]
+    pub control_socket_group: Option<String>,
+    /// kad extension: no control socket.
+    #[arg(long = "no-control-socket")]
+    pub no_control_socket: bool,
     /// Internal: run as the given child (set by the parent when it starts a child).
     #[arg(long = "child", hide = true, value_name = "vrrp|checker")]
     pub child: Option<String>,

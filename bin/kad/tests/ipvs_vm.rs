@@ -33,6 +33,7 @@ fn inside_vm(name: &str) -> bool {
         .arg(exe)
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env("KAD_BIN", env!("CARGO_BIN_EXE_kad"))
+        .env("KAD_CTL_BIN", env!("CARGO_BIN_EXE_kadctl"))
         .status()
         .expect("run-in-vm");
     assert!(
@@ -405,4 +406,59 @@ fn groups_fwmarks_and_reloads_reach_the_kernel() {
         !t.contains("192.0.2.10") && !t.contains("FWM") && t.contains("192.0.2.99:53"),
         "{t}"
     );
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn kadctl_drain_and_weight_reach_the_kernel_without_a_reload() {
+    if !inside_vm("kadctl_drain_and_weight_reach_the_kernel_without_a_reload") {
+        return;
+    }
+    let kadctl = std::env::var("KAD_CTL_BIN").expect("KAD_CTL_BIN");
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    let dir = std::env::temp_dir().join("kad-ipvs-kadctl");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kad.conf");
+    let sock = dir.join("kad.sock");
+    std::fs::write(
+        &conf,
+        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  lb_kind NAT\n\
+           real_server 127.0.0.1 8080 {\n    weight 3\n  }\n}\n",
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+    let mut kad = Command::new(&kad_bin)
+        .args(["-n", "-l", "-C", "-f"])
+        .arg(&conf)
+        .arg("--control-socket")
+        .arg(&sock)
+        .stderr(log)
+        .spawn()
+        .expect("kad");
+    let dest = "127.0.0.1:8080";
+    let weight_is = |w: u32| {
+        let line = format!("{dest:<28} Masq    {w} ");
+        move || ipvsadm(&["-Ln"]).contains(&line)
+    };
+    let flip = Duration::from_secs(30);
+    wait_until("the destination at weight 3", flip, weight_is(3));
+    for (args, w) in [
+        (vec!["drain", "192.0.2.1:80", dest], 0),
+        (vec!["weight", "192.0.2.1:80", dest, "7"], 7),
+        (vec!["undrain", "192.0.2.1:80", dest], 3),
+    ] {
+        let out = Command::new(&kadctl)
+            .arg("--socket")
+            .arg(&sock)
+            .args(&args)
+            .output()
+            .expect("kadctl");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let took = wait_until(&format!("weight {w} in the kernel"), flip, weight_is(w));
+        eprintln!("{args:?}: kernel weight {w} after {took:?}");
+    }
+    signal(kad.id(), libc::SIGTERM);
+    assert!(kad.wait().expect("wait").success());
+    let log = std::fs::read_to_string(dir.join("kad.log")).unwrap_or_default();
+    assert!(!log.contains("reloading"), "{log}");
 }

@@ -119,6 +119,26 @@ impl Checks {
         self.engine.snapshot(Instant::now(), SystemTime::now())
     }
 
+    /// The virtual servers as the control socket shows them.
+    pub fn status(&self) -> Vec<kad_ipc::status::VsStatus> {
+        self.engine.status()
+    }
+
+    /// A runtime weight override (`kadctl drain`/`undrain`/`weight`), applied at once.
+    pub fn set_override(
+        &mut self,
+        vs: &str,
+        rs: &str,
+        what: kad_ipc::status::Override,
+    ) -> Result<(), String> {
+        if self.engine.find_real_server(vs, rs).is_none() {
+            return Err(format!("no real server {rs} in virtual server {vs}"));
+        }
+        let (vs, rs) = (vs.to_string(), rs.to_string());
+        self.run(Instant::now(), Event::Override { vs, rs, what });
+        Ok(())
+    }
+
     /// Mails produced since the last call.
     pub fn take_alerts(&mut self) -> Vec<Alert> {
         std::mem::take(&mut self.alerts)

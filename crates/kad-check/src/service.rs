@@ -8,6 +8,7 @@ use std::time::Instant;
 use kad_core::config::Config;
 use kad_core::state::VrrpState;
 use kad_ipc::mio::Registry;
+use kad_ipc::status::Outcome;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
 use crate::executor::{Alert, Checks};
@@ -238,6 +239,27 @@ impl ChildService for CheckService {
                 }
                 vec![]
             }
+            ToChild::Status { id } => vec![FromChild::Status {
+                id,
+                status: kad_ipc::status::Status {
+                    vrrp: Vec::new(),
+                    virtual_servers: self.engine.status(),
+                },
+            }],
+            ToChild::Override { id, vs, rs, what } => {
+                let outcome = match self.engine.set_override(&vs, &rs, what) {
+                    Ok(()) => {
+                        self.send_alerts();
+                        Outcome::Done
+                    }
+                    Err(e) => Outcome::Refused(e),
+                };
+                vec![FromChild::Outcome { id, outcome }]
+            }
+            ToChild::Maintenance { id, .. } => vec![FromChild::Outcome {
+                id,
+                outcome: Outcome::Refused("the checker child has no VRRP instance".into()),
+            }],
             ToChild::DumpStats
             | ToChild::DumpStatsClear
             | ToChild::Routed(Routed::ScriptStatus { .. })

@@ -17,9 +17,10 @@ pub const HEADER: usize = 12;
 pub const CHUNK: usize = 60 * 1024;
 /// Default bound on one message (a 10,000-virtual-server reload is a few MB).
 pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
-/// Bound on one message from a child to the parent (state changes and script results are
-/// tens of bytes; nothing a child says needs more).
-pub const MAX_FROM_CHILD: usize = 64 << 10;
+/// Bound on one message from a child to the parent. State changes and script results are
+/// tens of bytes; the largest is a status snapshot (about 100 bytes a real server, so 4 MiB
+/// holds some 40,000).
+pub const MAX_FROM_CHILD: usize = 4 << 20;
 
 const FIRST: u16 = 1;
 const LAST: u16 = 2;

@@ -12,9 +12,11 @@
 
 pub mod channel;
 pub mod child;
+pub mod control;
 pub mod frame;
 pub mod hygiene;
 pub mod message;
+pub mod status;
 
 pub use channel::Channel;
 pub use child::{serve, ChildService, EXIT_IPC, FIRST_SERVICE_TOKEN};

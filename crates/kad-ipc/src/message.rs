@@ -4,6 +4,8 @@ use kad_core::config::Config;
 use kad_core::state::VrrpState;
 use serde::{Deserialize, Serialize};
 
+use crate::status::{Outcome, Override, Status};
+
 /// Parent → child.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToChild {
@@ -21,6 +23,32 @@ pub enum ToChild {
     Shutdown,
     /// News from the other child, passed on by the parent.
     Routed(Routed),
+    /// Answer with [`FromChild::Status`] carrying the same `id` (control socket).
+    Status {
+        /// The parent's request number.
+        id: u64,
+    },
+    /// VRRP child: put `instance` in maintenance or take it out; answer [`FromChild::Outcome`].
+    Maintenance {
+        /// The parent's request number.
+        id: u64,
+        /// Instance name.
+        instance: String,
+        /// In or out.
+        on: bool,
+    },
+    /// Checker child: a runtime weight override of one real server; answer
+    /// [`FromChild::Outcome`].
+    Override {
+        /// The parent's request number.
+        id: u64,
+        /// Virtual server, as the status names it.
+        vs: String,
+        /// Real server, as the status names it.
+        rs: String,
+        /// What to do.
+        what: Override,
+    },
 }
 
 /// Child → parent.
@@ -37,6 +65,20 @@ pub enum FromChild {
     Fatal(String),
     /// News for the other child; the parent passes it on unchanged.
     Routed(Routed),
+    /// The child's part of the state (answer to [`ToChild::Status`]).
+    Status {
+        /// The request number.
+        id: u64,
+        /// The VRRP child fills `vrrp`, the checker `virtual_servers`.
+        status: Status,
+    },
+    /// The outcome of [`ToChild::Maintenance`] or [`ToChild::Override`].
+    Outcome {
+        /// The request number.
+        id: u64,
+        /// Done or refused.
+        outcome: Outcome,
+    },
 }
 
 /// Child-to-child news: sent as `FromChild::Routed`, delivered as `ToChild::Routed`.

@@ -17,9 +17,26 @@ fn seeds() -> Vec<Vec<u8>> {
             ok: true,
         }),
         ToChild::Reload(Box::default()),
+        ToChild::Override {
+            id: 7,
+            vs: "192.0.2.1:80".into(),
+            rs: "192.0.2.2:80".into(),
+            what: kad_ipc::status::Override::Weight(3),
+        },
     ];
     let from: Vec<FromChild> = vec![
         FromChild::Ready { pid: 4242 },
+        FromChild::Status {
+            id: 3,
+            status: kad_ipc::status::Status {
+                vrrp: Vec::new(),
+                virtual_servers: vec![kad_ipc::status::VsStatus {
+                    name: "192.0.2.1:80".into(),
+                    quorum_up: true,
+                    real_servers: Vec::new(),
+                }],
+            },
+        },
         FromChild::Routed(Routed::InstanceState {
             name: "VI_1".into(),
             state: kad_core::state::VrrpState::Master,

@@ -72,6 +72,9 @@ pub enum Event {
     /// A tracked VIP was deleted from under a MASTER: it leaves (priority 0, no addresses),
     /// and takes over again after its skew time unless another router does.
     VipGone,
+    /// `kadctl maintenance`: on, a MASTER gives up (priority-0 advert, addresses removed)
+    /// and the instance stays BACKUP at effective priority 0; off, it is an ordinary BACKUP.
+    Maintenance(bool),
 }
 
 /// An output the caller carries out.
@@ -121,6 +124,8 @@ pub struct Instance {
     preempt_after: Option<Instant>,
     /// The master we listen to, if known.
     master: Option<IpAddr>,
+    /// In maintenance: never MASTER, effective priority 0.
+    maintenance: bool,
 }
 
 impl Instance {
@@ -137,6 +142,7 @@ impl Instance {
             advert_at: None,
             preempt_after: None,
             master: None,
+            maintenance: false,
         }
     }
 
@@ -157,6 +163,20 @@ impl Instance {
     /// Effective priority.
     pub fn priority(&self) -> u8 {
         self.priority
+    }
+
+    /// The priority shown as effective: 0 in maintenance, else [`Instance::priority`].
+    pub fn effective_priority(&self) -> u8 {
+        if self.maintenance {
+            0
+        } else {
+            self.priority
+        }
+    }
+
+    /// In maintenance ([`Event::Maintenance`]).
+    pub fn maintenance(&self) -> bool {
+        self.maintenance
     }
 
     /// The master we last accepted an advert from.
@@ -188,6 +208,7 @@ impl Instance {
         let mut out = Vec::new();
         match (self.state, event) {
             (_, Event::Priority(p)) => self.priority = if self.is_owner() { 255 } else { p.max(1) },
+            (_, Event::Maintenance(on)) => self.set_maintenance(now, on, &mut out),
             (State::Stop, _) => {}
             (State::Init | State::Fault, Event::Start | Event::FaultOff) => {
                 self.start(now, &mut out)
@@ -227,7 +248,11 @@ impl Instance {
                 self.down_at = None;
                 self.goto(State::Stop, &mut out);
             }
-            (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
+            (State::Backup, Event::GroupMaster) => {
+                if !self.maintenance {
+                    self.become_master(now, &mut out)
+                }
+            }
             (
                 State::Backup,
                 Event::Start | Event::FaultOff | Event::GroupBackup | Event::VipGone,
@@ -316,13 +341,36 @@ impl Instance {
             }
             (State::Master, Event::Start | Event::FaultOff | Event::GroupMaster) => {}
         }
+        if self.maintenance && self.state == State::Backup {
+            // A BACKUP in maintenance never takes over: no master-down timer.
+            self.down_at = None;
+        }
         out
+    }
+
+    fn set_maintenance(&mut self, now: Instant, on: bool, out: &mut Vec<Action>) {
+        if self.maintenance == on {
+            return;
+        }
+        self.maintenance = on;
+        match (self.state, on) {
+            (State::Master, true) => {
+                self.advert_at = None;
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.goto(State::Backup, out);
+            }
+            (State::Backup, false) => {
+                self.down_at = Some(now + self.master_down_interval());
+            }
+            _ => {}
+        }
     }
 
     fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.master = None;
         self.master_adver_int = self.settings.advert_int;
-        if self.priority == 255 {
+        if self.priority == 255 && !self.maintenance {
             self.become_master(now, out);
             return;
         }

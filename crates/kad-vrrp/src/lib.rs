@@ -5,7 +5,8 @@
 //! and drop accounting, tracking, sync groups, GARP/NA pacing, vmacs, reload plans), which
 //! takes inputs with an explicit `now` and returns effects. I/O: [`executor`] carries the
 //! effects out on the sockets of [`net`], rtnetlink ([`vip`], [`route`], [`monitor`]), [`garp`] and [`na`];
-//! [`service`] is the child's IPC side and [`dump`] writes keepalived's dump files.
+//! [`service`] is the child's IPC side, [`dump`] writes keepalived's dump files and [`status`]
+//! answers the control socket.
 #![deny(missing_docs)]
 
 pub mod ah;
@@ -21,6 +22,7 @@ pub mod net;
 pub mod packet;
 pub mod route;
 pub mod service;
+pub mod status;
 pub mod vip;
 pub mod vmac_rx;
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use kad_core::config::Config;
 use kad_ipc::mio::{Registry, Token};
+use kad_ipc::status::Outcome;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild, FIRST_SERVICE_TOKEN};
 
 use crate::dump;
@@ -131,6 +132,36 @@ impl ChildService for VrrpService {
                 self.scripts.insert(name, ok);
                 vec![]
             }
+            ToChild::Status { id } => {
+                let vrrp =
+                    crate::status::vrrp(&self.config, self.exec.as_ref().map(Executor::engine));
+                vec![FromChild::Status {
+                    id,
+                    status: kad_ipc::status::Status {
+                        vrrp,
+                        virtual_servers: Vec::new(),
+                    },
+                }]
+            }
+            ToChild::Maintenance { id, instance, on } => {
+                let known = self
+                    .config
+                    .vrrp_instances
+                    .iter()
+                    .any(|i| i.name == instance);
+                let outcome = match self.exec.as_mut() {
+                    Some(e) if known => {
+                        e.maintenance(&instance, on, Instant::now());
+                        Outcome::Done
+                    }
+                    _ => Outcome::Refused(format!("no vrrp_instance {instance}")),
+                };
+                vec![FromChild::Outcome { id, outcome }]
+            }
+            ToChild::Override { id, .. } => vec![FromChild::Outcome {
+                id,
+                outcome: Outcome::Refused("the VRRP child has no real servers".into()),
+            }],
             ToChild::Routed(Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. })
             | ToChild::Shutdown => vec![],
         }

@@ -6,6 +6,7 @@
 //! first message on the channel. Error policy: problems are logged where they happen; only the
 //! exit status leaves this module.
 
+pub mod control;
 pub mod pidfile;
 pub mod respawn;
 pub mod seccomp;
@@ -144,6 +145,10 @@ pub struct Settings {
     pub log: LogOptions,
     /// Pidfile paths.
     pub pidfiles: watchdog::Pidfiles,
+    /// `--control-socket` (None with `--no-control-socket`).
+    pub control_socket: Option<PathBuf>,
+    /// `--control-socket-group`.
+    pub control_group: Option<String>,
 }
 
 impl Settings {
@@ -234,6 +239,8 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         dont_respawn: cli.dont_respawn,
         respawn_window: Duration::from_secs_f64(cli.respawn_window.max(0.0)),
         log: log_options(cli),
+        control_socket: (!cli.no_control_socket).then(|| cli.control_socket.clone()),
+        control_group: cli.control_socket_group.clone(),
         pidfiles: watchdog::Pidfiles {
             parent: cli
                 .pid_file

@@ -16,8 +16,11 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 
+use super::control::{self, Control};
 use super::respawn::{Backoff, Decision};
 use super::{ChildKind, Settings};
+
+mod requests;
 
 const SIGNALS: Token = Token(100);
 
@@ -57,6 +60,10 @@ pub struct Watchdog {
     exit_status: i32,
     /// Latest vrrp_script results, replayed to a new VRRP child.
     script_status: std::collections::BTreeMap<String, bool>,
+    /// The control socket, if it could be bound.
+    control: Option<Control>,
+    /// Maintenance and weight overrides in force, replayed to a respawned child.
+    changes: requests::Changes,
 }
 
 fn sigrtmin2() -> i32 {
@@ -125,11 +132,14 @@ impl Watchdog {
             killed_remaining: false,
             exit_status: 0,
             script_status: std::collections::BTreeMap::new(),
+            control: None,
+            changes: Default::default(),
         })
     }
 
     /// Runs until the children are stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
+        self.open_control();
         self.update_wanted();
         for i in 0..self.slots.len() {
             if self.slots[i].wanted {
@@ -139,6 +149,9 @@ impl Watchdog {
         let mut events = Events::with_capacity(32);
         loop {
             if self.stopping.is_some() && self.slots.iter().all(|s| s.pid.is_none()) {
+                if let Some(c) = &self.control {
+                    c.remove();
+                }
                 return self.exit_status;
             }
             let timeout = self
@@ -160,6 +173,8 @@ impl Watchdog {
                     self.on_signals();
                 } else if token.0 < self.slots.len() {
                     self.on_channel(token.0, writable);
+                } else if token == control::LISTENER || token.0 >= control::FIRST_CONNECTION {
+                    self.on_control(token);
                 }
             }
             self.on_timers();
@@ -202,7 +217,12 @@ impl Watchdog {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let respawn = self.slots.iter().filter_map(|s| s.respawn_at).min();
+        let respawn = self
+            .slots
+            .iter()
+            .filter_map(|s| s.respawn_at)
+            .chain(self.control.as_ref().and_then(Control::next_deadline))
+            .min();
         let stop = self.stopping.filter(|_| !self.killed_remaining);
         match (respawn, stop) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -298,6 +318,7 @@ impl Watchdog {
         slot.restart = false;
         slot.net_raw = kind == ChildKind::Vrrp || super::needs_net_raw(&self.config);
         log::info!("started {} (pid {pid})", kind.label());
+        self.replay_changes(i);
     }
 
     fn send(&mut self, i: usize, msg: ToChild) {
@@ -329,7 +350,9 @@ impl Watchdog {
         for sig in pending {
             match sig {
                 SIGCHLD => self.reap(),
-                SIGHUP => self.reload(),
+                SIGHUP => {
+                    let _ = self.reload();
+                }
                 SIGTERM | SIGINT => {
                     log::info!("stopping on signal {sig}");
                     self.begin_stop(0);
@@ -356,7 +379,8 @@ impl Watchdog {
         }
     }
 
-    fn reload(&mut self) {
+    /// Reloads the configuration file; a refused file's diagnostics come back as `Err`.
+    fn reload(&mut self) -> Result<(), Vec<String>> {
         log::info!(
             "reloading configuration from {}",
             self.settings.config_path.display()
@@ -374,7 +398,7 @@ impl Watchdog {
                 .cloned()
                 .unwrap_or_default();
             log::error!("reload refused, the running configuration stays: {errors} error(s); first: {first}");
-            return;
+            return Err(lines);
         };
         for l in &lines {
             log::warn!("{l}");
@@ -384,6 +408,7 @@ impl Watchdog {
             log::warn!("{w}");
         }
         self.config = config;
+        self.changes.prune(&self.config);
         self.update_wanted();
         for i in 0..self.slots.len() {
             if self.needs_restart(i) {
@@ -397,6 +422,7 @@ impl Watchdog {
                 self.spawn(i);
             }
         }
+        Ok(())
     }
 
     /// A running checker without CAP_NET_RAW cannot take a PING_CHECK the reload added: it
@@ -562,6 +588,10 @@ impl Watchdog {
                 None => log::info!("{label} (pid {pid}) ready"),
             },
             FromChild::Reloaded => log::info!("{label} applied the new configuration"),
+            FromChild::Status { id, status } => {
+                self.on_answer(i, id, control::Answer::Status(status))
+            }
+            FromChild::Outcome { id, outcome } => self.on_outcome(i, id, outcome),
             FromChild::Fatal(reason) => {
                 log::error!("{label} cannot run: {reason}");
                 self.slots[i].fatal = true;
@@ -588,6 +618,9 @@ impl Watchdog {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
+        if let Some(c) = self.control.as_mut() {
+            c.on_timer(now, self.poll.registry());
+        }
         for i in 0..self.slots.len() {
             if self.slots[i].respawn_at.is_some_and(|t| t <= now) && self.stopping.is_none() {
                 self.slots[i].killed_at = Some(now);

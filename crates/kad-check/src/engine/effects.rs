@@ -51,6 +51,16 @@ pub enum Event {
         /// True if the address is local.
         present: bool,
     },
+    /// `kadctl drain`/`undrain`/`weight`: a runtime override of one real server's weight
+    /// (named as [`super::vs_key`] and [`super::rs_key`] name them; unknown names do nothing).
+    Override {
+        /// Virtual server.
+        vs: String,
+        /// Real server.
+        rs: String,
+        /// What to do.
+        what: kad_ipc::status::Override,
+    },
     /// Graceful stop: forgets attempts in flight; with `omega`, runs the down notifiers of
     /// what was up.
     Stop,

@@ -10,10 +10,12 @@
 //! - `alerts`: service names, notify scripts and mail text.
 //! - `ha_suspend`: the address facts that suspend a virtual server's checks.
 //! - `reload`: what a new configuration takes over from the old one.
+//! - `overrides`: runtime weight overrides (`kadctl drain`/`weight`) and the control status.
 
 mod alerts;
 mod effects;
 mod ha_suspend;
+mod overrides;
 mod reload;
 mod scheduler;
 mod transitions;
@@ -26,6 +28,7 @@ use kad_core::config::model::{Checker, Config};
 
 pub use alerts::{fmt_service, fmt_vs, rs_name};
 pub use effects::{secs, Effect, Event};
+pub use overrides::{rs_key, vs_key};
 
 use crate::health::{CheckerHealth, Quorum, ServerHealth};
 use crate::snapshot::{CheckStats, CheckerSnapshot, RsSnapshot, Snapshot, VsSnapshot};
@@ -87,6 +90,8 @@ pub struct Engine {
     timers: Scheduler,
     /// Some virtual server has `ha_suspend` (else no address is ever asked about).
     any_ha_suspend: bool,
+    /// Runtime weight overrides by (virtual server, real server) as the status names them.
+    overrides: std::collections::BTreeMap<(String, String), kad_ipc::status::Override>,
     out: Vec<Effect>,
 }
 
@@ -133,6 +138,7 @@ impl Engine {
             slots,
             vs: vs_states,
             any_ha_suspend,
+            overrides: Default::default(),
             out: Vec::new(),
         }
     }
@@ -171,6 +177,7 @@ impl Engine {
                     ha_suspend::apply(cfg, &mut st.suspended, present, &mut self.out);
                 }
             }
+            Event::Override { vs, rs, what } => self.set_override(&vs, &rs, what),
             Event::Stop => self.stop(),
         }
         std::mem::take(&mut self.out)

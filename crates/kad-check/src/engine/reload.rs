@@ -27,6 +27,7 @@ impl Engine {
     /// Takes over the states of `old` that this configuration still has. Call before
     /// scheduling ([`super::Event::Start`]).
     pub(super) fn inherit(&mut self, old: &Engine) {
+        self.inherit_overrides(old);
         let known: HashMap<String, usize> = old
             .slots
             .iter()

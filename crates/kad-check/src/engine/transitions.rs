@@ -215,7 +215,9 @@ impl Engine {
         let st = &mut self.vs[vi];
         let alive_weight = st.alive_weight();
         let change = st.quorum.update(alive_weight);
-        let table = table::destinations(vs, &st.servers, st.quorum.up);
+        let mut table = table::destinations(vs, &st.servers, st.quorum.up);
+        self.apply_overrides(vi, &mut table);
+        let st = &mut self.vs[vi];
         if table != st.table {
             st.table = table.clone();
             self.out.push(Effect::Destinations { vs: vi, table });

@@ -17,6 +17,7 @@
 //! @2 present vs0 no              AddressPresent
 //! @3 reload b                    Reload with the configuration named b
 //! @4 stop                        Stop
+//! @4 drain VS RS                 Override Drain (`undrain VS RS`: Clear, `weight VS RS N`)
 //! @4 next                        (a question) prints `next <secs>`: the engine's deadline
 //! @4 ask                         (a question) prints `ask vs<n> <addr>` per ha_suspend address
 //! ```
@@ -166,6 +167,19 @@ pub fn replay(configs: &[(&str, &str)], script: &str) {
                     .find(|(n, _)| *n == name)
                     .unwrap_or_else(|| panic!("no configuration {name}"));
                 Some(Event::Reload(cfg.1.clone()))
+            }
+            "drain" | "undrain" | "weight" => {
+                use kad_ipc::status::Override;
+                let what = match verb {
+                    "drain" => Override::Drain,
+                    "undrain" => Override::Clear,
+                    _ => Override::Weight(arg(2).and_then(|w| w.parse().ok()).expect("weight N")),
+                };
+                Some(Event::Override {
+                    vs: arg(0).expect("VS").to_string(),
+                    rs: arg(1).expect("RS").to_string(),
+                    what,
+                })
             }
             "next" | "ask" => None,
             other => panic!("unknown event {other} in {event_line}"),

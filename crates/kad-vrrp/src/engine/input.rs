@@ -141,6 +141,13 @@ pub enum Input<'a> {
         /// Its result.
         ok: bool,
     },
+    /// `kadctl maintenance NAME on|off` (an unknown name changes nothing).
+    Maintenance {
+        /// The instance's name.
+        name: &'a str,
+        /// In or out.
+        on: bool,
+    },
     /// The outcome of [`super::Effect::OpenLink`].
     LinkOpened {
         /// The link.

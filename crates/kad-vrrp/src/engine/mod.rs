@@ -176,6 +176,7 @@ impl Engine {
             Input::Link { index, name, up } => self.on_link(index, name, up, now),
             Input::AddressDeleted { index, addr } => self.on_address_deleted(index, addr, now),
             Input::Script { name, ok } => self.script_status(name, ok, now),
+            Input::Maintenance { name, on } => self.maintenance(name, on, now),
             Input::LinkOpened { link, ok } => self.link_opened(link, ok, now),
             Input::VmacCreated { instance, iface } => self.vmac_created(instance, iface, now),
             Input::Sent {

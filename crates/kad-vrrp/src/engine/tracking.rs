@@ -24,6 +24,21 @@ impl Engine {
         }
     }
 
+    /// `kadctl maintenance`: the instance named `name` goes in or out of maintenance.
+    pub(super) fn maintenance(&mut self, name: &str, on: bool, now: Instant) {
+        if let Some(i) = self.instances.iter().position(|r| r.cfg.name == name) {
+            log::info!(
+                "({name}) maintenance {}",
+                if on {
+                    "on: leaving MASTER, staying BACKUP at priority 0"
+                } else {
+                    "off"
+                }
+            );
+            self.feed(i, now, Event::Maintenance(on));
+        }
+    }
+
     /// A link went up or down: instances on it, tracking it, or in a sync group tracking it
     /// are re-evaluated.
     pub(super) fn on_link(&mut self, index: u32, name: Option<String>, up: bool, now: Instant) {

@@ -123,6 +123,11 @@ impl Executor {
         self.run(now, Input::Script { name, ok });
     }
 
+    /// `kadctl maintenance`: the instance goes in or out of maintenance.
+    pub fn maintenance(&mut self, name: &str, on: bool, now: Instant) {
+        self.run(now, Input::Maintenance { name, on });
+    }
+
     /// Stops every instance.
     pub fn shutdown(&mut self, now: Instant) {
         self.run(now, Input::Shutdown);

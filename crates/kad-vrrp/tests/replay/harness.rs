@@ -7,7 +7,7 @@
 //! - `> [at SECS] INPUT` feeds an input (at SECS seconds after the start, else at the
 //!   current time). INPUT is `start [CONF]`, `reload CONF`, `shutdown`, `timer`, `next`
 //!   (advance to the engine's next deadline, then timer), `script NAME ok|fail`,
-//!   `link IFACE up|down`, `addr-deleted IFACE ADDR`, `advert SRC [FIELD VALUE]...` (one
+//!   `maintenance NAME on|off`, `link IFACE up|down`, `addr-deleted IFACE ADDR`, `advert SRC [FIELD VALUE]...` (one
 //!   packet, see [`Replay::advert`]), `queue N advert ...` (N packets waiting on the socket,
 //!   no input), `readable [ah] IFACE`, `garbage IFACE` (a packet too short for IPv4),
 //!   `break IFACE` (its sockets will fail to open; no input).
@@ -208,6 +208,10 @@ impl Replay {
             ["script", name, ok] => {
                 let ok = *ok == "ok";
                 self.feed(Input::Script { name, ok }, &mut out);
+            }
+            ["maintenance", name, on] => {
+                let on = *on == "on";
+                self.feed(Input::Maintenance { name, on }, &mut out);
             }
             ["link", name, up] => {
                 let up = *up == "up";
@@ -559,6 +563,7 @@ impl Replay {
                 let got = match *field {
                     "state" => r.machine.state().name().to_string(),
                     "priority" => r.machine.priority().to_string(),
+                    "effective" => r.machine.effective_priority().to_string(),
                     "ah_seq" => r.ah_seq().to_string(),
                     counter => serde_json::to_value(&r.stats)
                         .ok()

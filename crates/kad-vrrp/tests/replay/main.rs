@@ -7,6 +7,7 @@ mod harness;
 mod announce;
 mod election;
 mod keywords;
+mod maintenance;
 mod receive;
 mod reload;
 mod routes;
