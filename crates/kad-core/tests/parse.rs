@@ -445,3 +445,26 @@ fn a_duplicate_vrid_is_reported_at_its_virtual_router_id_line() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn notify_fifos_and_their_scripts_are_read() {
+    let p = parse(
+        "global_defs {\n  notify_fifo /run/all.fifo\n  notify_fifo_script \"/bin/reader -x\" nobody\n  vrrp_notify_fifo /run/vrrp.fifo\n  vrrp_notify_fifo_script /bin/v\n  lvs_notify_fifo /run/lvs.fifo root root\n  lvs_notify_fifo_script /bin/l\n}\n",
+    );
+    let messages: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    // Only the FIFO owner, which kad does not apply, draws a warning (at its word).
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("owner is not applied"), "{messages:?}");
+    assert_eq!(p.diagnostics[0].pos.line, 6);
+    let f = p.config.expect("config").global.fifos;
+    assert_eq!(f.all.path.as_deref(), Some("/run/all.fifo"));
+    let s = f.all.script.expect("notify_fifo_script");
+    assert_eq!(
+        (s.command.as_str(), s.user.as_deref()),
+        ("/bin/reader -x", Some("nobody"))
+    );
+    assert_eq!(f.vrrp.path.as_deref(), Some("/run/vrrp.fifo"));
+    assert_eq!(f.vrrp.script.map(|s| s.command).as_deref(), Some("/bin/v"));
+    assert_eq!(f.lvs.path.as_deref(), Some("/run/lvs.fifo"));
+    assert_eq!(f.lvs.script.map(|s| s.command).as_deref(), Some("/bin/l"));
+}

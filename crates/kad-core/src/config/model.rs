@@ -148,6 +148,29 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `max_auto_priority` (`None`: not set).
     pub max_auto_priority: Option<i32>,
+    /// `notify_fifo[_script]`, `vrrp_notify_fifo[_script]`, `lvs_notify_fifo[_script]`.
+    #[serde(default)]
+    pub fifos: NotifyFifos,
+}
+
+/// One notify FIFO: `*_notify_fifo PATH [user [group]]` and its `*_script`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    /// The FIFO's path (created if missing).
+    pub path: Option<String>,
+    /// Run once at start with the path as its last argument (the reader).
+    pub script: Option<Script>,
+}
+
+/// The three notify FIFOs of global_defs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifos {
+    /// `notify_fifo`: VRRP and LVS lines.
+    pub all: NotifyFifo,
+    /// `vrrp_notify_fifo`: VRRP lines.
+    pub vrrp: NotifyFifo,
+    /// `lvs_notify_fifo`: LVS lines.
+    pub lvs: NotifyFifo,
 }
 
 impl GlobalDefs {
@@ -200,6 +223,7 @@ impl Default for GlobalDefs {
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,
+            fifos: NotifyFifos::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! created, an advert sent) with the matching input.
 
 mod facts;
+mod fifo;
 mod vmac;
 
 use std::collections::VecDeque;
@@ -50,6 +51,8 @@ pub struct Executor {
     buf: Vec<u8>,
     /// State changes (instance, new state, effective priority) not yet reported to the parent.
     changes: Vec<(String, State, u8)>,
+    /// `notify_fifo` / `vrrp_notify_fifo`.
+    fifos: fifo::VrrpFifos,
 }
 
 impl Executor {
@@ -90,6 +93,7 @@ impl Executor {
             first_token,
             buf: vec![0u8; 65536],
             changes: Vec::new(),
+            fifos: fifo::VrrpFifos::new(config),
         };
         let facts = facts::gather(config);
         x.run(now, Input::Start { config, facts });
@@ -110,6 +114,7 @@ impl Executor {
 
     /// Applies a new configuration.
     pub fn reload(&mut self, config: &Config, now: Instant) {
+        self.fifos.reload(config);
         let facts = facts::gather(config);
         self.run(now, Input::Reload { config, facts });
     }
@@ -122,6 +127,7 @@ impl Executor {
     /// Stops every instance.
     pub fn shutdown(&mut self, now: Instant) {
         self.run(now, Input::Shutdown);
+        self.fifos.close();
     }
 
     /// The engine's next deadline.
@@ -258,7 +264,10 @@ impl Executor {
                 name,
                 state,
                 priority,
-            } => self.changes.push((name, state, priority)),
+            } => {
+                self.fifos.on_state(&name, state, priority);
+                self.changes.push((name, state, priority));
+            }
             Effect::Drop { log, .. } => {
                 if let Some(line) = log {
                     log::warn!("{line}");
