@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod na;
 pub mod net;
 pub mod packet;
+pub mod process_track;
 pub mod service;
 pub mod vip;
 pub mod vmac_rx;
