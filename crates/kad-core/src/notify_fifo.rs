@@ -111,6 +111,7 @@ mod tests {
                 members: members.iter().map(|m| m.to_string()).collect(),
                 track_interface: Vec::new(),
                 track_script: Vec::new(),
+                track_process: Vec::new(),
                 notify: Default::default(),
                 smtp_alert: None,
             });

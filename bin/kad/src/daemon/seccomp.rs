@@ -89,6 +89,8 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_unlinkat,
     libc::SYS_readlinkat,
     libc::SYS_faccessat,
+    // Listing /proc for vrrp_track_process.
+    libc::SYS_getdents64,
     // mkfifo of a notify FIFO (a device node would need CAP_MKNOD, which the child lacks).
     libc::SYS_mknodat,
     // Sockets once open: VRRP, AH, GARP/NA, rtnetlink, syslog, the parent's channel.

@@ -10,6 +10,7 @@ pub mod lexer;
 pub mod model;
 pub mod preprocess;
 pub mod reader;
+pub mod track_process;
 pub mod values;
 
 mod build;

@@ -32,7 +32,12 @@ pub struct Config {
     pub ssl: Option<SslContext>,
     /// `track_file` / `vrrp_track_file` blocks (used by FILE_CHECK).
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcess>,
 }
+
+pub use super::track_process::{ParamMatch, TrackProcess};
 
 /// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +295,9 @@ pub struct SyncGroup {
     pub track_interface: Vec<Tracked>,
     /// `track_script`.
     pub track_script: Vec<Tracked>,
+    /// `track_process`.
+    #[serde(default)]
+    pub track_process: Vec<Tracked>,
     /// Notification scripts.
     pub notify: Notify,
     /// `smtp_alert`.
@@ -447,6 +455,9 @@ pub struct VrrpInstance {
     pub track_interface: Vec<Tracked>,
     /// `track_script`.
     pub track_script: Vec<Tracked>,
+    /// `track_process`.
+    #[serde(default)]
+    pub track_process: Vec<Tracked>,
     /// Notification scripts.
     pub notify: Notify,
     /// `smtp_alert`.

@@ -6,6 +6,7 @@
 
 mod facts;
 mod fifo;
+mod procwatch;
 mod vmac;
 
 use std::collections::VecDeque;
@@ -53,6 +54,8 @@ pub struct Executor {
     changes: Vec<(String, State, u8)>,
     /// `notify_fifo` / `vrrp_notify_fifo`.
     fifos: fifo::VrrpFifos,
+    /// `vrrp_track_process`: /proc scans.
+    procs: procwatch::ProcWatch,
 }
 
 impl Executor {
@@ -94,7 +97,10 @@ impl Executor {
             buf: vec![0u8; 65536],
             changes: Vec::new(),
             fifos: fifo::VrrpFifos::new(config),
+            procs: procwatch::ProcWatch::new(config, None),
         };
+        // The first scan comes before the instances start (keepalived's start-up scan).
+        x.poll_procs(now);
         let facts = facts::gather(config);
         x.run(now, Input::Start { config, facts });
         x
@@ -115,6 +121,8 @@ impl Executor {
     /// Applies a new configuration.
     pub fn reload(&mut self, config: &Config, now: Instant) {
         self.fifos.reload(config);
+        self.procs = procwatch::ProcWatch::new(config, Some(std::mem::take(&mut self.procs)));
+        self.poll_procs(now);
         let facts = facts::gather(config);
         self.run(now, Input::Reload { config, facts });
     }
@@ -132,11 +140,22 @@ impl Executor {
 
     /// The engine's next deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.engine.next_deadline()
+        [self.engine.next_deadline(), self.procs.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Scans /proc for tracked processes if due; feeds the statuses that changed.
+    fn poll_procs(&mut self, now: Instant) {
+        for (name, ok) in self.procs.poll(now) {
+            self.run(now, Input::Process { name: &name, ok });
+        }
     }
 
     /// Delivers due timers.
     pub fn on_timer(&mut self, now: Instant) {
+        self.poll_procs(now);
         self.run(now, Input::Timer);
     }
 
