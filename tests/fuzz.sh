@@ -15,6 +15,7 @@ suites=(
   "kad-vrrp fuzz_decoder    VRRP v2/v3 adverts and IPv4 headers"
   "kad-vrrp fuzz_ah         IPsec-AH adverts (layout, ICV, sequence numbers)"
   "kad-vrrp fuzz_netlink    rtnetlink link/address messages (monitor)"
+  "kad-vrrp fuzz_proc       /proc/PID/cmdline, comm and stat (vrrp_track_process)"
   "kad-ipc fuzz_frames      IPC datagrams and message payloads"
   "kad-ipc fuzz_control     control socket requests (kadctl's JSON lines)"
   "kad-ipvs fuzz_wire       IPVS generic-netlink replies and netlink framing"

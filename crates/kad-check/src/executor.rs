@@ -45,6 +45,8 @@ pub struct Checks {
     tls: Option<probe::tls::TlsContexts>,
     helo: String,
     alerts: Vec<Alert>,
+    /// Notify FIFO lines produced since the last [`Checks::take_fifo_lines`].
+    fifo_lines: Vec<String>,
     table_changed: bool,
 }
 
@@ -59,6 +61,7 @@ impl Default for Checks {
             tls: None,
             helo: String::new(),
             alerts: Vec::new(),
+            fifo_lines: Vec::new(),
             table_changed: false,
         }
     }
@@ -137,6 +140,11 @@ impl Checks {
         let (vs, rs) = (vs.to_string(), rs.to_string());
         self.run(Instant::now(), Event::Override { vs, rs, what });
         Ok(())
+    }
+
+    /// Notify FIFO lines produced since the last call.
+    pub fn take_fifo_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.fifo_lines)
     }
 
     /// Mails produced since the last call.
@@ -285,6 +293,10 @@ impl Checks {
             }
             Effect::Log(line) => {
                 log::info!("{line}");
+                None
+            }
+            Effect::Fifo(line) => {
+                self.fifo_lines.push(line);
                 None
             }
         }

@@ -11,6 +11,7 @@
 pub mod dump;
 pub mod engine;
 pub mod executor;
+pub mod fifo;
 pub mod file_check;
 pub mod health;
 pub mod ipvs_sync;

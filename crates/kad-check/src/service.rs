@@ -12,6 +12,7 @@ use kad_ipc::status::Outcome;
 use kad_ipc::{ChildService, FromChild, Routed, ToChild};
 
 use crate::executor::{Alert, Checks};
+use crate::fifo::CheckerFifos;
 use crate::ipvs_sync::IpvsSync;
 use crate::notify::Notifier;
 use crate::smtp::{Mail, Sender};
@@ -50,6 +51,8 @@ pub struct CheckService {
     ipvs: IpvsSync,
     /// `smtp_server` resolved at load time.
     smtp_addr: Option<std::net::SocketAddr>,
+    /// Notify FIFOs (LVS lines) and their scripts.
+    fifos: CheckerFifos,
 }
 
 impl CheckService {
@@ -69,6 +72,7 @@ impl CheckService {
             notifier: Notifier::default(),
             smtp: Sender::new(kad_ipc::FIRST_SERVICE_TOKEN),
             outbox: Vec::new(),
+            fifos: CheckerFifos::default(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl CheckService {
         for Alert { subject, body } in self.engine.take_alerts() {
             self.mail(subject, body);
         }
+        self.fifos.write(self.engine.take_fifo_lines());
         let changed = self.engine.take_table_changed();
         if (changed || self.ipvs.settings_pending())
             && self.ipvs.wanted()
@@ -165,6 +170,13 @@ impl CheckService {
             let want = crate::ipvs_sync::desired(&self.config, &self.engine.destinations());
             self.ipvs.sync(&want);
         }
+    }
+
+    /// Opens the notify FIFOs and starts their scripts for the sides this mode runs.
+    fn start_fifos(&mut self) {
+        let vrrp = self.mode != Mode::ChecksOnly;
+        let lvs = self.mode != Mode::ScriptsOnly;
+        self.fifos = CheckerFifos::start(&self.config, vrrp, lvs);
     }
 
     fn start_engine(&mut self) {
@@ -189,7 +201,12 @@ impl ChildService for CheckService {
     fn handle(&mut self, msg: ToChild) -> Vec<FromChild> {
         match msg {
             ToChild::Reload(cfg) => {
+                let fifos_changed = cfg.global.fifos != self.config.global.fifos;
                 self.config = Arc::new(*cfg);
+                if fifos_changed {
+                    self.fifos.stop();
+                    self.start_fifos();
+                }
                 self.ipvs.retry_after_reload();
                 self.start_engine();
                 if let Some(old) = self.scripts.take() {
@@ -271,6 +288,8 @@ impl ChildService for CheckService {
         self.engine.stop();
         self.ipvs.remove_all();
         self.notifier.finish(&self.config, NOTIFY_AT_STOP);
+        self.fifos.write(self.engine.take_fifo_lines());
+        self.fifos.stop();
         log::info!("checker child stopping");
     }
 
@@ -280,6 +299,7 @@ impl ChildService for CheckService {
             Err(e) => log::error!("checkers cannot start: {e}"),
         }
         self.smtp.set_registry(registry);
+        self.start_fifos();
         self.start_engine();
         self.scripts = self.new_scripts();
         match self.mode {
@@ -295,6 +315,7 @@ impl ChildService for CheckService {
             scripts,
             self.engine.next_deadline(),
             self.notifier.next_deadline(),
+            self.fifos.next_deadline(),
             self.smtp.next_deadline(),
         ]
         .into_iter()
@@ -315,6 +336,7 @@ impl ChildService for CheckService {
         self.engine.on_timer(now);
         self.send_alerts();
         self.notifier.on_timer(&self.config, now);
+        self.fifos.on_timer(now);
         self.smtp.on_timer(now);
         if let Some(s) = self.scripts.as_mut() {
             for (name, ok) in s.on_timer(now) {

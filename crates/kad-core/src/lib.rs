@@ -12,4 +12,5 @@ pub mod config;
 pub mod dump;
 pub mod dumpfile;
 pub mod logging;
+pub mod notify_fifo;
 pub mod state;

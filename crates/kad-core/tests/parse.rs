@@ -484,3 +484,55 @@ fn ipv6_scope_and_own_track_interface_are_ignored_with_a_warning() {
     );
     assert_eq!(p.diagnostics.len(), 2, "{:?}", p.diagnostics);
 }
+
+#[test]
+fn notify_fifos_and_their_scripts_are_read() {
+    let p = parse(
+        "global_defs {\n  notify_fifo /run/all.fifo\n  notify_fifo_script \"/bin/reader -x\" nobody\n  vrrp_notify_fifo /run/vrrp.fifo\n  vrrp_notify_fifo_script /bin/v\n  lvs_notify_fifo /run/lvs.fifo root root\n  lvs_notify_fifo_script /bin/l\n}\n",
+    );
+    let messages: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    // Only the FIFO owner, which kad does not apply, draws a warning (at its word).
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("owner is not applied"), "{messages:?}");
+    assert_eq!(p.diagnostics[0].pos.line, 6);
+    let f = p.config.expect("config").global.fifos;
+    assert_eq!(f.all.path.as_deref(), Some("/run/all.fifo"));
+    let s = f.all.script.expect("notify_fifo_script");
+    assert_eq!(
+        (s.command.as_str(), s.user.as_deref()),
+        ("/bin/reader -x", Some("nobody"))
+    );
+    assert_eq!(f.vrrp.path.as_deref(), Some("/run/vrrp.fifo"));
+    assert_eq!(f.vrrp.script.map(|s| s.command).as_deref(), Some("/bin/v"));
+    assert_eq!(f.lvs.path.as_deref(), Some("/run/lvs.fifo"));
+    assert_eq!(f.lvs.script.map(|s| s.command).as_deref(), Some("/bin/l"));
+}
+
+#[test]
+fn vrrp_track_process_and_track_process_are_read() {
+    let p = parse(
+        "vrrp_track_process haproxy {\n  process \"/usr/sbin/haproxy\" -f \"/etc/h a.cfg\"\n  param_match initial\n  weight -20 reverse\n  quorum 2\n  quorum_max 4\n  delay 1.5\n  terminate_delay 3\n  full_command\n}\nvrrp_sync_group G {\n  group {\n    VI_1\n  }\n  track_process {\n    haproxy\n  }\n}\nvrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 1\n  priority 100\n  track_process {\n    haproxy weight 10\n    nosuch\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    let messages: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("'nosuch' is not a defined vrrp_track_process"));
+    let cfg = p.config.expect("config");
+    let t = &cfg.track_processes[0];
+    assert_eq!(t.process, "/usr/sbin/haproxy");
+    assert_eq!(t.params, ["-f", "/etc/h a.cfg"]);
+    assert_eq!(
+        t.param_match,
+        Some(kad_core::config::model::ParamMatch::Initial)
+    );
+    assert_eq!(
+        (t.weight, t.reverse, t.quorum, t.quorum_max),
+        (-20, true, 2, Some(4))
+    );
+    assert_eq!(t.fork_delay, Duration::from_millis(1500));
+    assert_eq!(t.terminate_delay, Duration::from_secs(3));
+    assert!(t.full_command);
+    let i = &cfg.vrrp_instances[0];
+    assert_eq!(i.track_process.len(), 1, "an unknown name is dropped");
+    assert_eq!(i.track_process[0].weight, Some(10));
+    assert_eq!(cfg.sync_groups[0].track_process[0].name, "haproxy");
+}

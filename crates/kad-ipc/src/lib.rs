@@ -8,11 +8,15 @@
 //!
 //! Error policy: every decoding problem is an [`IpcError`] returned to the caller, who treats
 //! the connection as broken (the parent restarts the child); nothing here panics or logs.
+//!
+//! [`fifo`] also lives here: the notify FIFOs both children write (keepalived's
+//! `notify_fifo`s), non-blocking, dropping and counting what does not fit.
 #![deny(missing_docs)]
 
 pub mod channel;
 pub mod child;
 pub mod control;
+pub mod fifo;
 pub mod frame;
 pub mod hygiene;
 pub mod message;

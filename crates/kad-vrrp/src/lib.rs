@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod na;
 pub mod net;
 pub mod packet;
+pub mod process_track;
 pub mod route;
 pub mod service;
 pub mod status;

@@ -89,6 +89,10 @@ const ANY_ARGS: &[i64] = &[
     libc::SYS_unlinkat,
     libc::SYS_readlinkat,
     libc::SYS_faccessat,
+    // Listing /proc for vrrp_track_process.
+    libc::SYS_getdents64,
+    // mkfifo of a notify FIFO (a device node would need CAP_MKNOD, which the child lacks).
+    libc::SYS_mknodat,
     // Sockets once open: VRRP, AH, GARP/NA, rtnetlink, syslog, the parent's channel.
     libc::SYS_bind,
     libc::SYS_connect,
@@ -120,6 +124,7 @@ const ANY_ARGS_X86_64: &[i64] = &[
     libc::SYS_rename,
     libc::SYS_unlink,
     libc::SYS_readlink,
+    libc::SYS_mknod,
     libc::SYS_dup2,
     libc::SYS_epoll_wait,
     libc::SYS_poll,

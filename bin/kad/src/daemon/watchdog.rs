@@ -203,6 +203,8 @@ impl Watchdog {
                 || n.master_rx_lower_pri.is_some()
         };
         let notify = mail
+            || g.fifos.all.script.is_some()
+            || g.fifos.vrrp.script.is_some()
             || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
             || cfg.sync_groups.iter().any(|g| has_notify(&g.notify));
         // What the VRRP side needs run (the checker runs it; with -P in script-only mode).

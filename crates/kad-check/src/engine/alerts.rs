@@ -31,6 +31,12 @@ pub fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
     fmt_service(rs.addr, rs.port.unwrap_or(table::vs_port(vs)), vs)
 }
 
+/// True if LVS lines go to a notify FIFO (`lvs_notify_fifo` or `notify_fifo`).
+fn wants_fifo(config: &Config) -> bool {
+    let f = &config.global.fifos;
+    f.all.path.is_some() || f.lvs.path.is_some()
+}
+
 /// A notify or quorum script to run.
 pub fn notify(script: &Script) -> Effect {
     Effect::RunNotify {
@@ -82,6 +88,11 @@ pub fn server_changed(
     } else {
         &rs.notify_down
     };
+    if wants_fifo(config) {
+        out.push(Effect::Fifo(kad_core::notify_fifo::rs_line(
+            &name, &vname, alive,
+        )));
+    }
     let state = if alive { "UP" } else { "DOWN" };
     let subject = format!("[{router}] Realserver {name} of virtual server {vname} - {state}");
     let body = format!("=> kad: real server {name} of virtual server {vname} is {state} <=");
@@ -98,6 +109,9 @@ pub fn quorum_changed(
     out: &mut Vec<Effect>,
 ) {
     let vname = fmt_vs(vs);
+    if wants_fifo(config) {
+        out.push(Effect::Fifo(kad_core::notify_fifo::vs_line(&vname, up)));
+    }
     let script = if up { &vs.quorum_up } else { &vs.quorum_down };
     let state = if up { "UP" } else { "DOWN" };
     let subject = format!("[{router}] Virtualserver {vname} - quorum {state}");

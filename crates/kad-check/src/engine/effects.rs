@@ -120,6 +120,8 @@ pub enum Effect {
     },
     /// A line for the log (transitions, quorum, ha_suspend): worth an info line.
     Log(String),
+    /// A line for the notify FIFOs (`lvs_notify_fifo`, `notify_fifo`): `RS … UP`, `VS … DOWN`.
+    Fifo(String),
 }
 
 impl fmt::Display for Effect {
@@ -161,6 +163,7 @@ impl fmt::Display for Effect {
                 Ok(())
             }
             Effect::Log(line) => write!(f, "log {line}"),
+            Effect::Fifo(line) => write!(f, "fifo {line}"),
         }
     }
 }

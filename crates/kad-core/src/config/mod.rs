@@ -13,6 +13,7 @@ pub mod model;
 pub mod preprocess;
 pub mod reader;
 pub mod route;
+pub mod track_process;
 pub mod values;
 
 mod build;

@@ -42,7 +42,12 @@ pub struct Config {
     /// `static_rules`: added at start, removed at stop.
     #[serde(default)]
     pub static_rules: Vec<Rule>,
+    /// `vrrp_track_process` blocks.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcess>,
 }
+
+pub use super::track_process::{ParamMatch, TrackProcess};
 
 /// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +167,29 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `max_auto_priority` (`None`: not set).
     pub max_auto_priority: Option<i32>,
+    /// `notify_fifo[_script]`, `vrrp_notify_fifo[_script]`, `lvs_notify_fifo[_script]`.
+    #[serde(default)]
+    pub fifos: NotifyFifos,
+}
+
+/// One notify FIFO: `*_notify_fifo PATH [user [group]]` and its `*_script`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    /// The FIFO's path (created if missing).
+    pub path: Option<String>,
+    /// Run once at start with the path as its last argument (the reader).
+    pub script: Option<Script>,
+}
+
+/// The three notify FIFOs of global_defs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifos {
+    /// `notify_fifo`: VRRP and LVS lines.
+    pub all: NotifyFifo,
+    /// `vrrp_notify_fifo`: VRRP lines.
+    pub vrrp: NotifyFifo,
+    /// `lvs_notify_fifo`: LVS lines.
+    pub lvs: NotifyFifo,
 }
 
 impl GlobalDefs {
@@ -216,6 +244,7 @@ impl Default for GlobalDefs {
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,
+            fifos: NotifyFifos::default(),
         }
     }
 }
@@ -282,6 +311,9 @@ pub struct SyncGroup {
     pub track_interface: Vec<Tracked>,
     /// `track_script`.
     pub track_script: Vec<Tracked>,
+    /// `track_process`.
+    #[serde(default)]
+    pub track_process: Vec<Tracked>,
     /// Notification scripts.
     pub notify: Notify,
     /// `smtp_alert`.
@@ -439,6 +471,9 @@ pub struct VrrpInstance {
     pub track_interface: Vec<Tracked>,
     /// `track_script`.
     pub track_script: Vec<Tracked>,
+    /// `track_process`.
+    #[serde(default)]
+    pub track_process: Vec<Tracked>,
     /// Notification scripts.
     pub notify: Notify,
     /// `smtp_alert`.

@@ -134,6 +134,13 @@ pub enum Input<'a> {
         /// The address.
         addr: IpAddr,
     },
+    /// A vrrp_track_process status (its quorum held or not, delays applied).
+    Process {
+        /// The vrrp_track_process name.
+        name: &'a str,
+        /// Its status.
+        ok: bool,
+    },
     /// A vrrp_script result from the checker child.
     Script {
         /// The script's name.

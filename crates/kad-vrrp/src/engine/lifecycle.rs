@@ -79,6 +79,11 @@ impl Engine {
             .iter()
             .map(|s| (s.name.clone(), s.clone()))
             .collect();
+        self.processes = config
+            .track_processes
+            .iter()
+            .map(|p| (p.name.clone(), p.clone()))
+            .collect();
         self.min_garp = config.global.vrrp_min_garp;
         self.pacer.garp_interval = config.global.vrrp_garp_interval;
         self.pacer.gna_interval = config.global.vrrp_gna_interval;

@@ -107,6 +107,10 @@ pub struct Engine {
     /// vrrp_script definitions by name, and the last result of each (from the checker child).
     scripts: HashMap<String, VrrpScript>,
     script_ok: HashMap<String, bool>,
+    /// vrrp_track_process definitions by name, and the status of each (from the executor's
+    /// /proc scans).
+    processes: HashMap<String, kad_core::config::model::TrackProcess>,
+    process_ok: HashMap<String, bool>,
     /// Sync groups with member indices; `propagating` stops a group move from echoing.
     groups: Vec<SyncGroup>,
     propagating: bool,
@@ -149,6 +153,8 @@ impl Engine {
             min_garp: false,
             scripts: HashMap::new(),
             script_ok: HashMap::new(),
+            processes: HashMap::new(),
+            process_ok: HashMap::new(),
             groups: Vec::new(),
             propagating: false,
             pacer: Pacer::default(),
@@ -177,6 +183,7 @@ impl Engine {
             Input::AddressDeleted { index, addr } => self.on_address_deleted(index, addr, now),
             Input::Script { name, ok } => self.script_status(name, ok, now),
             Input::Maintenance { name, on } => self.maintenance(name, on, now),
+            Input::Process { name, ok } => self.process_status(name, ok, now),
             Input::LinkOpened { link, ok } => self.link_opened(link, ok, now),
             Input::VmacCreated { instance, iface } => self.vmac_created(instance, iface, now),
             Input::Sent {

@@ -12,6 +12,9 @@ use crate::instance::{Event, State};
 pub(super) struct SyncGroup {
     pub(super) members: Vec<usize>,
     track_interface: Vec<String>,
+    /// The group's vrrp_track_processes: any without quorum puts every member in FAULT
+    /// (keepalived requires weight 0 on a group).
+    track_process: Vec<String>,
 }
 
 impl Engine {
@@ -21,6 +24,15 @@ impl Engine {
             .track_interface
             .iter()
             .any(|n| !self.facts.running(n))
+            || self.groups[g]
+                .track_process
+                .iter()
+                .any(|n| !self.process_ok.get(n).copied().unwrap_or(false))
+    }
+
+    /// True when group `g` tracks vrrp_track_process `name`.
+    pub(super) fn group_tracks_process(&self, g: usize, name: &str) -> bool {
+        self.groups[g].track_process.iter().any(|n| n == name)
     }
 
     /// True when group `g` tracks interface `name`.
@@ -40,6 +52,7 @@ impl Engine {
                     .filter_map(|m| self.instances.iter().position(|r| &r.cfg.name == m))
                     .collect(),
                 track_interface: g.track_interface.iter().map(|t| t.name.clone()).collect(),
+                track_process: g.track_process.iter().map(|t| t.name.clone()).collect(),
             })
             .collect();
     }

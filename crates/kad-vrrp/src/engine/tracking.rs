@@ -39,6 +39,31 @@ impl Engine {
         }
     }
 
+    /// A vrrp_track_process status; re-evaluates the instances tracking it (directly or
+    /// through their sync group).
+    pub(super) fn process_status(&mut self, name: &str, ok: bool, now: Instant) {
+        if self.process_ok.insert(name.to_string(), ok) == Some(ok) {
+            return;
+        }
+        log::info!(
+            "Track process {name} {}",
+            if ok { "quorum reached" } else { "quorum lost" }
+        );
+        for i in 0..self.instances.len() {
+            let own = self.instances[i]
+                .cfg
+                .track_process
+                .iter()
+                .any(|t| t.name == name);
+            let group = self
+                .group_of(i)
+                .is_some_and(|g| self.group_tracks_process(g, name));
+            if own || group {
+                self.evaluate(i, now);
+            }
+        }
+    }
+
     /// A link went up or down: instances on it, tracking it, or in a sync group tracking it
     /// are re-evaluated.
     pub(super) fn on_link(&mut self, index: u32, name: Option<String>, up: bool, now: Instant) {
@@ -144,6 +169,15 @@ impl Engine {
                 .unwrap_or(!script.init_fail);
             let reverse = t.reverse || (t.weight.is_none() && script.weight_reverse);
             apply(ok, t.weight.unwrap_or(script.weight), reverse);
+        }
+        for t in &r.cfg.track_process {
+            let Some(p) = self.processes.get(&t.name) else {
+                continue;
+            };
+            // Not yet counted: the executor's first scan comes before start.
+            let ok = self.process_ok.get(&t.name).copied().unwrap_or(false);
+            let reverse = t.reverse || (t.weight.is_none() && p.reverse);
+            apply(ok, t.weight.unwrap_or(p.weight), reverse);
         }
         for t in &r.cfg.track_interface {
             apply(

@@ -5,6 +5,8 @@
 //! created, an advert sent) with the matching input.
 
 mod facts;
+mod fifo;
+mod procwatch;
 mod vmac;
 
 use std::collections::VecDeque;
@@ -53,6 +55,10 @@ pub struct Executor {
     changes: Vec<(String, State, u8)>,
     /// Instances whose `notify_master_rx_lower_pri` is due, not yet reported to the parent.
     lower_pri: Vec<String>,
+    /// `notify_fifo` / `vrrp_notify_fifo`.
+    fifos: fifo::VrrpFifos,
+    /// `vrrp_track_process`: /proc scans.
+    procs: procwatch::ProcWatch,
 }
 
 impl Executor {
@@ -94,7 +100,11 @@ impl Executor {
             buf: vec![0u8; 65536],
             changes: Vec::new(),
             lower_pri: Vec::new(),
+            fifos: fifo::VrrpFifos::new(config),
+            procs: procwatch::ProcWatch::new(config, None),
         };
+        // The first scan comes before the instances start (keepalived's start-up scan).
+        x.poll_procs(now);
         let facts = facts::gather(config);
         x.run(now, Input::Start { config, facts });
         x
@@ -114,6 +124,9 @@ impl Executor {
 
     /// Applies a new configuration.
     pub fn reload(&mut self, config: &Config, now: Instant) {
+        self.fifos.reload(config);
+        self.procs = procwatch::ProcWatch::new(config, Some(std::mem::take(&mut self.procs)));
+        self.poll_procs(now);
         let facts = facts::gather(config);
         self.run(now, Input::Reload { config, facts });
     }
@@ -131,15 +144,27 @@ impl Executor {
     /// Stops every instance.
     pub fn shutdown(&mut self, now: Instant) {
         self.run(now, Input::Shutdown);
+        self.fifos.close();
     }
 
     /// The engine's next deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.engine.next_deadline()
+        [self.engine.next_deadline(), self.procs.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Scans /proc for tracked processes if due; feeds the statuses that changed.
+    fn poll_procs(&mut self, now: Instant) {
+        for (name, ok) in self.procs.poll(now) {
+            self.run(now, Input::Process { name: &name, ok });
+        }
     }
 
     /// Delivers due timers.
     pub fn on_timer(&mut self, now: Instant) {
+        self.poll_procs(now);
         self.run(now, Input::Timer);
     }
 
@@ -278,7 +303,10 @@ impl Executor {
                 name,
                 state,
                 priority,
-            } => self.changes.push((name, state, priority)),
+            } => {
+                self.fifos.on_state(&name, state, priority);
+                self.changes.push((name, state, priority));
+            }
             Effect::MasterRxLowerPri { instance } => self.lower_pri.push(instance),
             Effect::Drop { log, .. } => {
                 if let Some(line) = log {

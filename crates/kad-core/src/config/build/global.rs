@@ -121,9 +121,42 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
                     None => Some(99),
                 };
             }
+            "notify_fifo" => fifo_path(ctx, &s, &mut g.fifos.all),
+            "vrrp_notify_fifo" => fifo_path(ctx, &s, &mut g.fifos.vrrp),
+            "lvs_notify_fifo" => fifo_path(ctx, &s, &mut g.fifos.lvs),
+            "notify_fifo_script" => set_opt(&mut g.fifos.all.script, ctx.script(&s)),
+            "vrrp_notify_fifo_script" => set_opt(&mut g.fifos.vrrp.script, ctx.script(&s)),
+            "lvs_notify_fifo_script" => set_opt(&mut g.fifos.lvs.script, ctx.script(&s)),
             kw if ctx.is_unsupported(Block::Global, kw) => {}
             _ => ctx.unknown(&s, "in global_defs"),
         }
+    }
+}
+
+/// `*_notify_fifo PATH [user [group]]`: the path (an owner is warned about and not applied).
+fn fifo_path(
+    ctx: &mut Ctx,
+    s: &crate::config::reader::Stmt,
+    f: &mut crate::config::model::NotifyFifo,
+) {
+    if let Some(script) = ctx.script(s) {
+        if let Some(w) = s.args().get(1) {
+            ctx.warning(
+                w.pos,
+                format!(
+                    "'{}': the FIFO's owner is not applied by kad (it is created 0600, root)",
+                    s.keyword()
+                ),
+            );
+        }
+        f.path = Some(script.command);
+    }
+}
+
+/// Stores a parsed value if there is one.
+fn set_opt<T>(slot: &mut Option<T>, v: Option<T>) {
+    if v.is_some() {
+        *slot = v;
     }
 }
 

@@ -41,6 +41,7 @@ pub(crate) struct Ctx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RefKind {
     Script,
+    Process,
     VirtualServerGroup,
 }
 
@@ -72,6 +73,11 @@ pub(crate) fn build(
                 if let Some(script) = vrrp::vrrp_script(&mut ctx, &s, 1) {
                     ctx.script_pos.push(s.pos());
                     cfg.vrrp_scripts.push(script);
+                }
+            }
+            "vrrp_track_process" => {
+                if let Some(t) = vrrp::track_process(&mut ctx, &s, 1) {
+                    cfg.track_processes.push(t);
                 }
             }
             "track_file" | "vrrp_track_file" => {
@@ -364,6 +370,13 @@ impl Ctx {
                     pos,
                     format!("track_script '{name}' is not a defined vrrp_script; ignored"),
                 ),
+                RefKind::Process if !cfg.track_processes.iter().any(|p| p.name == name) => self
+                    .warning(
+                        pos,
+                        format!(
+                            "track_process '{name}' is not a defined vrrp_track_process; ignored"
+                        ),
+                    ),
                 RefKind::VirtualServerGroup if !vsg_names.0.contains_key(&name) => self.error(
                     pos,
                     format!("virtual_server group '{name}' is not a defined virtual_server_group"),
@@ -372,6 +385,13 @@ impl Ctx {
             }
         }
         let known_scripts: Vec<String> = cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
+        let known: Vec<String> = cfg.track_processes.iter().map(|p| p.name.clone()).collect();
+        for inst in &mut cfg.vrrp_instances {
+            inst.track_process.retain(|t| known.contains(&t.name));
+        }
+        for group in &mut cfg.sync_groups {
+            group.track_process.retain(|t| known.contains(&t.name));
+        }
         for inst in &mut cfg.vrrp_instances {
             inst.track_script
                 .retain(|t| known_scripts.contains(&t.name));

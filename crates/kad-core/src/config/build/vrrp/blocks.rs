@@ -98,6 +98,7 @@ pub(in crate::config::build) fn sync_group(
         members: Vec::new(),
         track_interface: Vec::new(),
         track_script: Vec::new(),
+        track_process: Vec::new(),
         notify: Notify::default(),
         smtp_alert: None,
     };
@@ -115,6 +116,9 @@ pub(in crate::config::build) fn sync_group(
             "track_interface" => g.track_interface = tracked_list(ctx, &s, level + 1, None),
             "track_script" => {
                 g.track_script = tracked_list(ctx, &s, level + 1, Some(RefKind::Script))
+            }
+            "track_process" => {
+                g.track_process = tracked_list(ctx, &s, level + 1, Some(RefKind::Process))
             }
             "smtp_alert" => g.smtp_alert = Some(ctx.flag(&s)),
             kw if ctx.is_unsupported(Block::SyncGroup, kw) => {}
@@ -200,7 +204,11 @@ pub(in crate::config::build) fn track_file(
 }
 
 /// The block's name argument (`vrrp_instance NAME {`), with the block required.
-pub(super) fn block_name(ctx: &mut Ctx, head: &Stmt, expected: &str) -> Option<String> {
+pub(in crate::config::build) fn block_name(
+    ctx: &mut Ctx,
+    head: &Stmt,
+    expected: &str,
+) -> Option<String> {
     ctx.max_args(head, 1);
     let name = match head.args().first() {
         Some(w) => w.text.to_string(),
@@ -219,7 +227,7 @@ pub(super) fn block_name(ctx: &mut Ctx, head: &Stmt, expected: &str) -> Option<S
 }
 
 /// `reverse` / `noreverse` / `no_reverse` at argument `i`.
-pub(super) fn reverse_word(ctx: &mut Ctx, s: &Stmt, i: usize) -> bool {
+pub(in crate::config::build) fn reverse_word(ctx: &mut Ctx, s: &Stmt, i: usize) -> bool {
     match s.args().get(i).map(|w| (w.text.as_str(), w.pos)) {
         None => false,
         Some(("reverse", _)) => true,

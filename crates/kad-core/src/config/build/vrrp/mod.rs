@@ -5,6 +5,7 @@ use std::time::Duration;
 
 mod address;
 mod blocks;
+mod process;
 
 use super::global::set;
 use super::{Ctx, RefKind};
@@ -18,6 +19,7 @@ use crate::config::values::parse_ip;
 pub(super) use address::{address_block, route_block, rule_block};
 use blocks::{block_name, notify_keyword, tracked_list};
 pub(super) use blocks::{sync_group, track_file, vrrp_script};
+pub(super) use process::track_process;
 
 /// Longest VRRPv2 password; keepalived truncates longer ones.
 const AUTH_PASS_MAX: usize = 8;
@@ -54,6 +56,7 @@ pub(super) fn instance(
         dont_track_primary: false,
         track_interface: Vec::new(),
         track_script: Vec::new(),
+        track_process: Vec::new(),
         notify: Notify::default(),
         smtp_alert: None,
         accept: None,
@@ -175,6 +178,9 @@ pub(super) fn instance(
             "track_interface" => inst.track_interface = tracked_list(ctx, &s, level + 1, None),
             "track_script" => {
                 inst.track_script = tracked_list(ctx, &s, level + 1, Some(RefKind::Script))
+            }
+            "track_process" => {
+                inst.track_process = tracked_list(ctx, &s, level + 1, Some(RefKind::Process))
             }
             "smtp_alert" => inst.smtp_alert = Some(ctx.flag(&s)),
             "accept" => inst.accept = Some(ctx.bare(&s)),
