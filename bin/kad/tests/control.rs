@@ -35,7 +35,7 @@ virtual_server {VIP} 80 {{
             misc_path /bin/true
         }}
     }}
-    real_server 192.0.2.2 9 {{
+    real_server 192.0.2.2 80 {{
         TCP_CHECK {{
             connect_timeout 1
             retry 0
@@ -165,7 +165,7 @@ fn status_names_the_master_and_real_servers_and_overrides_apply_without_a_reload
     // The checks settle: MISC_CHECK up, TCP_CHECK refused.
     wait_until("both checks ran", Duration::from_secs(15), || {
         real_server(s1, "192.0.2.22:80")["last_check"] == "up"
-            && real_server(s1, "192.0.2.2:9")["alive"] == false
+            && real_server(s1, "192.0.2.2:80")["alive"] == false
     });
     let table = ok(s1, &["status"]);
     for want in [
@@ -173,7 +173,7 @@ fn status_names_the_master_and_real_servers_and_overrides_apply_without_a_reload
         "MASTER",
         "192.0.2.21:80",
         "192.0.2.22:80",
-        "192.0.2.2:9",
+        "192.0.2.2:80",
     ] {
         assert!(table.contains(want), "{want} missing from\n{table}");
     }
