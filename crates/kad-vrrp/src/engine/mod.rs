@@ -253,7 +253,7 @@ impl Engine {
                 let every = self.instances[i].cfg.garp.master_refresh;
                 self.instances[i].refresh_at = master.then_some(now + every);
                 if let (true, Some(l)) = (master, self.instances[i].link) {
-                    let repeat = self.instances[i].cfg.garp.master_repeat;
+                    let repeat = self.instances[i].cfg.garp.master_refresh_repeat;
                     self.announce(i, l, repeat, now);
                 }
             }

@@ -134,6 +134,43 @@ vrrp_instance VI_1 {
     );
 }
 
+/// `garp_master_refresh_repeat` (not `garp_master_repeat`) sets the size of each refresh burst.
+#[test]
+fn garp_master_refresh_repeat_sets_the_refresh_burst() {
+    let conf = "
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    advert_int 1
+    garp_master_repeat 1
+    garp_master_delay 0
+    garp_master_refresh 2
+    garp_master_refresh_repeat 3
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+";
+    let mut r = Replay::new(&[("a", conf)]);
+    r.run(
+        "
+> start
+< ...
+> next
+< ...
+> next
+< advert VI_1 prio 100 to 224.0.0.18
+> next
+= time 5.609
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+< garp eth0 192.0.2.100
+< advert VI_1 prio 100 to 224.0.0.18
+",
+    );
+}
+
 #[test]
 fn a_vmac_instance_lives_on_its_macvlan_and_announces_with_the_virtual_mac() {
     let conf = "
