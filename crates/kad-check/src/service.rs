@@ -89,21 +89,12 @@ impl CheckService {
         (self.mode != Mode::ChecksOnly).then(|| VrrpScripts::new(&self.config, Instant::now()))
     }
 
-    /// smtp_alert for a VRRP state change (instance setting, else smtp_alert_vrrp, else smtp_alert).
+    /// smtp_alert for a VRRP state change, when [`vrrp_alert_wanted`] says so.
     fn alert(&mut self, name: &str, state: VrrpState, priority: u8) {
-        let g = &self.config.global;
-        let Some(inst) = self.config.vrrp_instances.iter().find(|i| i.name == name) else {
-            return;
-        };
-        let wanted = inst
-            .smtp_alert
-            .or(g.smtp_alert_vrrp)
-            .or(g.smtp_alert)
-            .unwrap_or(false);
-        if !wanted {
+        if !vrrp_alert_wanted(&self.config, name, state) {
             return;
         }
-        let router = g.router_id_or_host();
+        let router = self.config.global.router_id_or_host();
         self.mail(
             format!("[{router}] VRRP Instance {name} - Entering {state} state"),
             format!("kad on {router}: VRRP instance {name} is now {state} (priority {priority})."),
@@ -352,5 +343,50 @@ impl ChildService for CheckService {
 
     fn outbox(&mut self) -> Vec<FromChild> {
         std::mem::take(&mut self.outbox)
+    }
+}
+
+/// Whether instance `name` entering `state` is mailed: the instance's `smtp_alert`, else
+/// `smtp_alert_vrrp`, else `smtp_alert`; never a FAULT under `no_email_faults`.
+fn vrrp_alert_wanted(config: &Config, name: &str, state: VrrpState) -> bool {
+    let g = &config.global;
+    let Some(inst) = config.vrrp_instances.iter().find(|i| i.name == name) else {
+        return false;
+    };
+    let wanted = inst
+        .smtp_alert
+        .or(g.smtp_alert_vrrp)
+        .or(g.smtp_alert)
+        .unwrap_or(false);
+    wanted && !(state == VrrpState::Fault && g.no_email_faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = std::env::temp_dir().join(format!("kad-alert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("{}.conf", text.len()));
+        std::fs::write(&path, text).expect("write config");
+        let parsed =
+            kad_core::config::parse_file(&path, &kad_core::config::ParseOptions::default());
+        std::fs::remove_dir_all(&dir).ok();
+        parsed.config.expect("config")
+    }
+
+    #[test]
+    fn no_email_faults_keeps_fault_mails_back_and_nothing_else() {
+        let inst = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n smtp_alert\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n";
+        let plain = config(inst);
+        let quiet = config(&format!("global_defs {{\n no_email_faults\n}}\n{inst}"));
+        for state in [VrrpState::Master, VrrpState::Backup, VrrpState::Fault] {
+            assert!(vrrp_alert_wanted(&plain, "VI_1", state), "{state}");
+        }
+        assert!(vrrp_alert_wanted(&quiet, "VI_1", VrrpState::Master));
+        assert!(vrrp_alert_wanted(&quiet, "VI_1", VrrpState::Backup));
+        assert!(!vrrp_alert_wanted(&quiet, "VI_1", VrrpState::Fault));
+        assert!(!vrrp_alert_wanted(&quiet, "VI_2", VrrpState::Master));
     }
 }
