@@ -262,7 +262,7 @@ pub static KEYWORDS: &[(Block, &str, Status)] = &[
     // vrrp_sync_group.
     (SyncGroup, "group", A),
     (SyncGroup, "track_interface", A),
-    (SyncGroup, "track_script", I),
+    (SyncGroup, "track_script", A),
     (SyncGroup, "smtp_alert", A),
     (SyncGroup, "notify_master", A),
     (SyncGroup, "notify_backup", A),

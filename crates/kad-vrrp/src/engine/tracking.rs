@@ -9,19 +9,35 @@ use super::Engine;
 use crate::instance::{Event, State};
 
 impl Engine {
-    /// A vrrp_script result from the checker child; re-evaluates the instances tracking it.
+    /// A vrrp_script result from the checker child; re-evaluates the instances tracking it
+    /// (directly or through their sync group).
     pub(super) fn script_status(&mut self, name: &str, ok: bool, now: Instant) {
         self.script_ok.insert(name.to_string(), ok);
         for i in 0..self.instances.len() {
-            if self.instances[i]
+            let own = self.instances[i]
                 .cfg
                 .track_script
                 .iter()
-                .any(|t| t.name == name)
-            {
+                .any(|t| t.name == name);
+            let group = self
+                .group_of(i)
+                .is_some_and(|g| self.group_tracks_script(g, name));
+            if own || group {
                 self.evaluate(i, now);
             }
         }
+    }
+
+    /// Whether vrrp_script `name` counts as up: its last result, else up unless `init_fail`
+    /// (None: no such script).
+    pub(super) fn script_up(&self, name: &str) -> Option<bool> {
+        let script = self.scripts.get(name)?;
+        Some(
+            self.script_ok
+                .get(name)
+                .copied()
+                .unwrap_or(!script.init_fail),
+        )
     }
 
     /// `kadctl maintenance`: the instance named `name` goes in or out of maintenance.

@@ -222,3 +222,69 @@ fn a_member_or_the_group_s_tracked_interface_down_faults_every_member() {
 ",
     );
 }
+
+/// A sync group's own `track_script`: a failing script (whatever its weight) puts every member
+/// in FAULT, its recovery brings them back; `reverse` turns it round.
+#[test]
+fn a_sync_group_track_script_down_is_fault_for_every_member() {
+    let conf = "
+vrrp_script chk {
+    script /bin/true
+    weight -30
+}
+vrrp_script flip {
+    script /bin/true
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    track_script {
+        chk
+        flip weight 0 reverse
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+vrrp_instance VI_2 {
+    interface eth1
+    virtual_router_id 2
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        198.51.100.100/24
+    }
+}
+";
+    let mut r = Replay::new(&[("a", conf)]);
+    r.run(
+        "
+> start
+< ...
+# `flip` counts as up until told otherwise, and it is reversed: the group starts in FAULT.
+= VI_1 state FAULT
+= VI_2 state FAULT
+> at 1 script flip fail
+< VI_1 BACKUP 100
+< VI_2 BACKUP 100
+> at 2 script chk fail
+< VI_1 FAULT 100
+< VI_2 FAULT 100
+> at 3 script chk ok
+< VI_1 BACKUP 100
+< VI_2 BACKUP 100
+# `flip` is reversed: it succeeding is the failure.
+> at 4 script flip ok
+< VI_1 FAULT 100
+< VI_2 FAULT 100
+",
+    );
+}
