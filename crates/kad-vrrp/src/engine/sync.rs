@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use kad_core::config::model::Config;
+use kad_core::config::model::{Config, Tracked};
 
 use super::Engine;
 use crate::instance::{Event, State};
@@ -15,9 +15,9 @@ pub(super) struct SyncGroup {
     /// The group's vrrp_track_processes: any without quorum puts every member in FAULT
     /// (keepalived requires weight 0 on a group).
     track_process: Vec<String>,
-    /// The group's vrrp_scripts, with `reverse`: any down puts every member in FAULT (a
-    /// weight is ignored, as for the group's interfaces).
-    track_script: Vec<(String, bool)>,
+    /// The group's vrrp_scripts: each member tracks them as its own (measured on keepalived
+    /// 2.2.7: a weight moves every member's priority, a weight-0 script down is FAULT).
+    pub(super) track_script: Vec<Tracked>,
 }
 
 impl Engine {
@@ -31,15 +31,11 @@ impl Engine {
                 .track_process
                 .iter()
                 .any(|n| !self.process_ok.get(n).copied().unwrap_or(false))
-            || self.groups[g]
-                .track_script
-                .iter()
-                .any(|(n, reverse)| self.script_up(n) == Some(*reverse))
     }
 
     /// True when group `g` tracks vrrp_script `name`.
     pub(super) fn group_tracks_script(&self, g: usize, name: &str) -> bool {
-        self.groups[g].track_script.iter().any(|(n, _)| n == name)
+        self.groups[g].track_script.iter().any(|t| t.name == name)
     }
 
     /// True when group `g` tracks vrrp_track_process `name`.
@@ -65,11 +61,7 @@ impl Engine {
                     .collect(),
                 track_interface: g.track_interface.iter().map(|t| t.name.clone()).collect(),
                 track_process: g.track_process.iter().map(|t| t.name.clone()).collect(),
-                track_script: g
-                    .track_script
-                    .iter()
-                    .map(|t| (t.name.clone(), t.reverse))
-                    .collect(),
+                track_script: g.track_script.clone(),
             })
             .collect();
     }

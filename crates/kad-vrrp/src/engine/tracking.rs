@@ -174,15 +174,16 @@ impl Engine {
                 _ => {}
             }
         };
-        for t in &r.cfg.track_script {
-            let Some(script) = self.scripts.get(&t.name) else {
+        // A sync group's track_script counts as each member's own.
+        let group_scripts = self
+            .group_of(i)
+            .map(|g| self.groups[g].track_script.as_slice())
+            .unwrap_or_default();
+        for t in r.cfg.track_script.iter().chain(group_scripts) {
+            let (Some(script), Some(ok)) = (self.scripts.get(&t.name), self.script_up(&t.name))
+            else {
                 continue;
             };
-            let ok = self
-                .script_ok
-                .get(&t.name)
-                .copied()
-                .unwrap_or(!script.init_fail);
             let reverse = t.reverse || (t.weight.is_none() && script.weight_reverse);
             apply(ok, t.weight.unwrap_or(script.weight), reverse);
         }

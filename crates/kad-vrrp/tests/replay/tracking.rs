@@ -223,16 +223,17 @@ fn a_member_or_the_group_s_tracked_interface_down_faults_every_member() {
     );
 }
 
-/// A sync group's own `track_script`: a failing script (whatever its weight) puts every member
-/// in FAULT, its recovery brings them back; `reverse` turns it round.
+/// A sync group's own `track_script` counts as each member's (measured on keepalived 2.2.7:
+/// `chk weight -20` in the group moved the member 100 -> 80; an unweighted weight-0 script down
+/// synced the group to FAULT; `weight -20 reverse` failing gave 120).
 #[test]
-fn a_sync_group_track_script_down_is_fault_for_every_member() {
+fn a_sync_group_track_script_counts_as_each_members_own() {
     let conf = "
 vrrp_script chk {
     script /bin/true
     weight -30
 }
-vrrp_script flip {
+vrrp_script vital {
     script /bin/true
 }
 vrrp_sync_group G {
@@ -241,8 +242,8 @@ vrrp_sync_group G {
         VI_2
     }
     track_script {
-        chk
-        flip weight 0 reverse
+        chk weight -20
+        vital
     }
 }
 vrrp_instance VI_1 {
@@ -257,7 +258,7 @@ vrrp_instance VI_1 {
 vrrp_instance VI_2 {
     interface eth1
     virtual_router_id 2
-    priority 100
+    priority 90
     advert_int 1
     virtual_ipaddress {
         198.51.100.100/24
@@ -269,22 +270,22 @@ vrrp_instance VI_2 {
         "
 > start
 < ...
-# `flip` counts as up until told otherwise, and it is reversed: the group starts in FAULT.
-= VI_1 state FAULT
-= VI_2 state FAULT
-> at 1 script flip fail
-< VI_1 BACKUP 100
-< VI_2 BACKUP 100
-> at 2 script chk fail
+= VI_1 state BACKUP
+= VI_2 state BACKUP
+# The group's weight (-20), not the script's (-30), moves every member.
+> at 1 script chk fail
+= VI_1 priority 80
+= VI_2 priority 70
+> at 1.5 script chk ok
+= VI_1 priority 100
+= VI_2 priority 90
+# A weight-0 script of the group down: every member in FAULT, and back.
+> at 2 script vital fail
 < VI_1 FAULT 100
-< VI_2 FAULT 100
-> at 3 script chk ok
+< VI_2 FAULT 90
+> at 3 script vital ok
 < VI_1 BACKUP 100
-< VI_2 BACKUP 100
-# `flip` is reversed: it succeeding is the failure.
-> at 4 script flip ok
-< VI_1 FAULT 100
-< VI_2 FAULT 100
+< VI_2 BACKUP 90
 ",
     );
 }
