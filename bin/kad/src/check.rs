@@ -5,8 +5,9 @@ use std::path::Path;
 
 use kad_core::config::{self, Config, ParseOptions, Parsed};
 
-/// Parses `path`, printing every diagnostic to stderr.
-pub fn load(path: &Path, config_id: &str) -> Parsed {
+/// Parses `path`, printing every diagnostic to stderr (the parser's, then the script-security
+/// warnings); also returns how many script-security warnings were printed.
+pub fn load(path: &Path, config_id: &str) -> (Parsed, usize) {
     let options = ParseOptions {
         config_id: config_id.to_string(),
         interface_exists: Some(interface_exists),
@@ -15,12 +16,14 @@ pub fn load(path: &Path, config_id: &str) -> Parsed {
     for line in parsed.rendered() {
         eprintln!("{line}");
     }
+    let mut script_warnings = 0;
     if let Some(cfg) = parsed.config.as_mut() {
         for line in crate::daemon::apply_script_user(cfg, path, false) {
             eprintln!("{line}");
+            script_warnings += 1;
         }
     }
-    parsed
+    (parsed, script_warnings)
 }
 
 /// True if the network interface exists in this network namespace.
@@ -34,8 +37,8 @@ pub fn interface_exists(name: &str) -> bool {
 
 /// `kad -t`: diagnostics to stderr, a one-line summary to stdout; exit status 0 or 5.
 pub fn config_test(path: &Path, config_id: &str) -> i32 {
-    let parsed = load(path, config_id);
-    let warnings = parsed.diagnostics.len() - error_count(&parsed);
+    let (parsed, script_warnings) = load(path, config_id);
+    let warnings = parsed.diagnostics.len() - error_count(&parsed) + script_warnings;
     match &parsed.config {
         Some(cfg) => {
             println!(
@@ -60,7 +63,7 @@ pub fn config_test(path: &Path, config_id: &str) -> i32 {
 
 /// `kad --dump-json`: the normalized configuration as JSON on stdout.
 pub fn dump(path: &Path, config_id: &str) -> i32 {
-    let parsed = load(path, config_id);
+    let (parsed, _) = load(path, config_id);
     match parsed.config {
         Some(cfg) => match serde_json::to_string_pretty(&cfg) {
             Ok(json) => {

@@ -198,3 +198,25 @@ fn missing_config_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// The summary's warning count is every warning printed, script-security ones included.
+#[test]
+fn the_summary_counts_every_warning_printed() {
+    let file = workspace().join("tests/corpus/kubeadm-ha.conf");
+    let out = Command::new(env!("CARGO_BIN_EXE_kad"))
+        .args(["-t", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run kad");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let printed = stderr.lines().filter(|l| l.contains("warning")).count();
+    assert!(
+        stderr.contains("SECURITY VIOLATION"),
+        "the file has scripts without script security: {stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("; {printed} warning(s)")),
+        "stdout {stdout:?} does not count the {printed} warning(s) of {stderr}"
+    );
+}
