@@ -68,6 +68,21 @@ except ConnectionResetError:
     print("reset")
 "#;
 
+/// Holds `argv[2]` idle connections, then sends a whole request on one more and prints its
+/// status line, or `refused` if the server closed it unanswered (over its cap).
+const FLOOD: &str = r#"
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+idle = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(n)]
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+try:
+    s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+    got = s.recv(200)
+except OSError:
+    got = b""
+print(got.split(b"\r\n")[0].decode() if got else "refused")
+"#;
+
 /// One raw request; prints the status line of the answer.
 const RAW: &str = r#"
 import socket, sys
@@ -273,6 +288,15 @@ fn metrics_carry_each_instance_and_real_server_and_survive_hostile_clients() {
         .contains(&answer.as_str()),
         "oversized head answered {answer}"
     );
+    // A flood: the 17th connection beside 16 idle ones is closed unanswered; once they are
+    // gone, scrapes work again.
+    assert_eq!(run_python(&lab, "1", FLOOD, &[&port, "16"]), "refused");
+    assert_eq!(
+        run_python(&lab, "1", FLOOD, &[&port, "15"]),
+        "HTTP/1.1 200 OK",
+        "15 idle clients leave room for a scrape"
+    );
+    assert_eq!(vrrp_state("1"), Some(2.0), "serving after the flood");
     // Other paths and methods.
     let raw = |req: &str| run_python(&lab, "1", RAW, &[&port, req]);
     assert_eq!(raw("GET / HTTP/1.1\\r\\n\\r\\n"), "HTTP/1.1 404 Not Found");
