@@ -133,6 +133,10 @@ pub struct Cli {
     /// kad extension: no control socket.
     #[arg(long = "no-control-socket")]
     pub no_control_socket: bool,
+    /// kad extension: serve Prometheus metrics on http://ADDR:PORT/metrics (the parent
+    /// serves it; the address is the access control). Off by default.
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Internal: run as the given child (set by the parent when it starts a child).
     #[arg(long = "child", hide = true, value_name = "vrrp|checker")]
     pub child: Option<String>,

@@ -462,3 +462,97 @@ fn kadctl_drain_and_weight_reach_the_kernel_without_a_reload() {
     let log = std::fs::read_to_string(dir.join("kad.log")).unwrap_or_default();
     assert!(!log.contains("reloading"), "{log}");
 }
+
+/// One scrape of `http://127.0.0.1:port/metrics`: the body, or an empty string while kad
+/// does not listen yet.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// The value of the first line of `text` that starts with `prefix` (name and labels).
+fn metric(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn metrics_carry_the_kernels_ipvs_counters() {
+    if !inside_vm("metrics_carry_the_kernels_ipvs_counters") {
+        return;
+    }
+    let kad_bin = std::env::var("KAD_BIN").expect("KAD_BIN");
+    let dir = std::env::temp_dir().join("kad-ipvs-metrics");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("kad.conf");
+    let real = Server::start(0, accept_only());
+    let port = 9650;
+    // The virtual address is local, so a local client's connection goes through IPVS.
+    Command::new("ip")
+        .args(["addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .status()
+        .expect("ip addr");
+    std::fs::write(
+        &conf,
+        format!(
+            "virtual_server 192.0.2.1 80 {{\n  lb_algo rr\n  lb_kind NAT\n\
+               real_server 127.0.0.1 {} {{\n    weight 4\n  }}\n}}\n",
+            real.port
+        ),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("kad.log")).expect("log");
+    let mut kad = Command::new(&kad_bin)
+        .args(["-n", "-l", "-C", "--no-control-socket", "-f"])
+        .arg(&conf)
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .stderr(log)
+        .spawn()
+        .expect("kad");
+    let dest = format!(
+        "{{virtual_server=\"192.0.2.1:80\",real_server=\"127.0.0.1:{}\"}}",
+        real.port
+    );
+    let flip = Duration::from_secs(30);
+    wait_until("the destination in the metrics", flip, || {
+        metric(
+            &scrape(port),
+            &format!("kad_ipvs_destination_connections_total{dest}"),
+        ) == Some(0.0)
+    });
+    for _ in 0..3 {
+        let _ = std::net::TcpStream::connect_timeout(
+            &"192.0.2.1:80".parse().expect("addr"),
+            Duration::from_secs(5),
+        );
+    }
+    wait_until("three connections counted", flip, || {
+        let text = scrape(port);
+        let svc = "kad_ipvs_service_connections_total{virtual_server=\"192.0.2.1:80\"}";
+        metric(&text, svc) == Some(3.0)
+            && metric(
+                &text,
+                &format!("kad_ipvs_destination_connections_total{dest}"),
+            ) == Some(3.0)
+            && metric(
+                &text,
+                &format!("kad_ipvs_destination_incoming_packets_total{dest}"),
+            )
+            .is_some_and(|n| n >= 3.0)
+    });
+    eprintln!("{}", ipvsadm(&["-Ln", "--stats"]));
+    signal(kad.id(), libc::SIGTERM);
+    assert!(kad.wait().expect("wait").success());
+}

@@ -122,6 +122,11 @@ impl Checks {
         self.engine.snapshot(Instant::now(), SystemTime::now())
     }
 
+    /// Finished checks by kind (metrics).
+    pub fn check_totals(&self) -> Vec<kad_ipc::status::CheckKindStats> {
+        self.engine.check_totals()
+    }
+
     /// The virtual servers as the control socket shows them.
     pub fn status(&self) -> Vec<kad_ipc::status::VsStatus> {
         self.engine.status()

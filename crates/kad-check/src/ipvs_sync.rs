@@ -170,6 +170,11 @@ impl IpvsSync {
         self.ipvs.is_some()
     }
 
+    /// The kernel's IPVS, once reached (the metrics read its counters).
+    pub fn kernel(&mut self) -> Option<&mut Ipvs> {
+        self.ipvs.as_mut()
+    }
+
     /// False once IPVS was found missing: no desired table needs building any more.
     pub fn wanted(&self) -> bool {
         !self.tried || self.ipvs.is_some()

@@ -14,6 +14,7 @@ pub mod executor;
 pub mod fifo;
 pub mod file_check;
 pub mod health;
+pub mod ipvs_stats;
 pub mod ipvs_sync;
 pub mod notify;
 pub mod probe;

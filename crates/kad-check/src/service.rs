@@ -250,8 +250,13 @@ impl ChildService for CheckService {
             ToChild::Status { id } => vec![FromChild::Status {
                 id,
                 status: kad_ipc::status::Status {
-                    vrrp: Vec::new(),
                     virtual_servers: self.engine.status(),
+                    checks: self.engine.check_totals(),
+                    ipvs: match self.ipvs.kernel() {
+                        Some(k) => crate::ipvs_stats::collect(k, &self.config),
+                        None => Vec::new(),
+                    },
+                    ..Default::default()
                 },
             }],
             ToChild::Override { id, vs, rs, what } => {

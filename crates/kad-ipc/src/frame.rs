@@ -18,8 +18,9 @@ pub const CHUNK: usize = 60 * 1024;
 /// Default bound on one message (a 10,000-virtual-server reload is a few MB).
 pub const DEFAULT_MAX_MESSAGE: usize = 256 << 20;
 /// Bound on one message from a child to the parent. State changes and script results are
-/// tens of bytes; the largest is a status snapshot (about 100 bytes a real server, so 4 MiB
-/// holds some 40,000).
+/// tens of bytes; the largest is a status snapshot (about 100 bytes a real server, and about 90
+/// for each IPVS service and destination whose counters it carries, at most 10,000 of those:
+/// 4 MiB holds some 30,000 real servers beside them).
 pub const MAX_FROM_CHILD: usize = 4 << 20;
 
 const FIRST: u16 = 1;

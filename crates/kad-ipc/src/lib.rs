@@ -9,6 +9,9 @@
 //! Error policy: every decoding problem is an [`IpcError`] returned to the caller, who treats
 //! the connection as broken (the parent restarts the child); nothing here panics or logs.
 //!
+//! The metrics endpoint's pure parts live here too: [`http`] (the bounded request parser)
+//! and [`metrics`] (the text exposition of a [`status::Status`]).
+//!
 //! [`fifo`] also lives here: the notify FIFOs both children write (keepalived's
 //! `notify_fifo`s), non-blocking, dropping and counting what does not fit.
 #![deny(missing_docs)]
@@ -18,8 +21,10 @@ pub mod child;
 pub mod control;
 pub mod fifo;
 pub mod frame;
+pub mod http;
 pub mod hygiene;
 pub mod message;
+pub mod metrics;
 pub mod status;
 
 pub use channel::Channel;

@@ -13,6 +13,115 @@ pub struct Status {
     pub vrrp: Vec<VrrpStatus>,
     /// Virtual servers, in configuration order (empty without health checks).
     pub virtual_servers: Vec<VsStatus>,
+    /// VRRP packets dropped before any instance took them, by reason (VRRP child).
+    pub vrrp_drops: Vec<(String, u64)>,
+    /// Health checks by kind (`TCP_CHECK`, `HTTP_GET`, …), summed over every checker (checker).
+    pub checks: Vec<CheckKindStats>,
+    /// The kernel's IPVS counters of kad's services (checker; empty without IPVS).
+    pub ipvs: Vec<IpvsServiceStats>,
+}
+
+impl Status {
+    /// Adds a child's part to the whole.
+    pub fn merge(&mut self, part: Status) {
+        self.vrrp.extend(part.vrrp);
+        self.virtual_servers.extend(part.virtual_servers);
+        self.vrrp_drops.extend(part.vrrp_drops);
+        self.checks.extend(part.checks);
+        self.ipvs.extend(part.ipvs);
+    }
+}
+
+/// Upper bounds (seconds) of the check latency histogram's buckets; `+Inf` follows.
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The finished checks of one kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckKindStats {
+    /// `TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, ….
+    pub kind: String,
+    /// Attempts finished.
+    pub checks: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// Attempts per latency bucket ([`LATENCY_BUCKETS`], then one for longer), not cumulative.
+    pub buckets: Vec<u64>,
+    /// Summed duration of every attempt, in seconds.
+    pub latency_sum: f64,
+}
+
+/// The kernel's counters of one IPVS service and its destinations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsServiceStats {
+    /// The virtual server as the status names it (`IP:PORT`, `…/udp`, `fwmark:N`).
+    pub name: String,
+    /// The service's counters.
+    pub counters: IpvsCounters,
+    /// Each destination: `IP:PORT`, its active and inactive connections, its counters.
+    pub destinations: Vec<IpvsDestStats>,
+}
+
+/// One IPVS destination's counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsDestStats {
+    /// `IP:PORT` (`[IPv6]:PORT`).
+    pub address: String,
+    /// Active connections now.
+    pub active_connections: u32,
+    /// Inactive connections now.
+    pub inactive_connections: u32,
+    /// Totals since the destination was added.
+    pub counters: IpvsCounters,
+}
+
+/// The totals the kernel keeps per IPVS service and destination (`IPVS_STATS_ATTR_*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsCounters {
+    /// Connections scheduled.
+    pub connections: u64,
+    /// Packets in (client to real server).
+    pub packets_in: u64,
+    /// Packets out (real server to client; NAT only).
+    pub packets_out: u64,
+    /// Bytes in.
+    pub bytes_in: u64,
+    /// Bytes out.
+    pub bytes_out: u64,
+}
+
+/// One VRRP instance's counters, named as keepalived's JSON dump names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpCounters {
+    /// Adverts received.
+    pub advert_rcvd: u64,
+    /// Adverts sent.
+    pub advert_sent: u64,
+    /// Transitions to MASTER.
+    pub become_master: u64,
+    /// Transitions out of MASTER.
+    pub release_master: u64,
+    /// Packets of a bad length.
+    pub packet_len_err: u64,
+    /// Adverts with another interval.
+    pub advert_interval_err: u64,
+    /// Packets with a TTL other than 255.
+    pub ip_ttl_err: u64,
+    /// Packets of an unknown type.
+    pub invalid_type_rcvd: u64,
+    /// Adverts with another address list.
+    pub addr_list_err: u64,
+    /// Unknown authentication type.
+    pub invalid_authtype: u64,
+    /// Authentication type differs.
+    pub authtype_mismatch: u64,
+    /// Authentication failed.
+    pub auth_failure: u64,
+    /// Priority-0 adverts received.
+    pub pri_zero_rcvd: u64,
+    /// Priority-0 adverts sent.
+    pub pri_zero_sent: u64,
 }
 
 /// One VRRP instance.
@@ -32,8 +141,12 @@ pub struct VrrpStatus {
     pub interface: String,
     /// `virtual_router_id`.
     pub virtual_router_id: u8,
-    /// The virtual addresses (`virtual_ipaddress`).
+    /// The virtual addresses (`virtual_ipaddress`), `ADDR/PREFIX`.
     pub vips: Vec<String>,
+    /// The interface of each virtual address (its `dev`, else `interface`), as `vips`.
+    pub vip_interfaces: Vec<String>,
+    /// The instance's counters.
+    pub counters: VrrpCounters,
     /// Address of the master last heard (a BACKUP's master; empty if none).
     pub master_seen: String,
 }

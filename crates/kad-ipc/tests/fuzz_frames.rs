@@ -35,6 +35,7 @@ fn seeds() -> Vec<Vec<u8>> {
                     quorum_up: true,
                     real_servers: Vec::new(),
                 }],
+                ..Default::default()
             },
         },
         FromChild::Routed(Routed::InstanceState {

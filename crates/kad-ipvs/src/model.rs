@@ -164,6 +164,21 @@ impl Dest {
     }
 }
 
+/// The totals the kernel keeps per service and destination (read, never written).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Connections scheduled.
+    pub connections: u64,
+    /// Packets in.
+    pub packets_in: u64,
+    /// Packets out.
+    pub packets_out: u64,
+    /// Bytes in.
+    pub bytes_in: u64,
+    /// Bytes out.
+    pub bytes_out: u64,
+}
+
 /// The destinations of one service by (address, port).
 pub type Dests = BTreeMap<(IpAddr, u16), Dest>;
 

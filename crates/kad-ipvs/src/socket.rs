@@ -9,7 +9,7 @@ use neli::socket::synchronous::NlSocketHandle;
 use neli::types::Buffer;
 use neli::utils::Groups;
 
-use crate::model::{Dest, Service, ServiceKey, Table};
+use crate::model::{Dest, Service, ServiceKey, Stats, Table};
 use crate::reconcile::Change;
 use crate::wire::{self, cmd, Reply, WireError};
 use std::io::Cursor;
@@ -227,6 +227,31 @@ impl Ipvs {
                 .map(|p| wire::parse_dest(p, ipv6).map_err(IpvsError::from))
                 .collect::<Result<Vec<_>, _>>()?;
             out.push((s, dests));
+        }
+        Ok(out)
+    }
+
+    /// Every service with its totals, and each destination with its totals.
+    #[allow(clippy::type_complexity)]
+    pub fn list_stats(&mut self) -> Result<Vec<(Service, Stats, Vec<(Dest, Stats)>)>, IpvsError> {
+        let mut out = Vec::new();
+        let services = self.request("list services", wire::bare(cmd::GET_SERVICE), true)?;
+        for p in &services {
+            let s = wire::parse_service(p)?;
+            let stats = wire::parse_service_stats(p)?;
+            let replies = self.request(
+                "list destinations",
+                wire::service_key(cmd::GET_DEST, &s.key),
+                true,
+            )?;
+            let mut dests = Vec::with_capacity(replies.len());
+            for r in &replies {
+                dests.push((
+                    wire::parse_dest(r, s.key.is_ipv6())?,
+                    wire::parse_dest_stats(r)?,
+                ));
+            }
+            out.push((s, stats, dests));
         }
         Ok(out)
     }

@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::model::{Dest, Forward, Service, ServiceKey};
+use crate::model::{Dest, Forward, Service, ServiceKey, Stats};
 
 /// `IPVS_GENL_VERSION`.
 pub const GENL_VERSION: u8 = 1;
@@ -64,6 +64,8 @@ const SVC_FLAGS: u16 = 7;
 const SVC_TIMEOUT: u16 = 8;
 const SVC_NETMASK: u16 = 9;
 const SVC_PE_NAME: u16 = 11;
+const SVC_STATS: u16 = 10;
+const SVC_STATS64: u16 = 12;
 
 const DEST_ADDR: u16 = 1;
 const DEST_PORT: u16 = 2;
@@ -74,6 +76,14 @@ const DEST_L_THRESH: u16 = 6;
 const DEST_ACTIVE_CONNS: u16 = 7;
 const DEST_INACT_CONNS: u16 = 8;
 const DEST_ADDR_FAMILY: u16 = 11;
+const DEST_STATS: u16 = 10;
+const DEST_STATS64: u16 = 12;
+
+const STATS_CONNS: u16 = 1;
+const STATS_INPKTS: u16 = 2;
+const STATS_OUTPKTS: u16 = 3;
+const STATS_INBYTES: u16 = 4;
+const STATS_OUTBYTES: u16 = 5;
 
 const INFO_VERSION: u16 = 1;
 const INFO_CONN_TAB_SIZE: u16 = 2;
@@ -315,6 +325,13 @@ fn get_u32(b: &[u8], what: &str) -> Result<u32, WireError> {
         .ok_or_else(|| WireError(format!("{what}: {} bytes", b.len())))
 }
 
+fn get_u64(b: &[u8], what: &str) -> Result<u64, WireError> {
+    b.get(..8)
+        .and_then(|x| x.try_into().ok())
+        .map(u64::from_ne_bytes)
+        .ok_or_else(|| WireError(format!("{what}: {} bytes", b.len())))
+}
+
 fn get_addr(b: &[u8], ipv6: bool, what: &str) -> Result<IpAddr, WireError> {
     if ipv6 {
         let a: [u8; 16] = b
@@ -466,6 +483,45 @@ pub fn parse_dest(payload: &[u8], ipv6: bool) -> Result<Dest, WireError> {
     })
 }
 
+/// The totals of a service or destination: its `STATS64` attribute (kernel 4.0 on, every
+/// counter 64 bits), else its `STATS` one (connections and packets 32 bits), else zeros.
+fn parse_stats(list: &[(u16, &[u8])], stats64: u16, stats: u16) -> Result<Stats, WireError> {
+    let (nested, wide) = match (find(list, stats64), find(list, stats)) {
+        (Some(b), _) => (b, true),
+        (None, Some(b)) => (b, false),
+        (None, None) => return Ok(Stats::default()),
+    };
+    let inner = attrs(nested)?;
+    let counter = |kind, what| -> Result<u64, WireError> {
+        match find(&inner, kind) {
+            None => Ok(0),
+            Some(b) if wide || kind >= STATS_INBYTES => get_u64(b, what),
+            Some(b) => get_u32(b, what).map(u64::from),
+        }
+    };
+    Ok(Stats {
+        connections: counter(STATS_CONNS, "connections")?,
+        packets_in: counter(STATS_INPKTS, "packets in")?,
+        packets_out: counter(STATS_OUTPKTS, "packets out")?,
+        bytes_in: counter(STATS_INBYTES, "bytes in")?,
+        bytes_out: counter(STATS_OUTBYTES, "bytes out")?,
+    })
+}
+
+/// The totals of the service in a `GET_SERVICE` dump message.
+pub fn parse_service_stats(payload: &[u8]) -> Result<Stats, WireError> {
+    let (_, top) = split_genl(payload)?;
+    let list = attrs(need(&top, CMD_ATTR_SERVICE, "service")?)?;
+    parse_stats(&list, SVC_STATS64, SVC_STATS)
+}
+
+/// The totals of the destination in a `GET_DEST` dump message.
+pub fn parse_dest_stats(payload: &[u8]) -> Result<Stats, WireError> {
+    let (_, top) = split_genl(payload)?;
+    let list = attrs(need(&top, CMD_ATTR_DEST, "destination")?)?;
+    parse_stats(&list, DEST_STATS64, DEST_STATS)
+}
+
 /// `(version, connection table size)` from a `GET_INFO` reply.
 pub fn parse_info(payload: &[u8]) -> Result<(u32, u32), WireError> {
     let (_, list) = split_genl(payload)?;
@@ -502,6 +558,53 @@ mod tests {
         20, 0, 3, 0, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // address
         6, 0, 4, 0, 0, 80, 0, 0, // port 80, big-endian
     ];
+
+    /// A `GET_DEST` reply for 198.51.100.7:8080 with `stats` nested as attribute `kind`.
+    fn dest_reply(kind: u16, stats: Attrs) -> Vec<u8> {
+        let d = Dest::new(IpAddr::from([198, 51, 100, 7]), 8080, Forward::Masq, 2);
+        let mut inner = dest_attrs(&d, true);
+        inner.nested(kind, stats);
+        let mut top = Attrs::default();
+        top.nested(CMD_ATTR_DEST, inner);
+        genl(cmd::NEW_DEST, top)
+    }
+
+    #[test]
+    fn stats64_and_the_older_stats_are_read() {
+        let mut s64 = Attrs::default();
+        s64.put(STATS_CONNS, &5u64.to_ne_bytes())
+            .put(STATS_INPKTS, &(1u64 << 40).to_ne_bytes())
+            .put(STATS_OUTPKTS, &7u64.to_ne_bytes())
+            .put(STATS_INBYTES, &900u64.to_ne_bytes())
+            .put(STATS_OUTBYTES, &1000u64.to_ne_bytes());
+        let got = parse_dest_stats(&dest_reply(DEST_STATS64, s64)).expect("stats64");
+        assert_eq!(
+            got,
+            Stats {
+                connections: 5,
+                packets_in: 1 << 40,
+                packets_out: 7,
+                bytes_in: 900,
+                bytes_out: 1000
+            }
+        );
+        let mut s32 = Attrs::default();
+        s32.u32(STATS_CONNS, 3)
+            .u32(STATS_INPKTS, 4)
+            .put(STATS_INBYTES, &11u64.to_ne_bytes());
+        let got = parse_dest_stats(&dest_reply(DEST_STATS, s32)).expect("stats");
+        assert_eq!((got.connections, got.packets_in, got.bytes_in), (3, 4, 11));
+        let mut short = Attrs::default();
+        short.u32(STATS_INBYTES, 1);
+        assert!(parse_dest_stats(&dest_reply(DEST_STATS, short)).is_err());
+        let d = Dest::new(IpAddr::from([198, 51, 100, 7]), 80, Forward::Masq, 1);
+        let plain = dest(cmd::NEW_DEST, &tcp_service().key, &d);
+        assert_eq!(
+            parse_dest_stats(&plain),
+            Ok(Stats::default()),
+            "no stats: zeros"
+        );
+    }
 
     #[test]
     fn golden_new_service() {

@@ -41,7 +41,41 @@ fn seeds() -> Vec<Vec<u8>> {
         wire::dest(cmd::NEW_DEST, &svc.key, &d4),
         wire::dest(cmd::NEW_DEST, &fw6.key, &d6),
         vec![15, 1, 0, 0, 8, 0, 1, 0, 1, 2, 1, 0, 8, 0, 2, 0, 0, 16, 0, 0],
+        stats_reply(2, 12),
+        stats_reply(1, 10),
     ]
+}
+
+/// One netlink attribute (native-endian length and type, payload, padding).
+fn attr(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut a = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
+    a.extend_from_slice(&kind.to_ne_bytes());
+    a.extend_from_slice(payload);
+    while !a.len().is_multiple_of(4) {
+        a.push(0);
+    }
+    a
+}
+
+/// A dump reply whose top attribute `top` (1 service, 2 destination) nests counters as
+/// attribute `stats` (10 STATS, 12 STATS64), as the kernel sends them.
+fn stats_reply(top: u16, stats: u16) -> Vec<u8> {
+    let wide = stats == 12;
+    let small = |v: u32| {
+        if wide {
+            u64::from(v).to_ne_bytes().to_vec()
+        } else {
+            v.to_ne_bytes().to_vec()
+        }
+    };
+    let mut counters = attr(1, &small(5));
+    counters.extend(attr(2, &small(6)));
+    counters.extend(attr(4, &700u64.to_ne_bytes()));
+    let mut inner = attr(1, &[198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    inner.extend(attr(stats, &counters));
+    let mut msg = vec![8, 1, 0, 0];
+    msg.extend(attr(top, &inner));
+    msg
 }
 
 fn parse_everything(b: &[u8]) {
@@ -71,6 +105,16 @@ fn parse_everything(b: &[u8]) {
     }
     let _ = wire::parse_family(b);
     let _ = wire::attrs(b);
+    let _ = wire::parse_service_stats(b);
+    let _ = wire::parse_dest_stats(b);
+}
+
+#[test]
+fn seeded_counters_parse() {
+    let d = wire::parse_dest_stats(&stats_reply(2, 12)).expect("STATS64");
+    assert_eq!((d.connections, d.bytes_in), (5, 700));
+    let s = wire::parse_service_stats(&stats_reply(1, 10)).expect("STATS");
+    assert_eq!((s.connections, s.packets_in, s.bytes_in), (5, 6, 700));
 }
 
 proptest! {
@@ -82,7 +126,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_replies_never_panic(seed in 0usize..5, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6), cut in any::<usize>()) {
+    fn mutated_replies_never_panic(seed in 0usize..7, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6), cut in any::<usize>()) {
         let mut msg = seeds()[seed].clone();
         for (at, v) in flips {
             let n = msg.len();

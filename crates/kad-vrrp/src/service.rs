@@ -139,7 +139,8 @@ impl ChildService for VrrpService {
                     id,
                     status: kad_ipc::status::Status {
                         vrrp,
-                        virtual_servers: Vec::new(),
+                        vrrp_drops: crate::status::drops(self.exec.as_ref().map(Executor::engine)),
+                        ..Default::default()
                     },
                 }]
             }

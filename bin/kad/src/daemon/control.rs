@@ -230,10 +230,7 @@ impl Control {
         }
         left.retain(|&s| s != slot);
         match answer {
-            Answer::Status(part) => {
-                status.vrrp.extend(part.vrrp);
-                status.virtual_servers.extend(part.virtual_servers);
-            }
+            Answer::Status(part) => status.merge(part),
             Answer::Reply(reply) => {
                 self.reply(id, &reply, now, reg);
                 return;

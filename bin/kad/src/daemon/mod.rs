@@ -7,6 +7,7 @@
 //! exit status leaves this module.
 
 pub mod control;
+pub mod metrics;
 pub mod pidfile;
 pub mod respawn;
 pub mod seccomp;
@@ -149,6 +150,8 @@ pub struct Settings {
     pub control_socket: Option<PathBuf>,
     /// `--control-socket-group`.
     pub control_group: Option<String>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -241,6 +244,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         log: log_options(cli),
         control_socket: (!cli.no_control_socket).then(|| cli.control_socket.clone()),
         control_group: cli.control_socket_group.clone(),
+        metrics_listen: cli.metrics_listen,
         pidfiles: watchdog::Pidfiles {
             parent: cli
                 .pid_file

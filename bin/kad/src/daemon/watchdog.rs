@@ -21,6 +21,7 @@ use super::respawn::{Backoff, Decision};
 use super::{ChildKind, Settings};
 
 mod requests;
+mod scrape;
 
 const SIGNALS: Token = Token(100);
 
@@ -46,6 +47,8 @@ struct Slot {
     net_raw: bool,
     /// The parent killed the child to start it again at once (not a death).
     restart: bool,
+    /// Deaths followed by a respawn since kad started (metrics).
+    restarts: u64,
 }
 
 /// The parent's state.
@@ -64,6 +67,8 @@ pub struct Watchdog {
     control: Option<Control>,
     /// Maintenance and weight overrides in force, replayed to a respawned child.
     changes: requests::Changes,
+    /// The metrics endpoint, if asked for and bound.
+    metrics: Option<super::metrics::Metrics>,
 }
 
 fn sigrtmin2() -> i32 {
@@ -120,6 +125,7 @@ impl Watchdog {
                 fatal: false,
                 net_raw: false,
                 restart: false,
+                restarts: 0,
             })
             .collect();
         Ok(Watchdog {
@@ -134,12 +140,14 @@ impl Watchdog {
             script_status: std::collections::BTreeMap::new(),
             control: None,
             changes: Default::default(),
+            metrics: None,
         })
     }
 
     /// Runs until the children are stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
         self.open_control();
+        self.open_metrics();
         self.update_wanted();
         for i in 0..self.slots.len() {
             if self.slots[i].wanted {
@@ -173,6 +181,10 @@ impl Watchdog {
                     self.on_signals();
                 } else if token.0 < self.slots.len() {
                     self.on_channel(token.0, writable);
+                } else if token == super::metrics::LISTENER
+                    || token.0 >= super::metrics::FIRST_CONNECTION
+                {
+                    self.on_metrics(token);
                 } else if token == control::LISTENER || token.0 >= control::FIRST_CONNECTION {
                     self.on_control(token);
                 }
@@ -224,6 +236,7 @@ impl Watchdog {
             .iter()
             .filter_map(|s| s.respawn_at)
             .chain(self.control.as_ref().and_then(Control::next_deadline))
+            .chain(self.metrics.as_ref().and_then(|m| m.next_deadline()))
             .min();
         let stop = self.stopping.filter(|_| !self.killed_remaining);
         match (respawn, stop) {
@@ -526,10 +539,12 @@ impl Watchdog {
                     self.begin_stop(1);
                 }
                 Decision::Now => {
+                    slot.restarts = slot.restarts.saturating_add(1);
                     slot.killed_at = Some(Instant::now());
                     self.spawn(i);
                 }
                 Decision::After(d) => {
+                    slot.restarts = slot.restarts.saturating_add(1);
                     log::warn!("{label} died young; respawning in {} s", d.as_secs());
                     slot.respawn_at = Some(Instant::now() + d);
                 }
@@ -590,9 +605,7 @@ impl Watchdog {
                 None => log::info!("{label} (pid {pid}) ready"),
             },
             FromChild::Reloaded => log::info!("{label} applied the new configuration"),
-            FromChild::Status { id, status } => {
-                self.on_answer(i, id, control::Answer::Status(status))
-            }
+            FromChild::Status { id, status } => self.on_status(i, id, status),
             FromChild::Outcome { id, outcome } => self.on_outcome(i, id, outcome),
             FromChild::Fatal(reason) => {
                 log::error!("{label} cannot run: {reason}");
@@ -622,6 +635,9 @@ impl Watchdog {
         let now = Instant::now();
         if let Some(c) = self.control.as_mut() {
             c.on_timer(now, self.poll.registry());
+        }
+        if let Some(m) = self.metrics.as_mut() {
+            m.on_timer(now, self.poll.registry());
         }
         for i in 0..self.slots.len() {
             if self.slots[i].respawn_at.is_some_and(|t| t <= now) && self.stopping.is_none() {

@@ -18,6 +18,7 @@ mod ha_suspend;
 mod overrides;
 mod reload;
 mod scheduler;
+mod totals;
 mod transitions;
 
 use std::net::IpAddr;
@@ -92,6 +93,8 @@ pub struct Engine {
     any_ha_suspend: bool,
     /// Runtime weight overrides by (virtual server, real server) as the status names them.
     overrides: std::collections::BTreeMap<(String, String), kad_ipc::status::Override>,
+    /// Finished checks by kind (metrics).
+    totals: totals::Totals,
     out: Vec<Effect>,
 }
 
@@ -139,6 +142,7 @@ impl Engine {
             vs: vs_states,
             any_ha_suspend,
             overrides: Default::default(),
+            totals: Default::default(),
             out: Vec::new(),
         }
     }

@@ -119,6 +119,11 @@ impl Engine {
         }
     }
 
+    /// Finished checks by kind (metrics).
+    pub fn check_totals(&self) -> Vec<kad_ipc::status::CheckKindStats> {
+        self.totals.list()
+    }
+
     /// The virtual servers as the control socket shows them.
     pub fn status(&self) -> Vec<VsStatus> {
         let mut out: Vec<VsStatus> = Vec::with_capacity(self.vs.len());

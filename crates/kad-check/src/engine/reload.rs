@@ -28,6 +28,7 @@ impl Engine {
     /// scheduling ([`super::Event::Start`]).
     pub(super) fn inherit(&mut self, old: &Engine) {
         self.inherit_overrides(old);
+        self.totals = old.totals.clone();
         let known: HashMap<String, usize> = old
             .slots
             .iter()

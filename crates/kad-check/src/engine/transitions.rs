@@ -139,9 +139,10 @@ impl Engine {
         st.checks += 1;
         st.failures += u64::from(!v.ok);
         st.last_ok = Some(v.ok);
-        st.last_latency_us = started
-            .map(|t| u64::try_from(now.saturating_duration_since(t).as_micros()).unwrap_or(0))
-            .unwrap_or(0);
+        let took = started
+            .map(|t| now.saturating_duration_since(t))
+            .unwrap_or_default();
+        st.last_latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         slot.last_end = Some(now);
         let (changed, delay) = slot.health.record(v.ok);
         let (vi, ri, ci) = (slot.vs, slot.rs, slot.ck);
@@ -151,6 +152,8 @@ impl Engine {
         let vs = &config.virtual_servers[vi];
         let rs = &vs.real_servers[ri];
         let ck = &rs.checkers[ci];
+        self.totals
+            .record(crate::dump::checker_name(&ck.kind), v.ok, took);
         let what = || {
             format!(
                 "{} on {}",
