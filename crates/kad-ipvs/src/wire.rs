@@ -11,6 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::{Dest, Forward, Service, ServiceKey};
 
+pub mod daemon;
+
 /// `IPVS_GENL_VERSION`.
 pub const GENL_VERSION: u8 = 1;
 /// The generic netlink controller's family id.
@@ -40,6 +42,12 @@ pub mod cmd {
     pub const GET_DEST: u8 = 8;
     /// Set the tcp, tcpfin and udp timeouts.
     pub const SET_CONFIG: u8 = 12;
+    /// Start a connection-sync daemon.
+    pub const NEW_DAEMON: u8 = 9;
+    /// Stop a connection-sync daemon.
+    pub const DEL_DAEMON: u8 = 10;
+    /// Get (dump) the running sync daemons.
+    pub const GET_DAEMON: u8 = 11;
     /// Get the tcp, tcpfin and udp timeouts.
     pub const GET_CONFIG: u8 = 13;
     /// Get version and connection table size.

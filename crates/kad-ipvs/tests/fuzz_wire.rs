@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use kad_ipvs::model::{flags, Dest, Forward, Service, ServiceKey, PROTO_TCP};
+use kad_ipvs::wire::daemon::{self, Role, SyncDaemon};
 use kad_ipvs::wire::{self, cmd};
 use proptest::prelude::*;
 
@@ -41,6 +42,24 @@ fn seeds() -> Vec<Vec<u8>> {
         wire::dest(cmd::NEW_DEST, &svc.key, &d4),
         wire::dest(cmd::NEW_DEST, &fw6.key, &d6),
         vec![15, 1, 0, 0, 8, 0, 1, 0, 1, 2, 1, 0, 8, 0, 2, 0, 0, 16, 0, 0],
+        daemon::new_daemon(&SyncDaemon {
+            role: Role::Master,
+            interface: "eth0".into(),
+            sync_id: 51,
+            maxlen: Some(1400),
+            port: Some(8849),
+            ttl: Some(2),
+            group: Some("ff02::1:5".parse().expect("v6")),
+        }),
+        daemon::new_daemon(&SyncDaemon {
+            role: Role::Backup,
+            interface: "vethB".into(),
+            sync_id: 0,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: Some(IpAddr::from([224, 0, 0, 81])),
+        }),
     ]
 }
 
@@ -70,6 +89,16 @@ fn parse_everything(b: &[u8]) {
         assert_eq!(again, t);
     }
     let _ = wire::parse_family(b);
+    if let Ok(d) = daemon::parse_daemon(b) {
+        if d.interface.len() < daemon::IFNAME_MAX && !d.interface.contains('\0') {
+            let again = daemon::parse_daemon(&daemon::new_daemon(&d));
+            assert_eq!(
+                again.as_ref(),
+                Ok(&d),
+                "a parsed sync daemon survives a round trip"
+            );
+        }
+    }
     let _ = wire::attrs(b);
 }
 
@@ -82,7 +111,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_replies_never_panic(seed in 0usize..5, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6), cut in any::<usize>()) {
+    fn mutated_replies_never_panic(seed in 0usize..7, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6), cut in any::<usize>()) {
         let mut msg = seeds()[seed].clone();
         for (at, v) in flips {
             let n = msg.len();

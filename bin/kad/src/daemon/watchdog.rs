@@ -207,8 +207,10 @@ impl Watchdog {
             || g.fifos.vrrp.script.is_some()
             || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
             || cfg.sync_groups.iter().any(|g| has_notify(&g.notify));
-        // What the VRRP side needs run (the checker runs it; with -P in script-only mode).
-        let vrrp_scripts = !s.check_only && (!cfg.vrrp_scripts.is_empty() || notify);
+        // What the VRRP side needs run (the checker runs it; with -P in script-only mode),
+        // the connection-sync daemon included (the checker owns IPVS).
+        let vrrp_scripts = !s.check_only
+            && (!cfg.vrrp_scripts.is_empty() || notify || g.lvs_sync_daemon.is_some());
         let checker = if s.vrrp_only {
             vrrp_scripts
         } else {

@@ -161,6 +161,13 @@ pub struct GlobalDefs {
     pub lvs_flush_on_stop_vs: bool,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`.
     pub lvs_timeouts: LvsTimeouts,
+    /// `lvs_sync_daemon IFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group IP]`.
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `kad_lvs_repair_interval SECS` (kad only): how often the IPVS table is read back and
+    /// kad's services repaired (default 10 s; 0: never, SIGUSR1 still does).
+    #[serde(default)]
+    pub lvs_repair_interval: Duration,
     /// `child_wait_time` (default 5 s).
     pub child_wait_time: Duration,
     /// `dynamic_interfaces`.
@@ -241,6 +248,8 @@ impl Default for GlobalDefs {
             lvs_flush_on_stop: false,
             lvs_flush_on_stop_vs: false,
             lvs_timeouts: LvsTimeouts::default(),
+            lvs_sync_daemon: None,
+            lvs_repair_interval: Duration::from_secs(10),
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,
@@ -509,6 +518,26 @@ pub struct LvsTimeouts {
     pub tcpfin: Option<u32>,
     /// `udp`: UDP.
     pub udp: Option<u32>,
+}
+
+/// `lvs_sync_daemon`: the kernel's IPVS connection-sync daemon (`None` fields: the kernel's
+/// defaults, except the sync id: the instance's VRID, or 0 without an instance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    /// Interface the sync messages use.
+    pub interface: String,
+    /// The VRRP instance whose state decides master or backup (`None`: both run).
+    pub instance: Option<String>,
+    /// `id` (0..255).
+    pub id: Option<u8>,
+    /// `maxlen` (1..65507): the largest sync message payload.
+    pub maxlen: Option<u16>,
+    /// `port` (1..65535, kernel default 8848).
+    pub port: Option<u16>,
+    /// `ttl` (1..255, kernel default 1).
+    pub ttl: Option<u8>,
+    /// `group`: multicast group (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
 }
 
 /// An entry of a `virtual_server_group`.
