@@ -26,7 +26,7 @@ fn config(priority: u8) -> String {
 virtual_server {VIP} 80 {{
     protocol TCP
     delay_loop 1
-    lb_kind DR
+    lb_kind NAT
     real_server 192.0.2.21 80 {{
         weight 3
     }}
