@@ -81,6 +81,26 @@ fn keepalived_full(lab: &Lab, n: &str, conf: &PathBuf, tag: &str) -> Node {
     Node::spawn(cmd, d.join(format!("{tag}.log")))
 }
 
+/// The pid of kad's checker child on node 2, if one runs.
+fn checker_pid_opt(lab: &Lab) -> Option<u32> {
+    sh_out(&format!("ip netns pids {}", lab.ns("2")))
+        .split_whitespace()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"kad: checker"))
+        })
+}
+
+fn checker_pid(lab: &Lab) -> u32 {
+    let mut pid = None;
+    wait_until("kad's checker", Duration::from_secs(60), || {
+        pid = checker_pid_opt(lab);
+        pid.is_some()
+    });
+    pid.unwrap_or_default()
+}
+
 /// Waits until node 2's sync daemons read `pred` twice in a row 2 s apart; returns them.
 fn settled(lab: &Lab, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
@@ -127,6 +147,21 @@ fn run(kad: bool) -> Vec<String> {
     seen.push(settled(&lab, "the master daemon after failover", |d| {
         d.contains("master")
     }));
+    if kad {
+        // A checker crash: the respawned checker finds the master daemon running as it wants
+        // it, keeps it, and still stops it at exit (the last steps below).
+        let checker = checker_pid(&lab);
+        signal(checker, libc::SIGKILL);
+        wait_until(
+            "a new checker",
+            Duration::from_secs(60),
+            || matches!(checker_pid_opt(&lab), Some(p) if p != checker),
+        );
+        let again = settled(&lab, "the master daemon after the respawn", |d| {
+            d.contains("master")
+        });
+        assert_eq!(again, seen[1], "the respawn changed the sync daemons");
+    }
     let mut peer = lab.keepalived("1", &peer_conf);
     lab.wait_master("1", Duration::from_secs(60));
     seen.push(settled(&lab, "the backup daemon again", |d| {

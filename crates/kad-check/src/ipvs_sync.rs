@@ -7,6 +7,9 @@
 //! flushes it when IPVS is first reached; `lvs_timeouts` are set over the kernel's values at
 //! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
+//! Every `kad_lvs_repair_interval` and at SIGUSR1 the kernel's table is read back and kad's
+//! services repaired (a kad extension); the connection-sync daemons are started and stopped
+//! here too (`lvs_sync_daemon`, [`crate::sync_daemon`]).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -394,20 +397,27 @@ impl IpvsSync {
                 return;
             }
         };
-        for change in reconcile_daemons(want, &running, &self.daemons_owned) {
+        // With lvs_sync_daemon set, kad runs this namespace's sync daemons (as keepalived): both
+        // roles are its own, also those a previous checker started before it was respawned.
+        let owned = if want.is_empty() {
+            self.daemons_owned.clone()
+        } else {
+            self.daemons_owned = want.iter().map(|d| d.role).collect();
+            [Role::Master, Role::Backup].into()
+        };
+        for change in reconcile_daemons(want, &running, &owned) {
             match change {
                 DaemonChange::Stop(role) => match ipvs.stop_daemon(role) {
                     Ok(()) => {
                         log::info!("IPVS: stopped the {} sync daemon", role.name());
-                        self.daemons_owned.remove(&role);
+                        if want.is_empty() {
+                            self.daemons_owned.remove(&role);
+                        }
                     }
                     Err(e) => log::error!("IPVS: {e}"),
                 },
                 DaemonChange::Start(d) => match ipvs.start_daemon(&d) {
-                    Ok(()) => {
-                        log::info!("IPVS: started the {}", d.ipvsadm_line());
-                        self.daemons_owned.insert(d.role);
-                    }
+                    Ok(()) => log::info!("IPVS: started the {}", d.ipvsadm_line()),
                     Err(e) => log::error!("IPVS: {e}"),
                 },
             }

@@ -178,8 +178,9 @@ impl CheckService {
         if self.mode == Mode::ChecksOnly {
             return;
         }
-        let want = crate::sync_daemon::wanted(&self.config, &self.instances);
-        self.ipvs.sync_daemons(&want);
+        if let Some(want) = crate::sync_daemon::wanted(&self.config, &self.instances) {
+            self.ipvs.sync_daemons(&want);
+        }
     }
 
     /// Reads the kernel's table back and restores kad's services (kad extension: every
@@ -262,6 +263,11 @@ impl ChildService for CheckService {
                 self.notifier.on_state(&self.config, &name, state, priority);
                 self.alert(&name, state, priority);
                 self.instances.insert(name, state);
+                self.sync_daemons();
+                vec![]
+            }
+            ToChild::InstanceStates(states) => {
+                self.instances.extend(states);
                 self.sync_daemons();
                 vec![]
             }

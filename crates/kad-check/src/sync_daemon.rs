@@ -5,6 +5,10 @@
 //! backup daemon otherwise (from start, before the instance reports); without one, both run
 //! as long as the daemon does. Neither runs after a graceful stop. The sync id defaults to the
 //! instance's VRID, or 0 without an instance.
+//!
+//! Until the checker knows the instance's state (the VRRP child reports it from start, the
+//! parent replays it to a respawned checker) nothing changes: a respawned checker must not
+//! swap a running master daemon for a backup one in between.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +16,11 @@ use kad_core::config::Config;
 use kad_core::state::VrrpState;
 use kad_ipvs::wire::daemon::{Role, SyncDaemon};
 
-/// The daemons `config` asks for, given the last known state of each VRRP instance.
-pub fn wanted(config: &Config, states: &BTreeMap<String, VrrpState>) -> Vec<SyncDaemon> {
+/// The daemons `config` asks for, given the last known state of each VRRP instance; `None`
+/// while the named instance's state is not known yet (leave the kernel as it is).
+pub fn wanted(config: &Config, states: &BTreeMap<String, VrrpState>) -> Option<Vec<SyncDaemon>> {
     let Some(c) = config.global.lvs_sync_daemon.as_ref() else {
-        return Vec::new();
+        return Some(Vec::new());
     };
     let vrid = c.instance.as_ref().and_then(|name| {
         config
@@ -33,11 +38,15 @@ pub fn wanted(config: &Config, states: &BTreeMap<String, VrrpState>) -> Vec<Sync
         ttl: c.ttl,
         group: c.group,
     };
-    match &c.instance {
+    Some(match &c.instance {
         None => vec![daemon(Role::Master), daemon(Role::Backup)],
-        Some(name) if states.get(name) == Some(&VrrpState::Master) => vec![daemon(Role::Master)],
-        Some(_) => vec![daemon(Role::Backup)],
-    }
+        Some(name) => match states.get(name) {
+            Some(VrrpState::Master) => vec![daemon(Role::Master)],
+            // An instance the config does not have never reports: backup, as at start.
+            None if vrid.is_some() => return None,
+            _ => vec![daemon(Role::Backup)],
+        },
+    })
 }
 
 #[cfg(test)]
@@ -57,8 +66,9 @@ mod tests {
 
     const INSTANCE: &str = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.100/24\n }\n}\n";
 
-    fn lines(d: &[SyncDaemon]) -> Vec<String> {
-        d.iter()
+    fn lines(d: Option<Vec<SyncDaemon>>) -> Vec<String> {
+        d.expect("decided")
+            .iter()
             .map(|d| format!("{} {} {}", d.role.name(), d.interface, d.sync_id))
             .collect()
     }
@@ -69,13 +79,23 @@ mod tests {
             "global_defs {{\n lvs_sync_daemon eth0 VI_1\n}}\n{INSTANCE}"
         ));
         let mut states = BTreeMap::new();
-        assert_eq!(lines(&wanted(&cfg, &states)), ["backup eth0 51"]);
+        // Not reported yet: leave the kernel alone (a respawned checker before the replay).
+        assert_eq!(wanted(&cfg, &states), None);
+        for s in [VrrpState::Init, VrrpState::Backup] {
+            states.insert("VI_1".to_string(), s);
+            assert_eq!(lines(wanted(&cfg, &states)), ["backup eth0 51"]);
+        }
         states.insert("VI_1".to_string(), VrrpState::Master);
-        assert_eq!(lines(&wanted(&cfg, &states)), ["master eth0 51"]);
+        assert_eq!(lines(wanted(&cfg, &states)), ["master eth0 51"]);
         for s in [VrrpState::Backup, VrrpState::Fault, VrrpState::Stop] {
             states.insert("VI_1".to_string(), s);
-            assert_eq!(lines(&wanted(&cfg, &states)), ["backup eth0 51"]);
+            assert_eq!(lines(wanted(&cfg, &states)), ["backup eth0 51"]);
         }
+        // A name no instance has: backup.
+        let cfg = config(&format!(
+            "global_defs {{\n lvs_sync_daemon eth0 VI_9\n}}\n{INSTANCE}"
+        ));
+        assert_eq!(lines(wanted(&cfg, &BTreeMap::new())), ["backup eth0 0"]);
     }
 
     #[test]
@@ -83,8 +103,10 @@ mod tests {
         let cfg = config(&format!(
             "global_defs {{\n lvs_sync_daemon eth1 inst VI_1 id 7 maxlen 1400 port 8849 ttl 2 group ff02::1:5\n}}\n{INSTANCE}"
         ));
-        let d = wanted(&cfg, &BTreeMap::new());
-        assert_eq!(lines(&d), ["backup eth1 7"]);
+        let mut states = BTreeMap::new();
+        states.insert("VI_1".to_string(), VrrpState::Backup);
+        let d = wanted(&cfg, &states).expect("decided");
+        assert_eq!(lines(Some(d.clone())), ["backup eth1 7"]);
         assert_eq!(
             (d[0].maxlen, d[0].port, d[0].ttl, d[0].group),
             (
@@ -96,9 +118,9 @@ mod tests {
         );
         let both = config("global_defs {\n lvs_sync_daemon eth0\n}\n");
         assert_eq!(
-            lines(&wanted(&both, &BTreeMap::new())),
+            lines(wanted(&both, &BTreeMap::new())),
             ["master eth0 0", "backup eth0 0"]
         );
-        assert!(wanted(&config(INSTANCE), &BTreeMap::new()).is_empty());
+        assert_eq!(wanted(&config(INSTANCE), &BTreeMap::new()), Some(vec![]));
     }
 }

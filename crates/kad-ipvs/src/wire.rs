@@ -40,14 +40,14 @@ pub mod cmd {
     pub const DEL_DEST: u8 = 7;
     /// Get (dump) destinations of a service.
     pub const GET_DEST: u8 = 8;
-    /// Set the tcp, tcpfin and udp timeouts.
-    pub const SET_CONFIG: u8 = 12;
     /// Start a connection-sync daemon.
     pub const NEW_DAEMON: u8 = 9;
     /// Stop a connection-sync daemon.
     pub const DEL_DAEMON: u8 = 10;
     /// Get (dump) the running sync daemons.
     pub const GET_DAEMON: u8 = 11;
+    /// Set the tcp, tcpfin and udp timeouts.
+    pub const SET_CONFIG: u8 = 12;
     /// Get the tcp, tcpfin and udp timeouts.
     pub const GET_CONFIG: u8 = 13;
     /// Get version and connection table size.

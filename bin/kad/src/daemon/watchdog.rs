@@ -60,6 +60,8 @@ pub struct Watchdog {
     exit_status: i32,
     /// Latest vrrp_script results, replayed to a new VRRP child.
     script_status: std::collections::BTreeMap<String, bool>,
+    /// Latest VRRP instance states, replayed to a new checker (lvs_sync_daemon, dumps).
+    instance_states: std::collections::BTreeMap<String, kad_core::state::VrrpState>,
     /// The control socket, if it could be bound.
     control: Option<Control>,
     /// Maintenance and weight overrides in force, replayed to a respawned child.
@@ -132,6 +134,7 @@ impl Watchdog {
             killed_remaining: false,
             exit_status: 0,
             script_status: std::collections::BTreeMap::new(),
+            instance_states: std::collections::BTreeMap::new(),
             control: None,
             changes: Default::default(),
         })
@@ -311,6 +314,13 @@ impl Watchdog {
                 if let Err(e) = parent_end.send(&msg) {
                     log::error!("cannot replay script results to the VRRP child: {e}");
                 }
+            }
+        }
+        if kind == ChildKind::Checker && !self.instance_states.is_empty() {
+            // A new checker learns the instances' states without rerunning their notifies.
+            let states = self.instance_states.clone().into_iter().collect();
+            if let Err(e) = parent_end.send(&ToChild::InstanceStates(states)) {
+                log::error!("cannot replay instance states to the checker: {e}");
             }
         }
         let slot = &mut self.slots[i];
@@ -613,7 +623,11 @@ impl Watchdog {
                         self.script_status.insert(name.clone(), *ok);
                         VRRP
                     }
-                    Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. } => CHECKER,
+                    Routed::InstanceState { name, state, .. } => {
+                        self.instance_states.insert(name.clone(), *state);
+                        CHECKER
+                    }
+                    Routed::MasterRxLowerPri { .. } => CHECKER,
                 };
                 self.send(to, ToChild::Routed(news));
             }
