@@ -340,3 +340,47 @@ fn hand_edits_of_kads_services_are_repaired_and_foreign_ones_left_alone() {
         );
     }
 }
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn lvs_sync_daemon_runs_under_dash_p() {
+    if !inside_vm("lvs_sync_daemon_runs_under_dash_p") {
+        return;
+    }
+    // -P: no health checks, yet the sync daemon follows the instance (a script-only checker
+    // runs it), as keepalived's VRRP process does.
+    let lab = Lab::up();
+    let peer_conf = lab.config("peer.conf", &instance(200, ""));
+    let mut peer = lab.keepalived("1", &peer_conf);
+    lab.wait_master("1", Duration::from_secs(60));
+    let conf = lab.config(
+        "node.conf",
+        &format!(
+            "global_defs {{\n    lvs_sync_daemon eth0 VI_1 id 9\n}}\n{}",
+            instance(100, "")
+        ),
+    );
+    let mut node = lab.kad_with("2", &conf, &["-P"]);
+    let backup = settled(&lab, "a backup daemon", |d| d.contains("backup"));
+    peer.term();
+    lab.wait_master("2", Duration::from_secs(60));
+    let master = settled(&lab, "the master daemon", |d| d.contains("master"));
+    node.term();
+    let stopped = settled(&lab, "no daemon after stop", str::is_empty);
+    println!("--- kad's log:\n{}", node.log());
+    assert!(
+        backup.starts_with("backup sync daemon (mcast=eth0, syncid=9,"),
+        "{backup}"
+    );
+    assert!(
+        master.starts_with("master sync daemon (mcast=eth0, syncid=9,"),
+        "{master}"
+    );
+    assert_eq!(backup.lines().count() + master.lines().count(), 2);
+    assert_eq!(stopped, "");
+    assert!(
+        node.log().contains("script-only mode (-P)"),
+        "{}",
+        node.log()
+    );
+}
