@@ -305,6 +305,19 @@ fn hand_edits_of_kads_services_are_repaired_and_foreign_ones_left_alone() {
         }
         let took = wait_until("kad's table repaired", flip, || table() == want);
         println!("interval {interval}, SIGUSR1 {sigusr1}: repaired after {took:?}");
+        if !sigusr1 {
+            // After a reload the timer still runs.
+            signal(kad.id(), libc::SIGHUP);
+            wait_until("the reload", flip, || {
+                std::fs::read_to_string(&log)
+                    .is_ok_and(|t| t.contains("reloaded: 2 virtual_server"))
+            });
+            damage();
+            let took = wait_until("kad's table repaired after a reload", flip, || {
+                table() == want
+            });
+            println!("after a reload: repaired after {took:?}");
+        }
         signal(kad.id(), libc::SIGTERM);
         assert!(kad.wait().expect("wait").success());
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -322,11 +335,12 @@ fn hand_edits_of_kads_services_are_repaired_and_foreign_ones_left_alone() {
             !text.contains("192.0.2.99"),
             "the foreign service was touched"
         );
-        // Repaired once, then left alone (no spurious edit of what nobody touched).
+        // Repaired once per damage, then left alone (no spurious edit of what nobody touched).
+        let damaged = if sigusr1 { 1 } else { 2 };
         assert_eq!(
             text.matches("repairing: add service TCP 192.0.2.2:80")
                 .count(),
-            1
+            damaged
         );
         assert!(
             !text.contains("repairing: edit service TCP 192.0.2.2:80"),

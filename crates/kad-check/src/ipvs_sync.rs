@@ -206,8 +206,10 @@ impl IpvsSync {
                 udp: t.udp.unwrap_or(0),
             },
         };
+        // A (re)load restarts the repair timer at the configured interval.
         self.repair_interval = g.lvs_repair_interval;
-        self.next_repair = None;
+        self.next_repair =
+            (!self.repair_interval.is_zero()).then(|| Instant::now() + self.repair_interval);
     }
 
     /// True when the configured timeouts are not what kad last set.
@@ -318,9 +320,6 @@ impl IpvsSync {
             self.applied = None;
         } else {
             self.applied = Some(want.clone());
-        }
-        if self.next_repair.is_none() && !self.repair_interval.is_zero() {
-            self.next_repair = Some(Instant::now() + self.repair_interval);
         }
         changes.len()
     }
