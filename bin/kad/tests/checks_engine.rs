@@ -20,7 +20,7 @@ fn quorum_loss_brings_in_the_sorry_server_and_runs_quorum_scripts() {
     let dir = work_dir();
     let note = note_script(&dir);
     let config = format!(
-        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  quorum 2\n  hysteresis 0\n\
+        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n  quorum 2\n  hysteresis 0\n\
            quorum_up \"{note} quorum-up\"\n  quorum_down \"{note} quorum-down\"\n  sorry_server 192.0.2.99 8080\n\
            real_server 127.0.0.1 {a} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
            real_server 127.0.0.1 {b} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n",
@@ -58,7 +58,7 @@ fn hysteresis_holds_quorum_and_an_inhibited_sorry_server_waits_at_weight_zero() 
         .map(|p| format!("  real_server 127.0.0.1 {p} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n"))
         .collect();
     let config = format!(
-        "virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  quorum 2\n  hysteresis 1\n  sorry_server 192.0.2.99 8080\n  sorry_server_inhibit\n{rs}}}\n"
+        "virtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n  quorum 2\n  hysteresis 1\n  sorry_server 192.0.2.99 8080\n  sorry_server_inhibit\n{rs}}}\n"
     );
     let kad = checker(&config);
     let quorum = |kad: &Kad| snapshot(kad)["virtual_servers"][0]["quorum_up"] == true;
@@ -105,7 +105,7 @@ fn retries_come_before_down_and_omega_runs_notifiers_at_stop() {
     let dir = work_dir();
     let note = note_script(&dir);
     let config = format!(
-        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  omega\n  quorum_down \"{note} quorum-down\"\n\
+        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n  omega\n  quorum_down \"{note} quorum-down\"\n\
            real_server 127.0.0.1 {a} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 2\n      delay_before_retry 0.2\n    }}\n  }}\n\
            real_server 127.0.0.1 {b} {{\n    notify_down \"{note} down {b}\"\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n}}\n",
         a = gone.port,
@@ -145,8 +145,9 @@ fn reload_keeps_the_state_of_unchanged_checkers() {
     let rs = |port: u16| {
         format!("  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n")
     };
-    let vs =
-        |body: String| format!("virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n{body}}}\n");
+    let vs = |body: String| {
+        format!("virtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n{body}}}\n")
+    };
     let kad = checker(&vs(rs(gone.port)));
     gone.stop();
     let before = wait_rs(&kad, 0, false);
@@ -184,7 +185,7 @@ fn ha_suspend_checks_only_while_the_virtual_address_is_here() {
     as_root();
     // Its own network namespace: the test adds the virtual address there.
     let dir = work_dir();
-    let config = "virtual_server 192.0.2.77 80 {\n  delay_loop 1\n  ha_suspend\n  real_server 192.0.2.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n";
+    let config = "virtual_server 192.0.2.77 80 {\n  protocol TCP\n  delay_loop 1\n  ha_suspend\n  real_server 192.0.2.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n";
     std::fs::write(dir.join("kad.conf"), config).expect("config");
     let kad = Kad::spawn(dir, &["--mount", "--net"], &private_dirs(), &["-C"]);
     wait_until("checker ready", Duration::from_secs(10), || {

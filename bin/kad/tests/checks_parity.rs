@@ -74,7 +74,8 @@ fn http_get_regex_options_judge_the_body() {
         ),
     ];
     let servers: Vec<Server> = cases.iter().map(|_| server()).collect();
-    let mut config = String::from("virtual_server 198.51.100.10 80 {\n  delay_loop 1\n");
+    let mut config =
+        String::from("virtual_server 198.51.100.10 80 {\n  protocol TCP\n  delay_loop 1\n");
     for ((opts, _, _), s) in cases.iter().zip(&servers) {
         config.push_str(&format!(
             "  real_server 127.0.0.1 {} {{\n    HTTP_GET {{\n      url {{\n        path /health\n        {opts}\n      }}\n      connect_timeout 2\n      retry 0\n    }}\n  }}\n",

@@ -28,7 +28,7 @@ fn misc_check_exit_codes_dynamic_weight_and_timeouts() {
     );
     let hang = script(&dir, "hang.sh", &format!("sleep 30 {marker} & sleep 30"));
     let config = format!(
-        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n\
+        "global_defs {{\n  script_user root\n}}\nvirtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 192.0.2.1 80 {{\n    weight 3\n    MISC_CHECK {{\n      misc_path {exit_with}\n      misc_dynamic\n      retry 0\n    }}\n  }}\n\
            real_server 192.0.2.2 80 {{\n    MISC_CHECK {{\n      misc_path \"{hang} {marker}\"\n      misc_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
     );
@@ -106,7 +106,7 @@ fn ping_check_follows_a_link_cut_in_a_namespace() {
          && ip addr add 198.51.100.253/30 dev {host_if} && ip link set {host_if} up \
          && ip -n {ns} addr add 198.51.100.254/30 dev {ns_if} && ip -n {ns} link set {ns_if} up && ip -n {ns} link set lo up"
     ));
-    let config = "virtual_server 198.51.100.10 80 {\n  delay_loop 1\n  real_server 198.51.100.254 80 {\n    PING_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n";
+    let config = "virtual_server 198.51.100.10 80 {\n  protocol TCP\n  delay_loop 1\n  real_server 198.51.100.254 80 {\n    PING_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n";
     let kad = checker(config);
     let rs = wait_rs(&kad, 0, true);
     wait_until("an echo reply", FLIP, || {
@@ -145,7 +145,7 @@ fn smtp_check_talks_to_a_sink() {
     as_root();
     let mut sink = Server::start(0, smtp_sink(Arc::new(Mutex::new(Vec::new()))));
     let config = format!(
-        "virtual_server 198.51.100.10 25 {{\n  delay_loop 1\n\
+        "virtual_server 198.51.100.10 25 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 127.0.0.1 {p} {{\n    SMTP_CHECK {{\n      helo_name lb.example.org\n      connect_timeout 1\n      retry 0\n      alpha\n    }}\n  }}\n}}\n",
         p = sink.port
     );
@@ -192,7 +192,7 @@ fn file_check_reads_a_track_file() {
     let dir = work_dir();
     let file = dir.join("weight");
     let config = format!(
-        "track_file tf {{\n  file {f}\n  weight 2\n  init_file 0 overwrite\n}}\nvirtual_server 198.51.100.10 80 {{\n  delay_loop 1\n\
+        "track_file tf {{\n  file {f}\n  weight 2\n  init_file 0 overwrite\n}}\nvirtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 192.0.2.1 80 {{\n    weight 1\n    FILE_CHECK {{\n      track_file tf\n      dynamic\n    }}\n  }}\n\
            real_server 192.0.2.2 80 {{\n    FILE_CHECK {{\n      track_file tf\n      weight 0\n    }}\n  }}\n}}\n",
         f = file.display()

@@ -27,7 +27,7 @@ fn tcp_check_follows_its_listener_with_notify_alerts_and_inhibit() {
     let note = note_script(&dir);
     let config = format!(
         "global_defs {{\n  script_user root\n  notification_email {{\n    ops@example.org\n  }}\n  smtp_server 127.0.0.1 {sink}\n  router_id lb-test\n}}\n\
-         virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n  smtp_alert\n\
+         virtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n  smtp_alert\n\
            real_server 127.0.0.1 {a} {{\n    notify_up \"{note} up {a}\"\n    notify_down \"{note} down {a}\"\n    smtp_alert\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
            real_server 127.0.0.1 {b} {{\n    weight 3\n    inhibit_on_failure\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n",
         sink = sink.port,
@@ -183,7 +183,7 @@ fn ssl_get_checks_over_tls_without_verifying_by_default() {
     let mut server = tls_server();
     let port = server.port;
     let config = format!(
-        "virtual_server 198.51.100.10 443 {{\n  delay_loop 1\n\
+        "virtual_server 198.51.100.10 443 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 127.0.0.1 {port} {{\n    SSL_GET {{\n      url {{\n        path /\n        digest {d}\n      }}\n      enable_sni\n      virtualhost check.example.org\n      connect_timeout 1\n      retry 0\n      alpha\n    }}\n  }}\n}}\n",
         d = body_digest()
     );
@@ -212,7 +212,7 @@ fn connect_ip_connect_port_bindto_and_bind_port_are_honoured() {
         }
     });
     let config = format!(
-        "virtual_server 198.51.100.10 80 {{\n  delay_loop 1\n\
+        "virtual_server 198.51.100.10 80 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 192.0.2.7 80 {{\n    TCP_CHECK {{\n      connect_ip 127.0.0.1\n      connect_port {port}\n      bindto 127.0.0.2\n      bind_port 40999\n      connect_timeout 1\n      retry 0\n      alpha\n    }}\n  }}\n}}\n"
     );
     let kad = checker(&config);
@@ -323,7 +323,7 @@ fn ssl_get_reads_a_40_kib_body_sent_in_one_burst() {
     let digest = kad_check::probe::http::md5_hex(&body);
     let server = tls_server_sending(body);
     let config = format!(
-        "virtual_server 198.51.100.10 443 {{\n  delay_loop 1\n\
+        "virtual_server 198.51.100.10 443 {{\n  protocol TCP\n  delay_loop 1\n\
            real_server 127.0.0.1 {p} {{\n    SSL_GET {{\n      url {{\n        path /\n        digest {digest}\n        status_code 200\n      }}\n      connect_timeout 2\n      retry 0\n      alpha\n    }}\n  }}\n}}\n",
         p = server.port,
     );

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::*;
 
-const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    protocol TCP\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
 
 const KAD: &str = env!("CARGO_BIN_EXE_kad");
 

@@ -24,6 +24,7 @@ fn config(priority: u8) -> String {
     format!(
         "{}
 virtual_server {VIP} 80 {{
+    protocol TCP
     delay_loop 1
     lb_kind NAT
     real_server 192.0.2.21 80 {{

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+const CONFIG: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\nvirtual_server 192.0.2.100 80 {\n    protocol TCP\n    real_server 198.51.100.1 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
 
 #[test]
 #[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
@@ -551,7 +551,7 @@ fn a_vrrp_child_dead_of_sigsys_is_logged_as_a_seccomp_kill_and_respawned() {
     assert_eq!(status_field(new, "Seccomp:"), "2");
 }
 
-const PING: &str = "virtual_server 192.0.2.100 81 {\n    real_server 198.51.100.2 81 {\n        PING_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+const PING: &str = "virtual_server 192.0.2.100 81 {\n    protocol TCP\n    real_server 198.51.100.2 81 {\n        PING_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
 
 #[test]
 #[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]

@@ -306,7 +306,7 @@ fn the_daemon_drives_ipvs_from_its_checks() {
     let (mut kad, dir, _) = start_checker(
         "kad-ipvs-daemon",
         &format!(
-            "virtual_server 192.0.2.1 80 {{\n  delay_loop 1\n  lb_algo wrr\n  lb_kind NAT\n\
+            "virtual_server 192.0.2.1 80 {{\n  protocol TCP\n  delay_loop 1\n  lb_algo wrr\n  lb_kind NAT\n\
                real_server 127.0.0.1 {a} {{\n    weight 2\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n\
                real_server 127.0.0.2 {b} {{\n    inhibit_on_failure\n    TCP_CHECK {{\n      connect_ip 127.0.0.1\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
         ),
@@ -366,7 +366,7 @@ fn groups_fwmarks_and_reloads_reach_the_kernel() {
     let config = |servers: String| {
         format!(
             "virtual_server_group web {{\n  192.0.2.10-11 80\n  fwmark 7\n}}\n\
-             virtual_server group web {{\n  delay_loop 1\n  lb_algo sh\n  lb_kind NAT\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
+             virtual_server group web {{\n  protocol TCP\n  delay_loop 1\n  lb_algo sh\n  lb_kind NAT\n  persistence_timeout 120\n  sh-port\n{servers}}}\n"
         )
     };
     let (mut kad, _, conf) =
@@ -422,7 +422,7 @@ fn kadctl_drain_and_weight_reach_the_kernel_without_a_reload() {
     let sock = dir.join("kad.sock");
     std::fs::write(
         &conf,
-        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  lb_kind NAT\n\
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lb_algo wrr\n  lb_kind NAT\n\
            real_server 127.0.0.1 8080 {\n    weight 3\n  }\n}\n",
     )
     .expect("config");
@@ -507,7 +507,7 @@ fn metrics_carry_the_kernels_ipvs_counters() {
     std::fs::write(
         &conf,
         format!(
-            "virtual_server 192.0.2.1 80 {{\n  lb_algo rr\n  lb_kind NAT\n\
+            "virtual_server 192.0.2.1 80 {{\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n\
                real_server 127.0.0.1 {} {{\n    weight 4\n  }}\n}}\n",
             real.port
         ),

@@ -141,6 +141,7 @@ fn config(priority: u8) -> String {
         "{}
 virtual_server {VIP} 80 {{
     delay_loop 1
+    protocol TCP
     lb_kind NAT
     real_server 192.0.2.2 8080 {{
         weight 5

@@ -7,9 +7,13 @@
 //! flushes it when IPVS is first reached; `lvs_timeouts` are set over the kernel's values at
 //! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
+//! Every `kad_lvs_repair_interval` and at SIGUSR1 the kernel's table is read back and kad's
+//! services repaired (a kad extension); the connection-sync daemons are started and stopped
+//! here too (`lvs_sync_daemon`, [`crate::sync_daemon`]).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use kad_core::config::model::{
     Config, GlobalDefs, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
@@ -18,8 +22,10 @@ use kad_core::config::values::range_addresses;
 use kad_ipvs::model::{
     flags, Dest, Forward, Service, ServiceKey, Table, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
 };
+use kad_ipvs::socket::describe_change;
+use kad_ipvs::wire::daemon::{Role, SyncDaemon};
 use kad_ipvs::wire::Timeouts;
-use kad_ipvs::{reconcile, Change, Ipvs};
+use kad_ipvs::{reconcile, reconcile_daemons, Change, DaemonChange, Ipvs};
 
 use crate::table::Destination;
 
@@ -162,6 +168,12 @@ pub struct IpvsSync {
     saved_timeouts: Option<Timeouts>,
     /// The timeouts kad last set.
     applied_timeouts: Option<Timeouts>,
+    /// The sync daemons kad started (stopped at exit or when no longer configured).
+    daemons_owned: BTreeSet<Role>,
+    /// `kad_lvs_repair_interval` (zero: no periodic repair).
+    repair_interval: Duration,
+    /// When the kernel's table is next read back and repaired.
+    next_repair: Option<Instant>,
 }
 
 impl IpvsSync {
@@ -199,6 +211,10 @@ impl IpvsSync {
                 udp: t.udp.unwrap_or(0),
             },
         };
+        // A (re)load restarts the repair timer at the configured interval.
+        self.repair_interval = g.lvs_repair_interval;
+        self.next_repair =
+            (!self.repair_interval.is_zero()).then(|| Instant::now() + self.repair_interval);
     }
 
     /// True when the configured timeouts are not what kad last set.
@@ -313,9 +329,109 @@ impl IpvsSync {
         changes.len()
     }
 
+    /// When [`IpvsSync::repair`] is next due (`None`: no periodic repair).
+    pub fn next_repair(&self) -> Option<Instant> {
+        self.next_repair.filter(|_| self.ipvs.is_some())
+    }
+
+    /// True when the periodic repair is due at `now` (and schedules the next one).
+    pub fn repair_due(&mut self, now: Instant) -> bool {
+        match self.next_repair() {
+            Some(at) if at <= now => {
+                self.next_repair = Some(now + self.repair_interval);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// kad extension (keepalived does not): reads the kernel's table back and restores what
+    /// kad wants of its own services (a service or destination deleted by hand, an edited
+    /// weight or scheduler), logging each repair. Foreign services are never touched.
+    /// Returns the number of repairs sent.
+    pub fn repair(&mut self, want: &Table) -> usize {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return 0;
+        };
+        let owned: BTreeSet<ServiceKey> = match &self.applied {
+            Some(t) => t.services.keys().cloned().collect(),
+            None => BTreeSet::new(),
+        };
+        let kernel = match ipvs.table() {
+            Ok(k) => k,
+            Err(e) => {
+                log::error!("IPVS: cannot read the kernel table to repair it: {e}");
+                return 0;
+            }
+        };
+        let changes = reconcile(want, &kernel, &owned);
+        for c in &changes {
+            log::warn!(
+                "IPVS: the kernel table differs from kad's; repairing: {}",
+                describe_change(c)
+            );
+        }
+        let failed = ipvs.apply_all(&changes);
+        self.applied = (failed == 0).then(|| want.clone());
+        changes.len()
+    }
+
+    /// Starts and stops the kernel's connection-sync daemons so that `want` run (see
+    /// [`crate::sync_daemon::wanted`]); the kernel's own list is read each time, so a
+    /// respawned checker picks up what is running.
+    pub fn sync_daemons(&mut self, want: &[SyncDaemon]) {
+        if want.is_empty() && self.daemons_owned.is_empty() {
+            return;
+        }
+        if self.ipvs.is_none() && !self.tried {
+            // Only the sync daemon needs IPVS here (-P): no lvs_flush applies.
+            self.tried = true;
+            match Ipvs::open() {
+                Ok(i) => self.ipvs = Some(i),
+                Err(e) => log::warn!("{e}; lvs_sync_daemon not started"),
+            }
+        }
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        let running = match ipvs.daemons() {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("IPVS: cannot list the sync daemons: {e}");
+                return;
+            }
+        };
+        // With lvs_sync_daemon set, kad runs this namespace's sync daemons (as keepalived): both
+        // roles are its own, also those a previous checker started before it was respawned.
+        let owned = if want.is_empty() {
+            self.daemons_owned.clone()
+        } else {
+            self.daemons_owned = want.iter().map(|d| d.role).collect();
+            [Role::Master, Role::Backup].into()
+        };
+        for change in reconcile_daemons(want, &running, &owned) {
+            match change {
+                DaemonChange::Stop(role) => match ipvs.stop_daemon(role) {
+                    Ok(()) => {
+                        log::info!("IPVS: stopped the {} sync daemon", role.name());
+                        if want.is_empty() {
+                            self.daemons_owned.remove(&role);
+                        }
+                    }
+                    Err(e) => log::error!("IPVS: {e}"),
+                },
+                DaemonChange::Start(d) => match ipvs.start_daemon(&d) {
+                    Ok(()) => log::info!("IPVS: started the {}", d.ipvsadm_line()),
+                    Err(e) => log::error!("IPVS: {e}"),
+                },
+            }
+        }
+    }
+
     /// Graceful stop: removes kad's services (with `lvs_flush_on_stop`, flushes the whole
     /// table in one command, as keepalived) and restores the timeouts kad changed.
     pub fn remove_all(&mut self) {
+        self.sync_daemons(&[]);
         let Some(ipvs) = self.ipvs.as_mut() else {
             return;
         };
@@ -401,7 +517,7 @@ mod tests {
         virtual_server 192.0.2.2 53 {\n protocol UDP\n lb_kind TUN\n real_server 198.51.100.1 5353\n}\n\
         virtual_server fwmark 7 {\n lb_kind DR\n real_server 198.51.100.1 80\n}\n\
         virtual_server fwmark 8 {\n real_server 198.51.100.1 80\n}\n\
-        virtual_server 192.0.2.3 80 {\n real_server 198.51.100.1 8080\n}\n";
+        virtual_server 192.0.2.3 80 {\n protocol TCP\n real_server 198.51.100.1 8080\n}\n";
 
     #[test]
     fn dr_and_tun_destinations_take_the_service_port() {

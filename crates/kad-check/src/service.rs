@@ -163,6 +163,27 @@ impl CheckService {
         }
     }
 
+    /// Starts or stops the connection-sync daemons for the VRRP states known now
+    /// (`lvs_sync_daemon`; not under -C, where no VRRP instance runs).
+    fn sync_daemons(&mut self) {
+        if self.mode == Mode::ChecksOnly {
+            return;
+        }
+        if let Some(want) = crate::sync_daemon::wanted(&self.config, &self.instances) {
+            self.ipvs.sync_daemons(&want);
+        }
+    }
+
+    /// Reads the kernel's table back and restores kad's services (kad extension: every
+    /// `kad_lvs_repair_interval` and at SIGUSR1).
+    fn repair(&mut self) {
+        if self.mode == Mode::ScriptsOnly || !self.ipvs.available() {
+            return;
+        }
+        let want = crate::ipvs_sync::desired(&self.config, &self.engine.destinations());
+        self.ipvs.repair(&want);
+    }
+
     /// Opens the notify FIFOs and starts their scripts for the sides this mode runs.
     fn start_fifos(&mut self) {
         let vrrp = self.mode != Mode::ChecksOnly;
@@ -200,6 +221,7 @@ impl ChildService for CheckService {
                 }
                 self.ipvs.retry_after_reload();
                 self.start_engine();
+                self.sync_daemons();
                 if let Some(old) = self.scripts.take() {
                     self.scripts = self.new_scripts().map(|mut scripts| {
                         scripts.inherit(old);
@@ -215,6 +237,7 @@ impl ChildService for CheckService {
             // keepalived -P has no checker process, so no checker dumps.
             ToChild::Dump | ToChild::DumpJson if self.mode == Mode::ScriptsOnly => vec![],
             ToChild::Dump => {
+                self.repair();
                 let text =
                     crate::dump::data(&self.config, &self.engine.snapshot(), &self.instances);
                 match kad_core::dumpfile::write_atomic(&self.dump_path, text.as_bytes()) {
@@ -231,6 +254,12 @@ impl ChildService for CheckService {
                 self.notifier.on_state(&self.config, &name, state, priority);
                 self.alert(&name, state, priority);
                 self.instances.insert(name, state);
+                self.sync_daemons();
+                vec![]
+            }
+            ToChild::InstanceStates(states) => {
+                self.instances.extend(states);
+                self.sync_daemons();
                 vec![]
             }
             ToChild::Routed(Routed::MasterRxLowerPri { name }) => {
@@ -297,6 +326,7 @@ impl ChildService for CheckService {
         self.smtp.set_registry(registry);
         self.start_fifos();
         self.start_engine();
+        self.sync_daemons();
         self.scripts = self.new_scripts();
         match self.mode {
             Mode::ScriptsOnly => log::info!("script-only mode (-P): no health check, no IPVS"),
@@ -313,6 +343,7 @@ impl ChildService for CheckService {
             self.notifier.next_deadline(),
             self.fifos.next_deadline(),
             self.smtp.next_deadline(),
+            self.ipvs.next_repair(),
         ]
         .into_iter()
         .flatten()
@@ -331,6 +362,9 @@ impl ChildService for CheckService {
     fn on_timer(&mut self, now: Instant) {
         self.engine.on_timer(now);
         self.send_alerts();
+        if self.ipvs.repair_due(now) {
+            self.repair();
+        }
         self.notifier.on_timer(&self.config, now);
         self.fifos.on_timer(now);
         self.smtp.on_timer(now);

@@ -7,6 +7,7 @@ use replay::replay;
 /// One real server behind one TCP_CHECK: retry 2, delay_before_retry 1, connect_timeout 3.
 const TCP: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 {
     weight 1
@@ -95,6 +96,7 @@ fn a_late_result_after_the_timeout_is_ignored_and_a_success_resets_the_retries()
 /// `alpha`: the checker starts down; `omega`: at stop, the down notifiers of what is up run.
 const ALPHA_OMEGA: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   omega
   quorum_down /bin/quorum-down
@@ -149,6 +151,7 @@ fn alpha_starts_down_and_omega_runs_the_down_notifiers_at_stop() {
 /// Four checkers; `warmup 4` spreads their first attempts one second apart.
 const WARMUP: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 60
   real_server 192.0.2.1 80 { TCP_CHECK { warmup 4 } }
   real_server 192.0.2.2 80 { TCP_CHECK { warmup 4 } }
@@ -184,6 +187,7 @@ fn first_attempts_are_spread_over_warmup() {
 /// A MISC_CHECK (misc_timeout 5).
 const MISC: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 {
     weight 1

@@ -12,6 +12,7 @@ use kad_ipc::status::Override;
 
 const TWO: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 { weight 2
     TCP_CHECK { retry 0 } }
@@ -24,6 +25,7 @@ virtual_server 198.51.100.1 80 {
 /// overrides.
 const THREE: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 { weight 2
     TCP_CHECK { retry 0 } }
@@ -85,6 +87,7 @@ fn drain_and_weight_change_the_table_at_once_and_survive_failures_and_reloads() 
 /// Two real servers with inhibit_on_failure, a sorry server, quorum 3 (both needed).
 const INHIBIT: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   quorum 3
   sorry_server 192.0.2.9 80

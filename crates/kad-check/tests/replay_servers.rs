@@ -8,6 +8,7 @@ use replay::replay;
 /// Weights 2, 1, 1; quorum 3 with hysteresis 1: lost below 2, regained at 4.
 const QUORUM: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   quorum 3
   hysteresis 1
@@ -80,6 +81,7 @@ fn quorum_is_lost_and_regained_with_hysteresis() {
 /// real server has inhibit_on_failure.
 const SORRY: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   quorum 2
   sorry_server 192.0.2.99 8080
@@ -134,6 +136,7 @@ track_file load {
   weight 2
 }
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 { weight 1
     MISC_CHECK { misc_path /bin/weigh
@@ -180,6 +183,7 @@ fn dynamic_checkers_change_the_weight() {
 /// Two real servers; after the reload the first is kept, the second replaced by a third.
 const RELOAD_A: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 { TCP_CHECK { retry 0 } }
   real_server 192.0.2.2 80 { TCP_CHECK { retry 0 } }
@@ -187,6 +191,7 @@ virtual_server 198.51.100.1 80 {
 ";
 const RELOAD_B: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 { TCP_CHECK { retry 0 } }
   real_server 192.0.2.3 80 { TCP_CHECK { retry 0 } }
@@ -225,6 +230,7 @@ fn a_reload_keeps_the_state_of_unchanged_checkers() {
 
 const HA_SUSPEND: &str = "
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   ha_suspend
   real_server 192.0.2.1 80 { TCP_CHECK { retry 0 } }
@@ -271,6 +277,7 @@ global_defs {
   smtp_alert
 }
 virtual_server 198.51.100.1 80 {
+  protocol TCP
   delay_loop 6
   real_server 192.0.2.1 80 {
     weight 1

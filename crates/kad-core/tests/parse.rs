@@ -239,7 +239,7 @@ fn predefined_definitions() {
 
 #[test]
 fn checker_timing_inherits_virtual_then_real_server() {
-    let cfg = ok("virtual_server 192.0.2.1 80 {\n delay_loop 7\n connect_timeout 4\n lb_kind DR\n real_server 198.51.100.1 {\n  retry 5\n  TCP_CHECK {\n   delay_before_retry 2\n  }\n }\n real_server 198.51.100.2 8080 {\n  HTTP_GET {\n   url {\n    path /x\n    digest 0123456789ABCDEF0123456789abcdef\n   }\n   connect_port 81\n  }\n }\n}\n");
+    let cfg = ok("virtual_server 192.0.2.1 80 {\n protocol TCP\n delay_loop 7\n connect_timeout 4\n lb_kind DR\n real_server 198.51.100.1 {\n  retry 5\n  TCP_CHECK {\n   delay_before_retry 2\n  }\n }\n real_server 198.51.100.2 8080 {\n  HTTP_GET {\n   url {\n    path /x\n    digest 0123456789ABCDEF0123456789abcdef\n   }\n   connect_port 81\n  }\n }\n}\n");
     let vs = &cfg.virtual_servers[0];
     assert_eq!(
         vs.key,
@@ -301,14 +301,14 @@ fn unknown_keywords_warn_and_skip_their_blocks() {
 
 #[test]
 fn every_error_is_reported_not_just_the_first() {
-    let p = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 999\n priority 0\n}\nvirtual_server 192.0.2.1 80 {\n lb_algo nope\n}\n");
+    let p = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 999\n priority 0\n}\nvirtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo nope\n}\n");
     let errors: Vec<(u32, u32)> = p
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .map(|d| (d.pos.line, d.pos.col))
         .collect();
-    assert_eq!(errors, [(3, 20), (4, 11), (7, 10)]);
+    assert_eq!(errors, [(3, 20), (4, 11), (8, 10)]);
 }
 
 #[test]
@@ -331,7 +331,7 @@ fn interface_probe_gives_positioned_warnings() {
 
 #[test]
 fn model_round_trips_through_json() {
-    let cfg = ok(&format!("{INSTANCE}virtual_server 192.0.2.1 80 {{\n real_server 198.51.100.1 80 {{\n  MISC_CHECK {{\n   misc_path \"/bin/check a b\"\n   misc_dynamic\n  }}\n }}\n}}\n"));
+    let cfg = ok(&format!("{INSTANCE}virtual_server 192.0.2.1 80 {{\n protocol TCP\n real_server 198.51.100.1 80 {{\n  MISC_CHECK {{\n   misc_path \"/bin/check a b\"\n   misc_dynamic\n  }}\n }}\n}}\n"));
     let json = serde_json::to_string(&cfg).expect("serialize");
     let back: kad_core::config::Config = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, cfg);
@@ -339,7 +339,7 @@ fn model_round_trips_through_json() {
 
 #[test]
 fn real_server_without_a_block_has_no_checkers() {
-    let cfg = ok("virtual_server 192.0.2.1 80 {\n real_server 198.51.100.1 80\n real_server 198.51.100.2 80 {\n  weight 3\n }\n}\n");
+    let cfg = ok("virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 198.51.100.1 80\n real_server 198.51.100.2 80 {\n  weight 3\n }\n}\n");
     let reals = &cfg.virtual_servers[0].real_servers;
     assert_eq!(reals.len(), 2);
     assert!(reals[0].checkers.is_empty());

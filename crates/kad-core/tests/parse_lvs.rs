@@ -168,7 +168,7 @@ fn checker_log_all_failures_is_the_default_of_each_checkers_log_all_failures() {
         .collect();
     assert_eq!(flags, [true, false, true]);
     let (p, _) = parse(
-        "virtual_server 192.0.2.1 80 {\n real_server 127.0.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+        "virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 127.0.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
     );
     let cfg = p.config.expect("config");
     assert!(!cfg.virtual_servers[0].real_servers[0].checkers[0].log_all_failures);
@@ -177,7 +177,7 @@ fn checker_log_all_failures_is_the_default_of_each_checkers_log_all_failures() {
 #[test]
 fn url_regex_options_and_their_errors() {
     let rs = |url: &str| {
-        format!("virtual_server 192.0.2.1 80 {{\n real_server 127.0.0.1 80 {{\n  HTTP_GET {{\n   url {{\n    path /\n{url}   }}\n  }}\n }}\n}}\n")
+        format!("virtual_server 192.0.2.1 80 {{\n protocol TCP\n real_server 127.0.0.1 80 {{\n  HTTP_GET {{\n   url {{\n    path /\n{url}   }}\n  }}\n }}\n}}\n")
     };
     let (p, _) = parse(&rs("    regex \"ok|fine\"\n    regex_no_match\n    regex_options caseless dotall\n    regex_min_offset 10\n    regex_max_offset 20\n    regex_stack 100 200\n"));
     let cfg = p.config.expect("config");
@@ -195,19 +195,19 @@ fn url_regex_options_and_their_errors() {
     let f = path.display();
     let errors = diags(&p, &path, Severity::Error);
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert_eq!(errors[0], format!("{f}:7: unknown regex option 'sideways'"));
+    assert_eq!(errors[0], format!("{f}:8: unknown regex option 'sideways'"));
     assert!(
-        errors[1].starts_with(&format!("{f}:8: 'regex_max_offset'")),
+        errors[1].starts_with(&format!("{f}:9: 'regex_max_offset'")),
         "{errors:?}"
     );
     assert!(
         errors[2].starts_with(&format!(
-            "{f}:9: 'regex': not a valid regular expression for kad"
+            "{f}:10: 'regex': not a valid regular expression for kad"
         )),
         "{errors:?}"
     );
     assert!(diags(&p, &path, Severity::Warning).contains(&format!(
-        "{f}:7: regex option 'firstline' has no equivalent in kad's regex engine; ignored"
+        "{f}:8: regex option 'firstline' has no equivalent in kad's regex engine; ignored"
     )));
 }
 
@@ -259,7 +259,7 @@ fn smtp_check_host_blocks_become_checkers() {
 }
 
 #[test]
-fn a_virtual_server_without_protocol_is_tcp_with_a_warning() {
+fn a_virtual_server_without_protocol_is_udp_with_keepalived_warning() {
     let (p, path) = parse(
         "virtual_server 192.0.2.4 80 {\n real_server 127.0.0.1 80\n}\n\
          virtual_server fwmark 3 {\n real_server 127.0.0.1 80\n}\n\
@@ -267,14 +267,62 @@ fn a_virtual_server_without_protocol_is_tcp_with_a_warning() {
          virtual_server group g {\n real_server 127.0.0.1 80\n}\n",
     );
     let f = path.display();
-    let w = "virtual_server without 'protocol': kad uses TCP, keepalived 2.2.7 uses UDP; write 'protocol TCP' or 'protocol UDP'";
+    let w = "virtual_server: no protocol set - defaulting to UDP (as keepalived 2.2.7; write 'protocol TCP' for a TCP service)";
     assert_eq!(
         diags(&p, &path, Severity::Warning),
         [format!("{f}:1: {w}"), format!("{f}:10: {w}")]
     );
     let cfg = p.config.expect("config");
-    assert!(cfg
-        .virtual_servers
-        .iter()
-        .all(|v| v.protocol == kad_core::config::model::Protocol::Tcp));
+    use kad_core::config::model::Protocol;
+    let protocols: Vec<Protocol> = cfg.virtual_servers.iter().map(|v| v.protocol).collect();
+    // keepalived 2.2.7's rule; a fwmark service has no protocol of its own.
+    assert_eq!(protocols, [Protocol::Udp, Protocol::Tcp, Protocol::Udp]);
+}
+
+#[test]
+fn lvs_sync_daemon_and_the_repair_interval_parse() {
+    use kad_core::config::model::LvsSyncDaemon;
+    let (p, _) = parse(
+        "global_defs {\n lvs_sync_daemon eth0 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82\n kad_lvs_repair_interval 3\n}\n",
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let g = p.config.expect("config").global;
+    assert_eq!(
+        g.lvs_sync_daemon,
+        Some(LvsSyncDaemon {
+            interface: "eth0".into(),
+            instance: Some("VI_1".into()),
+            id: Some(7),
+            maxlen: Some(1400),
+            port: Some(8849),
+            ttl: Some(2),
+            group: Some(ip("224.0.0.82")),
+        })
+    );
+    assert_eq!(g.lvs_repair_interval, std::time::Duration::from_secs(3));
+    // `inst` form, no options; the default repair interval is 10 s.
+    let (p, _) = parse("global_defs {\n lvs_sync_daemon eth1 inst VI_2\n}\n");
+    let g = p.config.expect("config").global;
+    let d = g.lvs_sync_daemon.expect("sync daemon");
+    assert_eq!(
+        (d.interface.as_str(), d.instance.as_deref()),
+        ("eth1", Some("VI_2"))
+    );
+    assert_eq!(
+        (d.id, d.maxlen, d.port, d.ttl, d.group),
+        (None, None, None, None, None)
+    );
+    assert_eq!(g.lvs_repair_interval, std::time::Duration::from_secs(10));
+    // Out of range, not multicast, a value missing: errors with their positions.
+    let (p, path) =
+        parse("global_defs {\n lvs_sync_daemon eth0 VI_1 id 256 group 192.0.2.1 ttl\n}\n");
+    let f = path.display();
+    assert_eq!(
+        diags(&p, &path, Severity::Error),
+        [
+            format!("{f}:2: 'lvs_sync_daemon': value 256 is out of range: expected 0 to 255"),
+            format!("{f}:2: 'lvs_sync_daemon': expected a multicast address, found '192.0.2.1'"),
+            format!("{f}:2: 'lvs_sync_daemon': 'ttl' needs a value"),
+        ]
+    );
 }

@@ -252,7 +252,7 @@ mod tests {
         let mut text = String::new();
         for i in 0..n {
             text.push_str(&format!(
-                "virtual_server 192.0.2.{} {} {{\n real_server 198.51.100.1 {} {{\n  HTTP_GET {{\n   url {{\n    path /h\n   }}\n  }}\n }}\n}}\n",
+                "virtual_server 192.0.2.{} {} {{\n protocol TCP\n real_server 198.51.100.1 {} {{\n  HTTP_GET {{\n   url {{\n    path /h\n   }}\n  }}\n }}\n}}\n",
                 1 + i / 250,
                 1024 + i % 250,
                 2000 + i % 1000

@@ -23,6 +23,9 @@ pub enum ToChild {
     Shutdown,
     /// News from the other child, passed on by the parent.
     Routed(Routed),
+    /// Checker child: the last known state of each VRRP instance, replayed by the parent to a
+    /// new checker (state only: no notify script or mail for them).
+    InstanceStates(Vec<(String, VrrpState)>),
     /// Answer with [`FromChild::Status`] carrying the same `id` (control socket).
     Status {
         /// The parent's request number.

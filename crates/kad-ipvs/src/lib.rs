@@ -6,6 +6,7 @@
 //!   tcp/tcpfin/udp timeouts (`ipvsadm --set`).
 //! - [`reconcile`]: the fewest changes from the kernel's table to the desired one, touching
 //!   only kad's services (pure).
+//!   The connection-sync daemons too ([`wire::daemon`], [`reconcile::reconcile_daemons`]).
 //! - [`listing`]: kad's view in `ipvsadm -Ln`'s layout.
 //!
 //! Errors: library functions return typed errors ([`socket::IpvsError`]); the caller logs.
@@ -18,5 +19,5 @@ pub mod socket;
 pub mod wire;
 
 pub use model::{Dest, Forward, Service, ServiceKey, Table};
-pub use reconcile::{reconcile, Change};
+pub use reconcile::{reconcile, reconcile_daemons, Change, DaemonChange};
 pub use socket::{Ipvs, IpvsError};

@@ -11,6 +11,7 @@ use neli::utils::Groups;
 
 use crate::model::{Dest, Service, ServiceKey, Stats, Table};
 use crate::reconcile::Change;
+use crate::wire::daemon::{self, Role, SyncDaemon};
 use crate::wire::{self, cmd, Reply, WireError};
 use std::io::Cursor;
 use std::os::fd::AsRawFd;
@@ -348,11 +349,38 @@ impl Ipvs {
             .map(|_| ())
     }
 
+    /// The running connection-sync daemons (`ipvsadm -L --daemon`).
+    pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+        self.request("list sync daemons", wire::bare(cmd::GET_DAEMON), true)?
+            .iter()
+            .map(|p| daemon::parse_daemon(p).map_err(IpvsError::from))
+            .collect()
+    }
+
+    /// Starts a connection-sync daemon (`ipvsadm --start-daemon`).
+    pub fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
+        let what = format!("start the {} sync daemon on {}", d.role.name(), d.interface);
+        self.request(&what, daemon::new_daemon(d), false)
+            .map(|_| ())
+    }
+
+    /// Stops the `role` connection-sync daemon (`ipvsadm --stop-daemon`).
+    pub fn stop_daemon(&mut self, role: Role) -> Result<(), IpvsError> {
+        let what = format!("stop the {} sync daemon", role.name());
+        self.request(&what, daemon::del_daemon(role), false)
+            .map(|_| ())
+    }
+
     /// Removes every service (`ipvsadm -C`).
     pub fn flush(&mut self) -> Result<(), IpvsError> {
         self.request("flush", wire::bare(cmd::FLUSH), false)
             .map(|_| ())
     }
+}
+
+/// A change as logs show it (`add service TCP 192.0.2.1:80`, `edit 198.51.100.1:80 of …`).
+pub fn describe_change(change: &Change) -> String {
+    describe(change).0
 }
 
 /// What a change asks of the kernel: its description for logs and its message.

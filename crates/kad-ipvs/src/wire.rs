@@ -11,6 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::{Dest, Forward, Service, ServiceKey, Stats};
 
+pub mod daemon;
+
 /// `IPVS_GENL_VERSION`.
 pub const GENL_VERSION: u8 = 1;
 /// The generic netlink controller's family id.
@@ -38,6 +40,12 @@ pub mod cmd {
     pub const DEL_DEST: u8 = 7;
     /// Get (dump) destinations of a service.
     pub const GET_DEST: u8 = 8;
+    /// Start a connection-sync daemon.
+    pub const NEW_DAEMON: u8 = 9;
+    /// Stop a connection-sync daemon.
+    pub const DEL_DAEMON: u8 = 10;
+    /// Get (dump) the running sync daemons.
+    pub const GET_DAEMON: u8 = 11;
     /// Set the tcp, tcpfin and udp timeouts.
     pub const SET_CONFIG: u8 = 12;
     /// Get the tcp, tcpfin and udp timeouts.

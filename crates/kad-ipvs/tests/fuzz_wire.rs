@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use kad_ipvs::model::{flags, Dest, Forward, Service, ServiceKey, PROTO_TCP};
+use kad_ipvs::wire::daemon::{self, Role, SyncDaemon};
 use kad_ipvs::wire::{self, cmd};
 use proptest::prelude::*;
 
@@ -43,6 +44,24 @@ fn seeds() -> Vec<Vec<u8>> {
         vec![15, 1, 0, 0, 8, 0, 1, 0, 1, 2, 1, 0, 8, 0, 2, 0, 0, 16, 0, 0],
         stats_reply(2, 12),
         stats_reply(1, 10),
+        daemon::new_daemon(&SyncDaemon {
+            role: Role::Master,
+            interface: "eth0".into(),
+            sync_id: 51,
+            maxlen: Some(1400),
+            port: Some(8849),
+            ttl: Some(2),
+            group: Some("ff02::1:5".parse().expect("v6")),
+        }),
+        daemon::new_daemon(&SyncDaemon {
+            role: Role::Backup,
+            interface: "vethB".into(),
+            sync_id: 0,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: Some(IpAddr::from([224, 0, 0, 81])),
+        }),
     ]
 }
 
@@ -104,6 +123,16 @@ fn parse_everything(b: &[u8]) {
         assert_eq!(again, t);
     }
     let _ = wire::parse_family(b);
+    if let Ok(d) = daemon::parse_daemon(b) {
+        if d.interface.len() < daemon::IFNAME_MAX && !d.interface.contains('\0') {
+            let again = daemon::parse_daemon(&daemon::new_daemon(&d));
+            assert_eq!(
+                again.as_ref(),
+                Ok(&d),
+                "a parsed sync daemon survives a round trip"
+            );
+        }
+    }
     let _ = wire::attrs(b);
     let _ = wire::parse_service_stats(b);
     let _ = wire::parse_dest_stats(b);

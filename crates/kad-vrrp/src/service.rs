@@ -164,6 +164,7 @@ impl ChildService for VrrpService {
                 outcome: Outcome::Refused("the VRRP child has no real servers".into()),
             }],
             ToChild::Routed(Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. })
+            | ToChild::InstanceStates(_)
             | ToChild::Shutdown => vec![],
         }
     }

@@ -63,6 +63,8 @@ pub struct Watchdog {
     exit_status: i32,
     /// Latest vrrp_script results, replayed to a new VRRP child.
     script_status: std::collections::BTreeMap<String, bool>,
+    /// Latest VRRP instance states, replayed to a new checker (lvs_sync_daemon, dumps).
+    instance_states: std::collections::BTreeMap<String, kad_core::state::VrrpState>,
     /// The control socket, if it could be bound.
     control: Option<Control>,
     /// Maintenance and weight overrides in force, replayed to a respawned child.
@@ -138,6 +140,7 @@ impl Watchdog {
             killed_remaining: false,
             exit_status: 0,
             script_status: std::collections::BTreeMap::new(),
+            instance_states: std::collections::BTreeMap::new(),
             control: None,
             changes: Default::default(),
             metrics: None,
@@ -219,8 +222,10 @@ impl Watchdog {
             || g.fifos.vrrp.script.is_some()
             || cfg.vrrp_instances.iter().any(|i| has_notify(&i.notify))
             || cfg.sync_groups.iter().any(|g| has_notify(&g.notify));
-        // What the VRRP side needs run (the checker runs it; with -P in script-only mode).
-        let vrrp_scripts = !s.check_only && (!cfg.vrrp_scripts.is_empty() || notify);
+        // What the VRRP side needs run (the checker runs it; with -P in script-only mode),
+        // the connection-sync daemon included (the checker owns IPVS).
+        let vrrp_scripts = !s.check_only
+            && (!cfg.vrrp_scripts.is_empty() || notify || g.lvs_sync_daemon.is_some());
         let checker = if s.vrrp_only {
             vrrp_scripts
         } else {
@@ -322,6 +327,13 @@ impl Watchdog {
                 if let Err(e) = parent_end.send(&msg) {
                     log::error!("cannot replay script results to the VRRP child: {e}");
                 }
+            }
+        }
+        if kind == ChildKind::Checker && !self.instance_states.is_empty() {
+            // A new checker learns the instances' states without rerunning their notifies.
+            let states = self.instance_states.clone().into_iter().collect();
+            if let Err(e) = parent_end.send(&ToChild::InstanceStates(states)) {
+                log::error!("cannot replay instance states to the checker: {e}");
             }
         }
         let slot = &mut self.slots[i];
@@ -624,7 +636,11 @@ impl Watchdog {
                         self.script_status.insert(name.clone(), *ok);
                         VRRP
                     }
-                    Routed::InstanceState { .. } | Routed::MasterRxLowerPri { .. } => CHECKER,
+                    Routed::InstanceState { name, state, .. } => {
+                        self.instance_states.insert(name.clone(), *state);
+                        CHECKER
+                    }
+                    Routed::MasterRxLowerPri { .. } => CHECKER,
                 };
                 self.send(to, ToChild::Routed(news));
             }

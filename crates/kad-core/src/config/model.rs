@@ -164,6 +164,13 @@ pub struct GlobalDefs {
     pub lvs_flush_on_stop_vs: bool,
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`.
     pub lvs_timeouts: LvsTimeouts,
+    /// `lvs_sync_daemon IFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group IP]`.
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `kad_lvs_repair_interval SECS` (kad only): how often the IPVS table is read back and
+    /// kad's services repaired (default 10 s; 0: never, SIGUSR1 still does).
+    #[serde(default)]
+    pub lvs_repair_interval: Duration,
     /// `child_wait_time` (default 5 s).
     pub child_wait_time: Duration,
     /// `dynamic_interfaces`.
@@ -244,6 +251,8 @@ impl Default for GlobalDefs {
             lvs_flush_on_stop: false,
             lvs_flush_on_stop_vs: false,
             lvs_timeouts: LvsTimeouts::default(),
+            lvs_sync_daemon: None,
+            lvs_repair_interval: Duration::from_secs(10),
             child_wait_time: Duration::from_secs(5),
             dynamic_interfaces: false,
             max_auto_priority: None,

@@ -217,7 +217,7 @@ mod tests {
                 &path,
                 format!(
                     "vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 1\n}}\n\
-                     virtual_server 192.0.2.1 80 {{\n real_server {rs} 80 {{\n }}\n}}\n"
+                     virtual_server 192.0.2.1 80 {{\n protocol TCP\n real_server {rs} 80 {{\n }}\n}}\n"
                 ),
             )
             .expect("config");

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::config::keywords::Block;
-use crate::config::model::{GlobalDefs, LvsTimeouts, SmtpServer};
+use crate::config::model::{GlobalDefs, LvsSyncDaemon, LvsTimeouts, SmtpServer};
 use crate::config::reader::Stmt;
 use crate::config::values::{parse_int_in, parse_ip, parse_port};
 
@@ -107,6 +107,12 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
                 }
             }
             "lvs_timeouts" => lvs_timeouts(ctx, &s, &mut g.lvs_timeouts),
+            "lvs_sync_daemon" => set_opt(&mut g.lvs_sync_daemon, lvs_sync_daemon(ctx, &s)),
+            "kad_lvs_repair_interval" => set(
+                &mut g.lvs_repair_interval,
+                ctx.int(&s, 0, 86_400)
+                    .map(|v| std::time::Duration::from_secs(v as u64)),
+            ),
             "child_wait_time" => set(&mut g.child_wait_time, ctx.timer(&s)),
             "dynamic_interfaces" => {
                 ctx.max_args(&s, 1);
@@ -206,4 +212,62 @@ fn lvs_timeouts(ctx: &mut Ctx, s: &Stmt, t: &mut LvsTimeouts) {
             *slot = Some(v as u32);
         }
     }
+}
+
+/// `lvs_sync_daemon IFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group IP]`
+/// (ranges as keepalived 2.2.7's man page gives them).
+fn lvs_sync_daemon(ctx: &mut Ctx, s: &Stmt) -> Option<LvsSyncDaemon> {
+    let interface = ctx.value(s, 0, "an interface name", |v| Ok(v.to_string()))?;
+    let mut d = LvsSyncDaemon {
+        interface,
+        instance: None,
+        id: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let args = s.args();
+    let mut i = 1;
+    while let Some(w) = args.get(i) {
+        let option = w.text.as_str();
+        let takes_value = matches!(option, "inst" | "id" | "maxlen" | "port" | "ttl" | "group");
+        if !takes_value {
+            if d.instance.is_none() {
+                d.instance = Some(option.to_string());
+            } else {
+                ctx.error(w.pos, format!("'lvs_sync_daemon': unexpected '{option}'"));
+            }
+            i += 1;
+            continue;
+        }
+        let Some(v) = args.get(i + 1) else {
+            ctx.error(
+                w.pos,
+                format!("'lvs_sync_daemon': '{option}' needs a value"),
+            );
+            break;
+        };
+        let int = |min, max| move |t: &str| parse_int_in(t, min, max);
+        match option {
+            "inst" => d.instance = Some(v.text.to_string()),
+            "id" => d.id = ctx.parse_word(s, v, int(0, 255)).map(|n| n as u8),
+            "maxlen" => d.maxlen = ctx.parse_word(s, v, int(1, 65_507)).map(|n| n as u16),
+            "port" => d.port = ctx.parse_word(s, v, int(1, 65_535)).map(|n| n as u16),
+            "ttl" => d.ttl = ctx.parse_word(s, v, int(1, 255)).map(|n| n as u8),
+            _ => {
+                d.group = ctx.parse_word(s, v, |t| {
+                    parse_ip(t).and_then(|a| {
+                        if a.is_multicast() {
+                            Ok(a)
+                        } else {
+                            Err(format!("expected a multicast address, found '{t}'"))
+                        }
+                    })
+                })
+            }
+        }
+        i += 2;
+    }
+    Some(d)
 }

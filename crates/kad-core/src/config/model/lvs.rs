@@ -18,6 +18,26 @@ pub struct LvsTimeouts {
     pub udp: Option<u32>,
 }
 
+/// `lvs_sync_daemon`: the kernel's IPVS connection-sync daemon (`None` fields: the kernel's
+/// defaults, except the sync id: the instance's VRID, or 0 without an instance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    /// Interface the sync messages use.
+    pub interface: String,
+    /// The VRRP instance whose state decides master or backup (`None`: both run).
+    pub instance: Option<String>,
+    /// `id` (0..255).
+    pub id: Option<u8>,
+    /// `maxlen` (1..65507): the largest sync message payload.
+    pub maxlen: Option<u16>,
+    /// `port` (1..65535, kernel default 8848).
+    pub port: Option<u16>,
+    /// `ttl` (1..255, kernel default 1).
+    pub ttl: Option<u8>,
+    /// `group`: multicast group (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
+}
+
 /// An entry of a `virtual_server_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupEntry {

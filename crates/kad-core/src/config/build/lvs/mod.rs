@@ -281,11 +281,12 @@ pub(super) fn virtual_server(
         }
     }
     if !protocol_set && !matches!(vs.key, ServiceKey::Fwmark(_)) {
-        // Measured: keepalived 2.2.7 logs "no protocol set - defaulting to UDP" and programs
-        // UDP, even with TCP checkers; kad keeps TCP (see docs/CONFIGURATION.md).
+        // keepalived 2.2.7's rule, measured: "no protocol set - defaulting to UDP", and the
+        // service is UDP even with only TCP checkers.
+        vs.protocol = Protocol::Udp;
         ctx.warning(
             head.pos(),
-            "virtual_server without 'protocol': kad uses TCP, keepalived 2.2.7 uses UDP; write 'protocol TCP' or 'protocol UDP'",
+            "virtual_server: no protocol set - defaulting to UDP (as keepalived 2.2.7; write 'protocol TCP' for a TCP service)",
         );
     }
     if let ServiceKey::Group(name) = &vs.key {
