@@ -9,39 +9,12 @@ use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
+use common::vm::{inside_vm, ipvsadm};
 use common::*;
 use kad_ipvs::model::{
     flags, Dest, Forward, Service, ServiceKey, Table, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
 };
 use kad_ipvs::{reconcile, Change, Ipvs};
-
-fn in_vm() -> bool {
-    std::env::var_os("IPVS_VM").is_some()
-}
-
-/// On the host: runs `name` of this test binary inside the VM and asserts it passed there.
-/// Returns true when the caller is inside the VM and must do the work.
-fn inside_vm(name: &str) -> bool {
-    if in_vm() {
-        return true;
-    }
-    as_root();
-    let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ipvs-vm/run-in-vm");
-    let exe = std::env::current_exe().expect("test binary");
-    let status = Command::new(runner)
-        .args(["-t", "300", "--"])
-        .arg(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("KAD_BIN", env!("CARGO_BIN_EXE_kad"))
-        .env("KAD_CTL_BIN", env!("CARGO_BIN_EXE_kadctl"))
-        .status()
-        .expect("run-in-vm");
-    assert!(
-        status.success(),
-        "{name} failed inside the ip_vs VM: {status}"
-    );
-    false
-}
 
 /// Starts `kad -n -l -C` on `config` in a fresh directory (in the guest); returns the process,
 /// the directory and the config path.
@@ -62,19 +35,6 @@ fn start_checker(
         .spawn()
         .expect("kad");
     (kad, dir, conf)
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn v4(a: [u8; 4]) -> IpAddr {

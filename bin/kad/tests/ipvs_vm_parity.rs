@@ -9,47 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use common::vm::{inside_vm, ipvsadm};
 use common::*;
-
-fn in_vm() -> bool {
-    std::env::var_os("IPVS_VM").is_some()
-}
-
-/// On the host: runs `name` of this test binary inside the VM and asserts it passed there.
-/// Returns true when the caller is inside the VM and must do the work.
-fn inside_vm(name: &str) -> bool {
-    if in_vm() {
-        return true;
-    }
-    as_root();
-    let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ipvs-vm/run-in-vm");
-    let exe = std::env::current_exe().expect("test binary");
-    let status = Command::new(runner)
-        .args(["-t", "400", "--"])
-        .arg(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("KAD_BIN", env!("CARGO_BIN_EXE_kad"))
-        .status()
-        .expect("run-in-vm");
-    assert!(
-        status.success(),
-        "{name} failed inside the ip_vs VM: {status}"
-    );
-    false
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Starts keepalived (`daemon: false`) or kad checker-only in the foreground on `conf`.
 fn start(daemon: bool, conf: &Path, log: &Path) -> Child {

@@ -11,46 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::lab::{instance, Lab, Node};
+use common::vm::{inside_vm, ipvsadm};
 use common::*;
-
-fn in_vm() -> bool {
-    std::env::var_os("IPVS_VM").is_some()
-}
-
-/// On the host: runs `name` of this test binary inside the VM and asserts it passed there.
-/// Returns true when the caller is inside the VM and must do the work.
-fn inside_vm(name: &str) -> bool {
-    if in_vm() {
-        return true;
-    }
-    as_root();
-    let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ipvs-vm/run-in-vm");
-    let exe = std::env::current_exe().expect("test binary");
-    let status = Command::new(runner)
-        .args(["-t", "500", "--"])
-        .arg(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .status()
-        .expect("run-in-vm");
-    assert!(
-        status.success(),
-        "{name} failed inside the ip_vs VM: {status}"
-    );
-    false
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `ipvsadm -L --daemon` in node `n`'s namespace (IPVS and its sync daemons are per namespace).
 fn daemons(lab: &Lab, n: &str) -> String {

@@ -5,6 +5,7 @@
 
 pub mod checker;
 pub mod lab;
+pub mod vm;
 pub mod wire;
 
 use std::net::{TcpListener, TcpStream};
