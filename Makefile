@@ -3,13 +3,26 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release test lint fmt bench bench-config bench-daemon bench-vrrp bench-check bench-ipvs fuzz demo examples clean
+.PHONY: build release deb deb-test test lint fmt bench bench-config bench-daemon bench-vrrp bench-check bench-ipvs fuzz demo examples clean
 
 build:
 	$(CARGO) build --workspace --all-targets
 
 release:
 	$(CARGO) build --release -p kad
+
+## Debian package target/debian/kad_VERSION_amd64.deb (cargo-deb, see bin/kad/Cargo.toml):
+## kad and kadctl, the systemd unit, /etc/default/kad, /etc/kad/kad.conf, man pages.
+deb: release
+	rm -rf target/release/man && mkdir -p target/release/man
+	target/release/kad --print-man target/release/man
+	target/release/kadctl --print-man target/release/man
+	gzip -9n target/release/man/*.8
+	$(CARGO) deb -p kad --no-build
+
+## The package checked from the outside (root): contents, then the extracted kad run.
+deb-test: deb
+	tests/deb/test-deb.sh
 
 ## Unit, parser, corpus and property tests (property tests bounded: 256 cases each).
 test:

@@ -7,6 +7,7 @@ mod cli;
 mod compat;
 mod daemon;
 mod exit;
+mod man;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,11 @@ fn main() {
             eprintln!("kad: genhash (-T/--genhash) is not part of kad; use keepalived's genhash");
             std::process::exit(exit::Exit::Failure.code());
         }
+    }
+    // Packaging (make deb): kad(8), rendered from the clap definitions (cli.rs).
+    if std::env::args_os().nth(1).is_some_and(|a| a == man::FLAG) {
+        use clap::CommandFactory;
+        std::process::exit(man::print(cli::Cli::command()));
     }
     let mut cli = cli::Cli::parse();
     cli.as_keepalived = compat::is_keepalived_name(&argv0);

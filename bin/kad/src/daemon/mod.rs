@@ -10,6 +10,7 @@ pub mod control;
 pub mod metrics;
 pub mod pidfile;
 pub mod respawn;
+pub mod sdnotify;
 pub mod seccomp;
 pub mod settle;
 pub mod sys;
@@ -283,6 +284,8 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     }
     kad_core::logging::init("kad", settings.log.clone());
     sys::set_process_name("kad");
+    // Taken out of the environment before any child or script starts.
+    let notify = sdnotify::Notifier::from_env();
     if let Err(e) = pidfile::take(&settings.pidfiles.parent) {
         log::error!(
             "cannot take pidfile {}: {e}",
@@ -302,7 +305,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
         crate::check::log_config(&config);
     }
     let pidfiles = settings.pidfiles.clone();
-    let status = match watchdog::Watchdog::new(settings, config) {
+    let status = match watchdog::Watchdog::new(settings, config, notify) {
         Ok(w) => w.run(),
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");

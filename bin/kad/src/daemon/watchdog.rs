@@ -18,6 +18,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use super::control::{self, Control};
 use super::respawn::{Backoff, Decision};
+use super::sdnotify::Notifier;
 use super::{ChildKind, Settings};
 
 mod requests;
@@ -71,6 +72,8 @@ pub struct Watchdog {
     changes: requests::Changes,
     /// The metrics endpoint, if asked for and bound.
     metrics: Option<super::metrics::Metrics>,
+    /// systemd's readiness notifications.
+    notify: Notifier,
 }
 
 fn sigrtmin2() -> i32 {
@@ -108,7 +111,7 @@ fn ignored_signals() -> Vec<i32> {
 
 impl Watchdog {
     /// Sets up the loop and its signals (before any child exists).
-    pub fn new(settings: Settings, config: Config) -> std::io::Result<Self> {
+    pub fn new(settings: Settings, config: Config, notify: Notifier) -> std::io::Result<Self> {
         let poll = Poll::new()?;
         let mut signals = Signals::new(handled_signals().into_iter().chain(ignored_signals()))?;
         poll.registry()
@@ -144,6 +147,7 @@ impl Watchdog {
             control: None,
             changes: Default::default(),
             metrics: None,
+            notify,
         })
     }
 
@@ -157,6 +161,7 @@ impl Watchdog {
                 self.spawn(i);
             }
         }
+        self.notify.settle();
         let mut events = Events::with_capacity(32);
         loop {
             if self.stopping.is_some() && self.slots.iter().all(|s| s.pid.is_none()) {
@@ -252,6 +257,9 @@ impl Watchdog {
 
     fn spawn(&mut self, i: usize) {
         let kind = self.slots[i].kind;
+        // READY waits for this child's Ready (its first configuration applied), also if this
+        // attempt fails and a later one starts it.
+        self.notify.state.started(i);
         let (mut parent_end, child_end) = match pair::<ToChild, FromChild>() {
             Ok((parent_end, child_end)) => (
                 parent_end.with_max_incoming(kad_ipc::MAX_FROM_CHILD),
@@ -412,6 +420,14 @@ impl Watchdog {
             "reloading configuration from {}",
             self.settings.config_path.display()
         );
+        self.notify.reloading();
+        let result = self.reload_file();
+        self.notify.settle();
+        result
+    }
+
+    /// The reload itself, between the RELOADING and READY notifications.
+    fn reload_file(&mut self) -> Result<(), Vec<String>> {
         let parsed = kad_core::config::parse_file(
             &self.settings.config_path,
             &self.settings.parse_options(),
@@ -441,6 +457,7 @@ impl Watchdog {
             if self.needs_restart(i) {
                 self.restart(i);
             } else if self.slots[i].pid.is_some() {
+                self.notify.state.expect(i);
                 self.send(i, ToChild::Reload(Box::new(self.config.clone())));
             } else if self.slots[i].wanted
                 && self.slots[i].respawn_at.is_none()
@@ -479,6 +496,7 @@ impl Watchdog {
             return;
         }
         self.exit_status = status;
+        self.notify.stopping();
         self.stopping = Some(Instant::now() + self.config.global.child_wait_time);
         for slot in &mut self.slots {
             slot.respawn_at = None;
@@ -604,7 +622,8 @@ impl Watchdog {
 
     fn on_message(&mut self, i: usize, msg: FromChild) {
         let label = self.slots[i].kind.label();
-        if matches!(msg, FromChild::Ready { .. } | FromChild::Reloaded) {
+        let applied = matches!(msg, FromChild::Ready { .. } | FromChild::Reloaded);
+        if applied {
             // This process's start-up (or reload) work is behind it (see settle.rs).
             super::settle::release("parent");
         }
@@ -644,6 +663,11 @@ impl Watchdog {
                 };
                 self.send(to, ToChild::Routed(news));
             }
+        }
+        if applied {
+            // The child applied a configuration: READY=1 if it was the last one owed.
+            self.notify.state.applied(i);
+            self.notify.settle();
         }
     }
 

@@ -2,6 +2,8 @@
 //! docs/OPERATIONS.md): status, runtime weight overrides, maintenance, reload.
 #![deny(missing_docs)]
 
+#[path = "../man.rs"]
+mod man;
 mod table;
 
 use std::io::{Read, Write};
@@ -17,7 +19,7 @@ const MAX_REPLY: u64 = 64 << 20;
 
 /// kadctl: control a running kad.
 #[derive(Debug, Parser)]
-#[command(name = "kadctl", version, about)]
+#[command(name = "kadctl", version)]
 struct Cli {
     /// kad's control socket.
     #[arg(long, value_name = "PATH", default_value = "/run/kad/kad.sock")]
@@ -73,6 +75,11 @@ enum Verb {
 }
 
 fn main() {
+    // Packaging (make deb): kadctl(8) and kadctl-VERB(8), rendered from the clap definitions above.
+    if std::env::args_os().nth(1).is_some_and(|a| a == man::FLAG) {
+        use clap::CommandFactory;
+        std::process::exit(man::print(Cli::command()));
+    }
     let cli = Cli::parse();
     let (request, json) = match cli.verb {
         Verb::Status { json } => (Request::Status, json),
