@@ -125,7 +125,7 @@ fn run(
                             Ok(Some(ToChild::Shutdown)) => return Ok(()),
                             Ok(Some(msg)) => {
                                 for reply in service.handle(msg) {
-                                    channel.send(&reply)?;
+                                    send_reply(channel, &reply)?;
                                 }
                             }
                             Ok(None) => break,
@@ -147,5 +147,55 @@ fn run(
         for msg in service.outbox() {
             channel.send(&msg)?;
         }
+    }
+}
+
+/// Sends `reply` to the parent. A status snapshot that is too large to encode or finds the
+/// queue full is dropped with a log line (the client asking for it times out; the parent asks
+/// again later): a large table must never cost the child its channel. Any other failure ends
+/// the loop as before.
+fn send_reply(
+    channel: &mut Channel<ToChild, FromChild>,
+    reply: &FromChild,
+) -> Result<(), IpcError> {
+    match channel.send(reply) {
+        Err(e @ (IpcError::Encode(_) | IpcError::QueueFull { .. }))
+            if matches!(reply, FromChild::Status { .. }) =>
+        {
+            log::warn!("status reply dropped: {e}");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{Outcome, Status};
+
+    /// A status too large for the channel is dropped; the channel still works; anything else
+    /// too large still fails.
+    #[test]
+    fn an_oversized_status_reply_is_dropped_not_fatal() {
+        let (child, mut parent) = crate::channel::pair::<FromChild, ToChild>().expect("socketpair");
+        let mut child = child.with_max_outgoing(4096);
+        let big = Status {
+            vrrp_drops: (0..1000).map(|n| (format!("reason {n}"), n)).collect(),
+            ..Status::default()
+        };
+        let status = FromChild::Status { id: 7, status: big };
+        assert!(matches!(child.send(&status), Err(IpcError::Encode(_))));
+        send_reply(&mut child, &status).expect("a status reply is dropped, not fatal");
+        send_reply(&mut child, &FromChild::Ready { pid: 1 }).expect("the channel still works");
+        assert!(matches!(
+            parent.recv(),
+            Ok(Some(FromChild::Ready { pid: 1 }))
+        ));
+        let big_log = FromChild::Outcome {
+            id: 8,
+            outcome: Outcome::Refused("x".repeat(8192)),
+        };
+        assert!(send_reply(&mut child, &big_log).is_err());
     }
 }

@@ -23,6 +23,7 @@ use super::{ChildKind, Settings};
 
 mod requests;
 mod scrape;
+mod status_asks;
 
 const SIGNALS: Token = Token(100);
 
@@ -50,6 +51,8 @@ struct Slot {
     restart: bool,
     /// Deaths followed by a respawn since kad started (metrics).
     restarts: u64,
+    /// Status requests in flight to this child (coalesced).
+    status: status_asks::StatusAsks,
 }
 
 /// The parent's state.
@@ -131,6 +134,7 @@ impl Watchdog {
                 net_raw: false,
                 restart: false,
                 restarts: 0,
+                status: status_asks::StatusAsks::default(),
             })
             .collect();
         Ok(Watchdog {
@@ -347,6 +351,7 @@ impl Watchdog {
         let slot = &mut self.slots[i];
         slot.pid = Some(pid);
         slot.channel = Some(parent_end);
+        slot.status.reset();
         slot.started = Instant::now();
         slot.respawn_at = None;
         slot.fatal = false;

@@ -146,7 +146,7 @@ impl Watchdog {
                     .filter(|&i| self.slots[i].channel.is_some())
                     .collect();
                 for &i in &running {
-                    self.send(i, ToChild::Status { id });
+                    self.ask_status(i, id, now);
                 }
                 if let Some(c) = self.control.as_mut() {
                     c.wait_for(id, running, now, self.poll.registry());

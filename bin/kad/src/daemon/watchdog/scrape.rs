@@ -69,21 +69,32 @@ impl Watchdog {
             })
             .collect();
         for &i in &ask {
-            self.send(i, ToChild::Status { id });
+            self.ask_status(i, id, now);
         }
         if let Some(m) = self.metrics.as_mut() {
             m.wait_for(id, ask, children, now, self.poll.registry());
         }
     }
 
-    /// A child's status: for a scrape or for the control socket.
+    /// Asks child `i` for its status on behalf of request `id` (coalesced: see
+    /// [`super::status_asks`]).
+    pub(super) fn ask_status(&mut self, i: usize, id: u64, now: Instant) {
+        if self.slots[i].status.ask(id, now) {
+            self.send(i, ToChild::Status { id });
+        }
+    }
+
+    /// A child's status: for every scrape and control client waiting for it.
     pub(super) fn on_status(&mut self, slot: usize, id: u64, status: Status) {
-        if Metrics::owns(id) {
-            if let Some(m) = self.metrics.as_mut() {
-                m.answer(id, slot, status, Instant::now(), self.poll.registry());
+        for waiter in self.slots[slot].status.answered(id) {
+            let status = status.clone();
+            if Metrics::owns(waiter) {
+                if let Some(m) = self.metrics.as_mut() {
+                    m.answer(waiter, slot, status, Instant::now(), self.poll.registry());
+                }
+            } else {
+                self.on_answer(slot, waiter, Answer::Status(status));
             }
-        } else {
-            self.on_answer(slot, id, Answer::Status(status));
         }
     }
 }
