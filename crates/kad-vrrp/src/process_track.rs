@@ -149,6 +149,11 @@ impl ProcState {
         }
     }
 
+    /// The quorum and delays this tracker counts with.
+    pub fn quorum(&self) -> Quorum {
+        self.quorum
+    }
+
     /// The status reported so far (None before the first count).
     pub fn status(&self) -> Option<bool> {
         self.reported

@@ -66,7 +66,8 @@ fn read(path: &str) -> Option<Vec<u8>> {
 }
 
 impl ProcWatch {
-    /// Trackers for `config` (statuses of trackers kept by name are kept).
+    /// Trackers for `config`: one whose name, match and quorum/delays are unchanged keeps its
+    /// status; any other (a reload changing `quorum`, say) is counted afresh at the next scan.
     pub(super) fn new(config: &Config, old: Option<ProcWatch>) -> Self {
         let mut old = old.map(|o| o.trackers).unwrap_or_default();
         let trackers = config
@@ -74,10 +75,11 @@ impl ProcWatch {
             .iter()
             .map(|p| {
                 let fresh = tracker(p);
-                match old
-                    .iter()
-                    .position(|t| t.name == p.name && t.spec == fresh.spec)
-                {
+                match old.iter().position(|t| {
+                    t.name == p.name
+                        && t.spec == fresh.spec
+                        && t.state.quorum() == fresh.state.quorum()
+                }) {
                     Some(k) => old.swap_remove(k),
                     None => fresh,
                 }
@@ -156,5 +158,51 @@ impl ProcWatch {
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use kad_core::config::model::{Config, TrackProcess};
+
+    use super::ProcWatch;
+
+    fn config(quorum: u32) -> Config {
+        Config {
+            track_processes: vec![TrackProcess {
+                name: "haproxy".into(),
+                process: "haproxy".into(),
+                params: Vec::new(),
+                param_match: None,
+                weight: 0,
+                reverse: false,
+                quorum,
+                quorum_max: None,
+                fork_delay: Duration::ZERO,
+                terminate_delay: Duration::ZERO,
+                full_command: false,
+            }],
+            ..Config::default()
+        }
+    }
+
+    /// A reload keeps an unchanged tracker's status but takes a new quorum at once.
+    #[test]
+    fn a_reload_changing_the_quorum_takes_effect() {
+        let now = Instant::now();
+        let mut w = ProcWatch::new(&config(1), None);
+        w.trackers[0].state.update(now, 1);
+        assert_eq!(w.trackers[0].state.status(), Some(true));
+        let kept = ProcWatch::new(&config(1), Some(w));
+        assert_eq!(
+            kept.trackers[0].state.status(),
+            Some(true),
+            "unchanged: kept"
+        );
+        let changed = ProcWatch::new(&config(3), Some(kept));
+        assert_eq!(changed.trackers[0].state.quorum().min, 3);
+        assert_eq!(changed.trackers[0].state.status(), None, "counted afresh");
     }
 }
