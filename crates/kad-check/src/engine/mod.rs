@@ -92,6 +92,8 @@ pub struct Engine {
     any_ha_suspend: bool,
     /// Runtime weight overrides by (virtual server, real server) as the status names them.
     overrides: std::collections::BTreeMap<(String, String), kad_ipc::status::Override>,
+    /// Attempts in flight the last reload handed on (old index, new index).
+    moved: Vec<(usize, usize)>,
     out: Vec<Effect>,
 }
 
@@ -139,6 +141,7 @@ impl Engine {
             vs: vs_states,
             any_ha_suspend,
             overrides: Default::default(),
+            moved: Vec::new(),
             out: Vec::new(),
         }
     }
