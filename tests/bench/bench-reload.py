@@ -151,11 +151,13 @@ def one(daemon, conf_a, conf_b, work):
         genl = sum(1 for l in calls if "NETLINK:[GENERIC" in l)
         rtnl = sum(1 for l in calls if "NETLINK:[ROUTE" in l)
         g, missing = gaps(accepts, t_hup, t_end)
-        flaps = open(log.name).read().count("Removing service")
+        text = open(log.name).read()
+        flaps = text.count("Removing service")
+        why = [l for l in text.splitlines() if "failed" in l][:3]
         return {"start_s": started, "applied_s": applied, "genl": genl, "rtnl": rtnl,
                 "dests_changed": dests_w2, "want_changed": sum(1 for i in range(N) if changed(i)),
                 "gap_max": g[-1] if g else None, "gap_p99": g[int(len(g) * 0.99)] if g else None,
-                "late": sum(1 for x in g if x > 2 * DELAY), "unmeasured": missing, "flaps": flaps}
+                "late": sum(1 for x in g if x > 2 * DELAY), "unmeasured": missing, "flaps": flaps, "why": why}
     finally:
         if strace and strace.poll() is None:
             strace.kill()
@@ -197,6 +199,8 @@ def show(name, r):
           f"netlink sends: IPVS {r['genl']}, rtnetlink {r['rtnl']}   "
           f"changed weights {r['dests_changed']}/{r['want_changed']}   flaps {r['flaps']}   "
           f"(start to full table {r['start_s']:.1f} s)")
+    for line in r.get("why", []):
+        print(f"      {line}")
 
 
 def ratio(a, b):
