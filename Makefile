@@ -3,7 +3,7 @@ CARGO ?= cargo
 SAMPLES ?= $(abspath ../shared/keepalived-samples)
 export KAD_SAMPLES_DIR ?= $(SAMPLES)
 
-.PHONY: build release deb deb-test test lint fmt bench bench-config bench-daemon bench-vrrp bench-check bench-ipvs fuzz demo examples clean
+.PHONY: build release deb deb-test test lint fmt bench bench-config bench-daemon bench-vrrp bench-check bench-ipvs bench-reload fuzz demo examples clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -36,7 +36,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: each prints kad's numbers beside keepalived's, measured in the same run.
-bench: bench-config bench-daemon bench-vrrp bench-check bench-ipvs
+bench: bench-config bench-daemon bench-vrrp bench-check bench-ipvs bench-reload
 
 bench-config: release
 	tests/bench/bench-config.sh
@@ -60,6 +60,13 @@ bench-check: release
 ## weight change, kad-ipvs beside ipvsadm -R in the same run (~2 min).
 bench-ipvs:
 	tests/bench/bench-ipvs.sh
+
+## SIGHUP on 10,000 virtual servers in the ip_vs VM, kad then keepalived on the same files:
+## SIGHUP to new table applied, longest gap in any checker's schedule, netlink sends (root;
+## ~10 min at N=10000 DELAY=30; N=2000 DELAY=10 for a quick run of ~3 min).
+bench-reload: release
+	$(CARGO) build --release -p kad --example check_target
+	python3 tests/bench/bench-reload.py
 
 ## Every decoder of outside input (config parser, VRRP, rtnetlink, IPC, IPVS, and the
 ## checkers' HTTP, SMTP, DNS, UDP and ICMP replies) under FUZZ_CASES cases per property

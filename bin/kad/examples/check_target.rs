@@ -2,10 +2,13 @@
 //! connections on a listener (bind 0.0.0.0 to serve every 127.x.y.z) and closes them; with
 //! `http` it reads a request head first and answers `200 OK`. Blocking accept on a few
 //! threads: enough for tens of thousands of checks a second. Runs until killed.
+//! With `CHECK_TARGET_LOG=FILE`, every accept appends `UNIX_SECONDS LOCAL_ADDR` to FILE (one
+//! line per check: make bench-reload reads each real server's check times from it).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -19,13 +22,33 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let log = std::env::var_os("CHECK_TARGET_LOG").map(|p| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p);
+        Arc::new(Mutex::new(f.unwrap_or_else(|e| {
+            eprintln!("check_target: {}: {e}", p.to_string_lossy());
+            std::process::exit(1);
+        })))
+    });
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let l = listener.clone();
+            let log = log.clone();
             std::thread::spawn(move || loop {
                 let Ok((mut s, _)) = l.accept() else {
                     continue;
                 };
+                if let (Some(log), Ok(local)) = (log.as_ref(), s.local_addr()) {
+                    let t = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs_f64())
+                        .unwrap_or(0.0);
+                    if let Ok(mut f) = log.lock() {
+                        let _ = writeln!(f, "{t:.6} {}", local.ip());
+                    }
+                }
                 if http {
                     let mut buf = [0u8; 2048];
                     let mut seen = Vec::new();

@@ -18,7 +18,8 @@ use crate::script::{start_configured, ScriptRunner};
 use crate::snapshot::Snapshot;
 use crate::table::Destination;
 
-/// Tokens from here up are checkers' sockets (token − base = checker index).
+/// Tokens from here up are checkers' sockets (token − base = the attempt's number, which a
+/// reload does not change: a probe handed on to a renumbered checker keeps its registration).
 pub const CHECK_TOKEN_BASE: usize = 1 << 32;
 /// How often running scripts (MISC_CHECK, notify) are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(20);
@@ -38,7 +39,12 @@ pub struct Alert {
 pub struct Checks {
     engine: Engine,
     registry: Option<Registry>,
-    probes: HashMap<usize, Box<dyn Probe>>,
+    /// Probes in flight by attempt number: their checker and the probe.
+    probes: HashMap<usize, (usize, Box<dyn Probe>)>,
+    /// The attempt number of each checker's probe in flight.
+    probe_of: HashMap<usize, usize>,
+    /// The next attempt number.
+    next_attempt: usize,
     runner: ScriptRunner,
     /// The checker whose MISC_CHECK runs under each pid.
     script_owner: HashMap<u32, usize>,
@@ -56,6 +62,8 @@ impl Default for Checks {
             engine: Engine::new(Arc::new(Config::default()), String::new()),
             registry: None,
             probes: HashMap::new(),
+            probe_of: HashMap::new(),
+            next_attempt: 0,
             runner: ScriptRunner::default(),
             script_owner: HashMap::new(),
             tls: None,
@@ -74,10 +82,10 @@ impl Checks {
     }
 
     /// Runs `config`'s checkers (at start, and on reload: states of unchanged checkers are
-    /// kept, attempts in flight dropped; their scripts are still timed out and reaped, their
-    /// results ignored). Without a registry nothing is scheduled.
+    /// kept; a checker whose settings did not change keeps its schedule and its attempt in
+    /// flight; other attempts in flight are dropped, their scripts still timed out and reaped,
+    /// their results ignored). Without a registry nothing is scheduled.
     pub fn load(&mut self, config: Arc<Config>, now: Instant) {
-        self.cancel();
         self.tls = match probe::tls::contexts(config.ssl.as_ref()) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -94,11 +102,13 @@ impl Checks {
         // The kernel is brought to the new table even when nothing in it changed.
         self.table_changed = true;
         if self.registry.is_none() {
+            self.cancel();
             self.engine = Engine::new(config, host);
             return;
         }
         self.engine.set_host(host);
         self.run(now, Event::Reload(config));
+        self.hand_on();
         raise_nofile(self.engine.len());
     }
 
@@ -175,15 +185,18 @@ impl Checks {
 
     /// True if `token` is a checker's.
     pub fn owns(&self, token: Token) -> bool {
-        token.0 >= CHECK_TOKEN_BASE && token.0 - CHECK_TOKEN_BASE < self.engine.len()
+        token.0 >= CHECK_TOKEN_BASE
     }
 
     /// A checker's socket is ready.
     pub fn ready(&mut self, token: Token, now: Instant) {
-        let i = token.0.wrapping_sub(CHECK_TOKEN_BASE);
-        let (Some(registry), Some(p)) = (self.registry.as_ref(), self.probes.get_mut(&i)) else {
+        let attempt = token.0.wrapping_sub(CHECK_TOKEN_BASE);
+        let (Some(registry), Some((i, p))) =
+            (self.registry.as_ref(), self.probes.get_mut(&attempt))
+        else {
             return;
         };
+        let i = *i;
         if let Some(verdict) = p.ready(registry, token) {
             self.drop_probe(i);
             self.run(
@@ -218,14 +231,49 @@ impl Checks {
 
     /// Drops every probe in flight and forgets whose scripts run.
     fn cancel(&mut self) {
-        for i in self.probes.keys().copied().collect::<Vec<_>>() {
-            self.drop_probe(i);
+        self.keep_only(&[]);
+    }
+
+    /// After a reload: the attempts the engine handed on ([`Engine::take_moved`]) go on under
+    /// their checkers' new numbers; every other probe is dropped, every other script's result
+    /// ignored.
+    fn hand_on(&mut self) {
+        let moved = self.engine.take_moved();
+        self.keep_only(&moved);
+    }
+
+    /// Keeps the attempts of the checkers in `moved` (old, new), renumbered; drops the rest.
+    fn keep_only(&mut self, moved: &[(usize, usize)]) {
+        let renumber: HashMap<usize, usize> = moved.iter().copied().collect();
+        let old_of = std::mem::take(&mut self.probe_of);
+        for (old, attempt) in old_of {
+            match renumber.get(&old) {
+                Some(&new) => {
+                    if let Some(entry) = self.probes.get_mut(&attempt) {
+                        entry.0 = new;
+                    }
+                    self.probe_of.insert(new, attempt);
+                }
+                None => {
+                    if let Some((_, mut p)) = self.probes.remove(&attempt) {
+                        if let Some(r) = self.registry.as_ref() {
+                            p.deregister(r);
+                        }
+                    }
+                }
+            }
         }
-        self.script_owner.clear();
+        self.script_owner = std::mem::take(&mut self.script_owner)
+            .into_iter()
+            .filter_map(|(pid, old)| Some((pid, *renumber.get(&old)?)))
+            .collect();
     }
 
     fn drop_probe(&mut self, i: usize) {
-        if let Some(mut p) = self.probes.remove(&i) {
+        let Some(attempt) = self.probe_of.remove(&i) else {
+            return;
+        };
+        if let Some((_, mut p)) = self.probes.remove(&attempt) {
             if let Some(r) = self.registry.as_ref() {
                 p.deregister(r);
             }
@@ -252,8 +300,9 @@ impl Checks {
                 verdict: self.start_probe(checker)?,
             }),
             Effect::TimeOutProbe { checker } => {
-                let verdict = match self.probes.get_mut(&checker) {
-                    Some(p) => p.timed_out(),
+                let probe = self.probe_of.get(&checker).copied();
+                let verdict = match probe.and_then(|a| self.probes.get_mut(&a)) {
+                    Some((_, p)) => p.timed_out(),
                     None => Verdict::down("timed out"),
                 };
                 self.drop_probe(checker);
@@ -324,11 +373,14 @@ impl Checks {
             ident: i as u16,
             virtualhost: self.engine.virtualhost(i),
         };
-        let token = Token(CHECK_TOKEN_BASE + i);
+        let attempt = self.next_attempt;
+        let token = Token(CHECK_TOKEN_BASE.wrapping_add(attempt));
         match probe::start(&ck.kind, &ck.target, &ctx)? {
             Ok(mut p) => match p.register(registry, token) {
                 Ok(()) => {
-                    self.probes.insert(i, p);
+                    self.next_attempt = attempt.wrapping_add(1) % CHECK_TOKEN_BASE;
+                    self.probes.insert(attempt, (i, p));
+                    self.probe_of.insert(i, attempt);
                     None
                 }
                 Err(e) => Some(Verdict::down(format!("cannot poll: {e}"))),

@@ -216,9 +216,13 @@ fn a_reload_keeps_the_state_of_unchanged_checkers() {
 @5 reload b
   ipvs vs0: 192.0.2.3:80 w1
 @5 down #1 late result of the old probe
+// #0 keeps its schedule: due 6 s after its last attempt ended, not re-run at the reload.
 @5 timer
+@5 next
+  next 6.1
+@6.1 timer
   probe #0 TCP_CHECK 192.0.2.1:80
-@5.1 ok #0
+@6.2 ok #0
   log TCP_CHECK on [192.0.2.1]:tcp:80 succeeded: ok
   log Adding service [192.0.2.1]:tcp:80 to VS [198.51.100.1]:tcp:80
   ipvs vs0: 192.0.2.1:80 w1 192.0.2.3:80 w1

@@ -95,6 +95,8 @@ pub struct Engine {
     overrides: std::collections::BTreeMap<(String, String), kad_ipc::status::Override>,
     /// Finished checks by kind (metrics).
     totals: totals::Totals,
+    /// Attempts in flight the last reload handed on (old index, new index).
+    moved: Vec<(usize, usize)>,
     out: Vec<Effect>,
 }
 
@@ -143,6 +145,7 @@ impl Engine {
             any_ha_suspend,
             overrides: Default::default(),
             totals: Default::default(),
+            moved: Vec::new(),
             out: Vec::new(),
         }
     }

@@ -1,12 +1,16 @@
 //! A reload keeps what is known: checkers found in both configurations (same virtual server,
 //! real server, checker position, kind and target) keep their state, counters and dynamic
-//! weight; virtual servers found in both keep their quorum state (keepalived's rule).
-//! Attempts in flight under the old configuration are forgotten (the executor drops them).
+//! weight; virtual servers found in both keep their quorum state, `ha_suspend` state and
+//! destinations (keepalived's rule), so an unchanged virtual server emits no table change.
+//! A checker whose settings are all unchanged also keeps its schedule and its attempt in
+//! flight: the executor hands the probe or script on ([`Engine::take_moved`]), so a reload
+//! neither delays nor repeats its checks. Other attempts in flight are forgotten (the executor
+//! drops them).
 
 use std::collections::HashMap;
 
 use super::alerts::{fmt_vs, rs_name};
-use super::{Engine, Slot};
+use super::{Engine, Running, Slot};
 
 /// What identifies a checker across configurations.
 fn key(e: &Engine, s: &Slot) -> Option<String> {
@@ -25,10 +29,11 @@ fn key(e: &Engine, s: &Slot) -> Option<String> {
 
 impl Engine {
     /// Takes over the states of `old` that this configuration still has. Call before
-    /// scheduling ([`super::Event::Start`]).
+    /// scheduling ([`super::Event::Start`]): checkers given a timer here keep it.
     pub(super) fn inherit(&mut self, old: &Engine) {
         self.inherit_overrides(old);
         self.totals = old.totals.clone();
+        self.moved.clear();
         let known: HashMap<String, usize> = old
             .slots
             .iter()
@@ -46,10 +51,22 @@ impl Engine {
                 .and_then(|v| v.servers.get(was.rs))
                 .and_then(|s| s.deltas.get(was.ck).copied())
                 .unwrap_or(0);
+            let same = self.checker(i).is_some() && self.checker(i) == old.checker(j);
             let slot = &mut self.slots[i];
             slot.health.up = was.health.up;
             slot.stats = was.stats.clone();
             slot.last_end = was.last_end;
+            if same {
+                // Same settings: the same retry round, the same timer, the same attempt.
+                slot.health.failures = was.health.failures;
+                slot.running = was.running;
+                if let Some(at) = old.timers.deadline(j) {
+                    self.timers.set(i, at);
+                }
+                if was.running != Running::Idle {
+                    self.moved.push((j, i));
+                }
+            }
             let Some(server) = self
                 .vs
                 .get_mut(slot.vs)
@@ -64,17 +81,26 @@ impl Engine {
                 *d = delta;
             }
         }
-        let quorum: HashMap<String, bool> = old
+        let by_name: HashMap<String, usize> = old
             .config
             .virtual_servers
             .iter()
-            .zip(&old.vs)
-            .map(|(vs, st)| (fmt_vs(vs), st.quorum.up))
+            .enumerate()
+            .map(|(v, vs)| (fmt_vs(vs), v))
             .collect();
         for (vs, st) in self.config.virtual_servers.iter().zip(&mut self.vs) {
-            if let Some(&up) = quorum.get(&fmt_vs(vs)) {
-                st.quorum.up = up;
-            }
+            let Some(was) = by_name.get(&fmt_vs(vs)).and_then(|&v| old.vs.get(v)) else {
+                continue;
+            };
+            st.quorum.up = was.quorum.up;
+            st.suspended = was.suspended;
+            st.table = was.table.clone();
         }
+    }
+
+    /// The attempts in flight a reload handed on, as (old checker, new checker); the
+    /// executor moves their probes and scripts to the new index. Empty after the call.
+    pub fn take_moved(&mut self) -> Vec<(usize, usize)> {
+        std::mem::take(&mut self.moved)
     }
 }

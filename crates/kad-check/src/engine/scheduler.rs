@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Scheduler {
     heap: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     generations: Vec<u64>,
+    /// Each checker's live timer (what a reload hands on to the next configuration).
+    at: Vec<Option<Instant>>,
 }
 
 impl Scheduler {
@@ -18,6 +20,7 @@ impl Scheduler {
         Scheduler {
             heap: BinaryHeap::with_capacity(checkers),
             generations: vec![0; checkers],
+            at: vec![None; checkers],
         }
     }
 
@@ -28,6 +31,9 @@ impl Scheduler {
         };
         *g += 1;
         self.heap.push(Reverse((at, i, *g)));
+        if let Some(a) = self.at.get_mut(i) {
+            *a = Some(at);
+        }
         self.prune();
     }
 
@@ -35,6 +41,9 @@ impl Scheduler {
     pub fn clear(&mut self, i: usize) {
         if let Some(g) = self.generations.get_mut(i) {
             *g += 1;
+        }
+        if let Some(a) = self.at.get_mut(i) {
+            *a = None;
         }
         self.prune();
     }
@@ -55,6 +64,11 @@ impl Scheduler {
         self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
 
+    /// Checker `i`'s timer, if one is set.
+    pub fn deadline(&self, i: usize) -> Option<Instant> {
+        self.at.get(i).copied().flatten()
+    }
+
     /// Takes the next checker whose timer is due at `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
         while let Some(&Reverse((at, i, g))) = self.heap.peek() {
@@ -63,6 +77,9 @@ impl Scheduler {
             }
             self.heap.pop();
             if self.generations.get(i) == Some(&g) {
+                if let Some(a) = self.at.get_mut(i) {
+                    *a = None;
+                }
                 self.prune();
                 return Some(i);
             }
@@ -102,7 +119,10 @@ mod tests {
         assert_eq!(s.pop_due(t0 + Duration::from_secs(3)), Some(0));
         assert_eq!(s.pop_due(t0 + Duration::from_secs(9)), None);
         s.set(1, t0);
+        assert_eq!(s.deadline(1), Some(t0));
         s.clear(1);
+        assert_eq!(s.deadline(1), None);
         assert_eq!(s.pop_due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(s.deadline(0), None);
     }
 }

@@ -17,14 +17,20 @@ use crate::table;
 pub const BUSY_RETRY: Duration = Duration::from_millis(100);
 
 impl Engine {
-    /// Quorum from the initial states, first attempts spread over warmup.
+    /// Quorum from the initial states, first attempts spread over warmup (checkers a reload
+    /// handed a timer or an attempt in flight keep it).
     pub(super) fn start(&mut self, now: Instant) {
         for v in 0..self.vs.len() {
             self.evaluate_vs(v);
         }
         let n = self.slots.len();
         for i in 0..n {
-            let Some(ck) = self.checker(i) else {
+            let kept = self.timers.deadline(i).is_some()
+                || self
+                    .slots
+                    .get(i)
+                    .is_some_and(|s| s.running != Running::Idle);
+            let Some(ck) = self.checker(i).filter(|_| !kept) else {
                 continue;
             };
             let spread = ck.timing.warmup.unwrap_or(ck.timing.delay_loop);
