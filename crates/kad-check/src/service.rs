@@ -53,6 +53,8 @@ pub struct CheckService {
     smtp_addr: Option<std::net::SocketAddr>,
     /// Notify FIFOs (LVS lines) and their scripts.
     fifos: CheckerFifos,
+    /// The engine changed the IPVS table since it was last applied.
+    table_dirty: bool,
 }
 
 impl CheckService {
@@ -72,6 +74,7 @@ impl CheckService {
             notifier: Notifier::default(),
             smtp: Sender::new(kad_ipc::FIRST_SERVICE_TOKEN),
             outbox: Vec::new(),
+            table_dirty: false,
             fifos: CheckerFifos::default(),
         }
     }
@@ -153,7 +156,13 @@ impl CheckService {
             self.mail(subject, body);
         }
         self.fifos.write(self.engine.take_fifo_lines());
-        let changed = self.engine.take_table_changed();
+        self.table_dirty |= self.engine.take_table_changed();
+    }
+
+    /// Applies the IPVS table if anything changed it (or a setting waits): once per loop
+    /// iteration however many checks changed it, since the desired table is rebuilt whole.
+    fn apply_table(&mut self) {
+        let changed = std::mem::take(&mut self.table_dirty);
         if (changed || self.ipvs.settings_pending())
             && self.ipvs.wanted()
             && (!self.config.virtual_servers.is_empty() || self.ipvs.available())
@@ -378,6 +387,10 @@ impl ChildService for CheckService {
                     .push(FromChild::Routed(Routed::ScriptStatus { name, ok }));
             }
         }
+    }
+
+    fn end_of_iteration(&mut self) {
+        self.apply_table();
     }
 
     fn outbox(&mut self) -> Vec<FromChild> {

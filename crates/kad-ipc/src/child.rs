@@ -41,6 +41,9 @@ pub trait ChildService {
     }
     /// A deadline has passed.
     fn on_timer(&mut self, _now: Instant) {}
+    /// Called once per loop iteration, after its events and timers: work worth batching over
+    /// them (the checker applies its IPVS table here, once for any number of changes).
+    fn end_of_iteration(&mut self) {}
     /// Messages the service produced on its own (state changes, script results).
     fn outbox(&mut self) -> Vec<FromChild> {
         Vec::new()
@@ -144,6 +147,7 @@ fn run(
         if deadline.is_some_and(|d| d <= now) || service.next_deadline().is_some_and(|d| d <= now) {
             service.on_timer(now);
         }
+        service.end_of_iteration();
         for msg in service.outbox() {
             channel.send(&msg)?;
         }
