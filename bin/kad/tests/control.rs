@@ -344,3 +344,25 @@ fn a_refused_reload_reports_its_diagnostics_and_bad_clients_get_errors() {
     let log = p.nodes[0].log();
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// A NaN timeout is not a panic: kadctl reports the socket it cannot reach and exits 1.
+#[test]
+fn kadctl_takes_a_nan_timeout_without_panicking() {
+    let o = Command::new(env!("CARGO_BIN_EXE_kadctl"))
+        .args([
+            "--socket",
+            "/nonexistent/kad.sock",
+            "--timeout",
+            "nan",
+            "status",
+        ])
+        .output()
+        .expect("run kadctl");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/kad.sock"));
+}

@@ -47,7 +47,7 @@ impl FifoWriter {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NOCTTY)
             .open(path)?;
         if !file.metadata()?.file_type().is_fifo() {
             return Err(io::Error::new(

@@ -95,7 +95,13 @@ fn main() {
         Verb::Undrain { vs, rs } => (Request::Undrain { vs, rs }, false),
         Verb::Weight { vs, rs, weight } => (Request::Weight { vs, rs, weight }, false),
     };
-    let timeout = Duration::from_secs_f64(cli.timeout.clamp(0.1, 3600.0));
+    // NaN (`--timeout nan`) would make from_secs_f64 panic: it counts as the longest wait.
+    let secs = if cli.timeout.is_nan() {
+        3600.0
+    } else {
+        cli.timeout.clamp(0.1, 3600.0)
+    };
+    let timeout = Duration::from_secs_f64(secs);
     let reply = match ask(&cli.socket, &request, timeout) {
         Ok(r) => r,
         Err(e) => {
