@@ -161,8 +161,12 @@ struct Settings {
 pub struct IpvsSync {
     ipvs: Option<Ipvs>,
     tried: bool,
-    /// What the kernel holds of kad's, as last applied (`None` before the first sync).
+    /// What the kernel holds of kad's, as last applied (`None` before the first sync, and
+    /// after a change the kernel refused: the kernel is read again next time).
     applied: Option<Table>,
+    /// The services kad put in the kernel and has not seen removed: kept through a refused
+    /// change, so later syncs, repairs and the stop still treat them as kad's.
+    owned: BTreeSet<ServiceKey>,
     settings: Settings,
     /// The kernel's timeouts before kad changed them (restored at stop).
     saved_timeouts: Option<Timeouts>,
@@ -308,7 +312,7 @@ impl IpvsSync {
         let (base, owned) = match &self.applied {
             Some(t) => (t.clone(), t.services.keys().cloned().collect()),
             None => match ipvs.table() {
-                Ok(k) => (k, BTreeSet::new()),
+                Ok(k) => (k, self.owned.clone()),
                 Err(e) => {
                     log::error!("IPVS: cannot read the kernel table: {e}");
                     return 0;
@@ -320,13 +324,23 @@ impl IpvsSync {
         for c in &changes {
             log::debug!("IPVS: {c:?}");
         }
+        self.after_apply(want, owned, failed);
+        changes.len()
+    }
+
+    /// Records the outcome of applying `want` over the services `owned` before it: all done,
+    /// `want` is what the kernel holds of kad's; else the kernel is read again next time
+    /// (rather than trusting a partly applied diff) and every service kad may still have there
+    /// stays kad's.
+    fn after_apply(&mut self, want: &Table, mut owned: BTreeSet<ServiceKey>, failed: usize) {
         if failed > 0 {
-            // Read the kernel again next time rather than trust a partly applied diff.
+            owned.extend(want.services.keys().cloned());
+            self.owned = owned;
             self.applied = None;
         } else {
+            self.owned = want.services.keys().cloned().collect();
             self.applied = Some(want.clone());
         }
-        changes.len()
     }
 
     /// When [`IpvsSync::repair`] is next due (`None`: no periodic repair).
@@ -355,7 +369,7 @@ impl IpvsSync {
         };
         let owned: BTreeSet<ServiceKey> = match &self.applied {
             Some(t) => t.services.keys().cloned().collect(),
-            None => BTreeSet::new(),
+            None => self.owned.clone(),
         };
         let kernel = match ipvs.table() {
             Ok(k) => k,
@@ -372,7 +386,7 @@ impl IpvsSync {
             );
         }
         let failed = ipvs.apply_all(&changes);
-        self.applied = (failed == 0).then(|| want.clone());
+        self.after_apply(want, owned, failed);
         changes.len()
     }
 
@@ -440,16 +454,17 @@ impl IpvsSync {
                 Ok(()) => log::info!("IPVS: flushed the table (lvs_flush_on_stop)"),
                 Err(e) => log::error!("IPVS: lvs_flush_on_stop: {e}"),
             }
-        } else if let Some(applied) = self.applied.as_ref() {
-            let changes: Vec<Change> = applied
-                .services
-                .keys()
-                .map(|k| Change::DelService(k.clone()))
-                .collect();
+        } else if self.applied.is_some() || !self.owned.is_empty() {
+            let keys = match self.applied.as_ref() {
+                Some(t) => t.services.keys().cloned().collect(),
+                None => self.owned.clone(),
+            };
+            let changes: Vec<Change> = keys.into_iter().map(Change::DelService).collect();
             let failed = ipvs.apply_all(&changes);
             log::info!("IPVS: removed {} service(s) of kad", changes.len() - failed);
         }
         self.applied = None;
+        self.owned.clear();
         if let (Some(t), Some(_)) = (self.saved_timeouts, self.applied_timeouts) {
             match ipvs.set_timeouts(t) {
                 Ok(()) => log::info!(
@@ -504,6 +519,29 @@ mod tests {
             .collect();
         let refs: Vec<&[Destination]> = dests.iter().map(Vec::as_slice).collect();
         desired(cfg, &refs)
+    }
+
+    /// A refused change keeps every service kad may have in the kernel as kad's (so a later
+    /// sync, repair or the stop still removes them); a full success owns exactly what it wants.
+    #[test]
+    fn a_refused_change_keeps_kads_services_owned() {
+        let vs = |addr: &str| {
+            format!("virtual_server {addr} 80 {{\n protocol TCP\n real_server 192.0.2.9 80 {{\n }}\n}}\n")
+        };
+        let a = table(&config(&(vs("198.51.100.1") + &vs("198.51.100.2"))));
+        let b = table(&config(&(vs("198.51.100.2") + &vs("198.51.100.3"))));
+        let keys = |t: &Table| t.services.keys().cloned().collect::<BTreeSet<_>>();
+        let mut sync = IpvsSync::default();
+        sync.after_apply(&a, BTreeSet::new(), 0);
+        assert_eq!(sync.owned, keys(&a));
+        assert!(sync.applied.is_some());
+        sync.after_apply(&b, keys(&a), 1);
+        assert!(sync.applied.is_none());
+        let all: BTreeSet<_> = keys(&a).union(&keys(&b)).cloned().collect();
+        assert_eq!(sync.owned.len(), 3);
+        assert_eq!(sync.owned, all);
+        sync.after_apply(&b, sync.owned.clone(), 0);
+        assert_eq!(sync.owned, keys(&b));
     }
 
     fn ports(t: &Table) -> Vec<(String, u16)> {
