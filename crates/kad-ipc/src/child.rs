@@ -43,7 +43,8 @@ pub trait ChildService {
     fn on_timer(&mut self, _now: Instant) {}
     /// Called once per loop iteration, after its events and timers: work worth batching over
     /// them (the checker applies its IPVS table here, once for any number of changes).
-    fn end_of_iteration(&mut self) {}
+    /// No default: a wrapper (the parent's `Settling`) must pass it on, not drop it.
+    fn end_of_iteration(&mut self);
     /// Messages the service produced on its own (state changes, script results).
     fn outbox(&mut self) -> Vec<FromChild> {
         Vec::new()

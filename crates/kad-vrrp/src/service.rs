@@ -197,6 +197,8 @@ impl ChildService for VrrpService {
         }
     }
 
+    fn end_of_iteration(&mut self) {}
+
     fn outbox(&mut self) -> Vec<FromChild> {
         let Some(e) = self.exec.as_mut() else {
             return Vec::new();

@@ -83,6 +83,10 @@ impl<S: ChildService> ChildService for Settling<S> {
         self.inner.on_timer(now);
     }
 
+    fn end_of_iteration(&mut self) {
+        self.inner.end_of_iteration();
+    }
+
     fn outbox(&mut self) -> Vec<FromChild> {
         self.inner.outbox()
     }
@@ -111,6 +115,7 @@ mod tests {
         fn on_timer(&mut self, _now: Instant) {
             self.timer_calls += 1;
         }
+        fn end_of_iteration(&mut self) {}
     }
 
     fn registry() -> Registry {
