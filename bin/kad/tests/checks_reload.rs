@@ -124,3 +124,42 @@ fn a_reload_of_a_large_file_rechecks_nothing_unchanged_and_flaps_nothing() {
     );
     drop(servers);
 }
+
+/// Under a low open-file limit (soft 1024, hard 1500), 2,000 checkers get more than 1024:
+/// the parent raises the hard ceiling when it can (CAP_SYS_RESOURCE, which this sandbox
+/// lacks), and the checker, which has no CAP_SYS_RESOURCE, raises its soft limit at least to
+/// the hard one. Before, a checker wanting more than the hard limit kept 1024 and its checks
+/// failed with EMFILE at scale (seen in make bench-reload in the VM).
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn the_checker_raises_its_open_file_limit_under_a_low_ulimit() {
+    as_root();
+    let dir = work_dir();
+    std::fs::write(dir.join("kad.conf"), config(N, &[9])).expect("config");
+    let setup = format!(
+        "{} && ulimit -Sn 1024 && ulimit -Hn 1500",
+        private_tmp_run()
+    );
+    let kad = Kad::spawn(dir, &["--mount"], &setup, &["-C"]);
+    wait_until("checker ready", Duration::from_secs(30), || {
+        kad.log().contains(") ready")
+    });
+    let limit = |pid: u32| {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+        limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(limit(kad.pid), 1024, "the parent keeps its soft limit");
+    let children = kad.children();
+    assert_eq!(children.len(), 1, "{children:?}");
+    let soft = limit(children[0]);
+    assert!(
+        soft >= 1500,
+        "checker's open-file limit {soft} for {N} checkers: {}",
+        kad.log()
+    );
+}

@@ -413,10 +413,15 @@ fn raise_nofile(checkers: usize) {
     if soft >= want {
         return;
     }
-    let new_hard = hard.max(want);
-    if let Err(e) =
-        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, want, new_hard)
-    {
-        log::warn!("cannot raise the open-file limit to {want}: {e}");
+    use nix::sys::resource::{setrlimit, Resource};
+    // Past the hard limit needs CAP_SYS_RESOURCE, which the checker has dropped: then as far
+    // as the hard limit (the parent raised it at start).
+    if setrlimit(Resource::RLIMIT_NOFILE, want, hard.max(want)).is_err() {
+        let got = want.min(hard);
+        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, got, hard) {
+            log::warn!("cannot raise the open-file limit to {got}: {e}");
+        } else if got < want {
+            log::warn!("open-file limit {got}, below the {want} these checkers may need");
+        }
     }
 }

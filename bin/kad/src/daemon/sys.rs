@@ -52,6 +52,21 @@ pub fn daemonize() -> io::Result<()> {
 }
 
 /// Sets the name shown in /proc/PID/comm and by `ps -o comm` (15 bytes at most).
+/// Raises the hard open-file limit to `want` if it is lower (soft limit unchanged): the
+/// children inherit it, and the checker, which no longer holds CAP_SYS_RESOURCE when it knows
+/// how many checkers it runs, can then raise its soft limit that far. Needs CAP_SYS_RESOURCE;
+/// without it the checker goes as far as the hard limit (a warning says so).
+pub fn raise_open_file_ceiling(want: u64) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if hard < want {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, soft, want) {
+                log::warn!("cannot raise the open-file ceiling from {hard} to {want}: {e}");
+            }
+        }
+    }
+}
+
 pub fn set_process_name(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
