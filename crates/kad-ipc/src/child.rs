@@ -21,6 +21,12 @@ pub const EXIT_IPC: i32 = 70;
 const CHANNEL: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
+/// Ready sources taken from the kernel per wait.
+const EVENTS_PER_WAIT: usize = 256;
+/// Waits without blocking while batches come full, before the timers run (at most
+/// `EVENTS_PER_WAIT * DRAIN_ROUNDS` sources per iteration).
+const DRAIN_ROUNDS: usize = 16;
+
 /// Tokens from here up belong to the service's own sources.
 pub const FIRST_SERVICE_TOKEN: usize = 16;
 
@@ -101,48 +107,30 @@ fn run(
     channel.send(&FromChild::Ready {
         pid: std::process::id(),
     })?;
-    let mut events = Events::with_capacity(64);
+    let mut events = Events::with_capacity(EVENTS_PER_WAIT);
     loop {
         // Asked once: the deadline the wait is for is the one compared after it, so a service
         // whose deadline moves cannot make the loop wait for ever without running its timers.
         let deadline = service.next_deadline();
-        let timeout = deadline
+        let mut timeout = deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(60));
-        match poll.poll(&mut events, Some(timeout)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(IpcError::Io(e)),
-        }
-        for event in events.iter() {
-            match event.token() {
-                SIGNALS if signals.pending().next().is_some() => {
-                    log::info!("stopping on signal");
-                    return Ok(());
-                }
-                CHANNEL => {
-                    if event.is_writable() {
-                        channel.flush()?;
-                    }
-                    loop {
-                        match channel.recv() {
-                            Ok(Some(ToChild::Shutdown)) => return Ok(()),
-                            Ok(Some(msg)) => {
-                                for reply in service.handle(msg) {
-                                    send_reply(channel, &reply)?;
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(IpcError::Closed) => {
-                                log::info!("parent closed the channel; stopping");
-                                return Ok(());
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-                token => service.ready(token, Instant::now()),
+        // Every ready source is handled before the timers: after a long step (a large IPVS
+        // change, a busy machine) a full batch may leave sockets unread, and a probe whose
+        // answer already came must not be timed out for it. Bounded, so timers still run.
+        for _ in 0..DRAIN_ROUNDS {
+            match poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
+                Err(e) => return Err(IpcError::Io(e)),
             }
+            if dispatch(&events, &mut signals, channel, service)? == Flow::Stop {
+                return Ok(());
+            }
+            if events.iter().count() < EVENTS_PER_WAIT {
+                break;
+            }
+            timeout = Duration::ZERO;
         }
         let now = Instant::now();
         if deadline.is_some_and(|d| d <= now) || service.next_deadline().is_some_and(|d| d <= now) {
@@ -153,6 +141,53 @@ fn run(
             channel.send(&msg)?;
         }
     }
+}
+
+/// Whether the loop goes on.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// Handles one batch of ready sources: a stop signal, the parent's messages, the service's own.
+fn dispatch(
+    events: &Events,
+    signals: &mut Signals,
+    channel: &mut Channel<ToChild, FromChild>,
+    service: &mut dyn ChildService,
+) -> Result<Flow, IpcError> {
+    for event in events.iter() {
+        match event.token() {
+            SIGNALS if signals.pending().next().is_some() => {
+                log::info!("stopping on signal");
+                return Ok(Flow::Stop);
+            }
+            CHANNEL => {
+                if event.is_writable() {
+                    channel.flush()?;
+                }
+                loop {
+                    match channel.recv() {
+                        Ok(Some(ToChild::Shutdown)) => return Ok(Flow::Stop),
+                        Ok(Some(msg)) => {
+                            for reply in service.handle(msg) {
+                                send_reply(channel, &reply)?;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(IpcError::Closed) => {
+                            log::info!("parent closed the channel; stopping");
+                            return Ok(Flow::Stop);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            token => service.ready(token, Instant::now()),
+        }
+    }
+    Ok(Flow::Go)
 }
 
 /// Sends `reply` to the parent. A status snapshot that is too large to encode or finds the
@@ -202,5 +237,72 @@ mod tests {
             outcome: Outcome::Refused("x".repeat(8192)),
         };
         assert!(send_reply(&mut child, &big_log).is_err());
+    }
+
+    /// A service with many ready sockets and a timer already due.
+    struct ManyReady {
+        streams: Vec<(mio::net::UnixStream, mio::net::UnixStream)>,
+        seen: usize,
+        seen_at_timer: Option<usize>,
+        due: Option<Instant>,
+    }
+
+    impl ChildService for ManyReady {
+        fn handle(&mut self, _msg: ToChild) -> Vec<FromChild> {
+            Vec::new()
+        }
+        fn stop(&mut self) {}
+        fn start(&mut self, registry: mio::Registry) {
+            for (i, (read, _)) in self.streams.iter_mut().enumerate() {
+                registry
+                    .register(read, Token(FIRST_SERVICE_TOKEN + i), Interest::READABLE)
+                    .expect("register");
+            }
+        }
+        fn ready(&mut self, _token: Token, _now: Instant) {
+            self.seen += 1;
+        }
+        fn next_deadline(&self) -> Option<Instant> {
+            self.due
+        }
+        fn on_timer(&mut self, _now: Instant) {
+            self.seen_at_timer.get_or_insert(self.seen);
+            self.due = None;
+        }
+        fn end_of_iteration(&mut self) {}
+    }
+
+    /// More ready sockets than one wait returns are all handled before a due timer runs (a
+    /// probe whose answer came during a long step must not be timed out; with one wait of 64
+    /// events, 64 were).
+    #[test]
+    fn every_ready_source_is_handled_before_the_timers() {
+        use std::io::Write;
+        const SOCKETS: usize = 300;
+        let streams = (0..SOCKETS)
+            .map(|_| {
+                let (read, mut write) = mio::net::UnixStream::pair().expect("socketpair");
+                write.write_all(b"x").expect("write");
+                (read, write)
+            })
+            .collect();
+        let mut service = ManyReady {
+            streams,
+            seen: 0,
+            seen_at_timer: None,
+            due: Some(Instant::now()),
+        };
+        let (child, mut parent) = crate::channel::pair::<FromChild, ToChild>().expect("socketpair");
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            parent.send(&ToChild::Shutdown).expect("send");
+            while parent.wants_write() {
+                parent.flush().expect("flush");
+            }
+            parent
+        });
+        assert_eq!(serve(child, &mut service), 0);
+        drop(stopper.join());
+        assert_eq!(service.seen_at_timer, Some(SOCKETS));
     }
 }
