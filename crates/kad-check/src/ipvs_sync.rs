@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kad_core::config::model::{
     Config, GlobalDefs, GroupEntry, LvsMethod, Protocol, ServiceKey as CfgKey, VirtualServer,
@@ -27,6 +27,7 @@ use kad_ipvs::wire::daemon::{Role, SyncDaemon};
 use kad_ipvs::wire::Timeouts;
 use kad_ipvs::{reconcile, reconcile_daemons, Change, DaemonChange, Ipvs};
 
+use crate::repair_pace::RepairPace;
 use crate::table::Destination;
 
 fn forward(m: LvsMethod) -> Forward {
@@ -174,10 +175,8 @@ pub struct IpvsSync {
     applied_timeouts: Option<Timeouts>,
     /// The sync daemons kad started (stopped at exit or when no longer configured).
     daemons_owned: BTreeSet<Role>,
-    /// `kad_lvs_repair_interval` (zero: no periodic repair).
-    repair_interval: Duration,
-    /// When the kernel's table is next read back and repaired.
-    next_repair: Option<Instant>,
+    /// When the kernel's table is read back and repaired (`kad_lvs_repair_interval`, SIGUSR1).
+    pace: RepairPace<ServiceKey>,
 }
 
 impl IpvsSync {
@@ -216,9 +215,7 @@ impl IpvsSync {
             },
         };
         // A (re)load restarts the repair timer at the configured interval.
-        self.repair_interval = g.lvs_repair_interval;
-        self.next_repair =
-            (!self.repair_interval.is_zero()).then(|| Instant::now() + self.repair_interval);
+        self.pace.configure(g.lvs_repair_interval, Instant::now());
     }
 
     /// True when the configured timeouts are not what kad last set.
@@ -343,42 +340,66 @@ impl IpvsSync {
         }
     }
 
-    /// When [`IpvsSync::repair`] is next due (`None`: no periodic repair).
+    /// When the next repair step is due.
     pub fn next_repair(&self) -> Option<Instant> {
-        self.next_repair.filter(|_| self.ipvs.is_some())
+        self.pace.next_due().filter(|_| self.ipvs.is_some())
     }
 
-    /// True when the periodic repair is due at `now` (and schedules the next one).
-    pub fn repair_due(&mut self, now: Instant) -> bool {
-        match self.next_repair() {
-            Some(at) if at <= now => {
-                self.next_repair = Some(now + self.repair_interval);
-                true
-            }
-            _ => false,
-        }
+    /// True when a repair step is due at `now`.
+    pub fn repair_due(&self, now: Instant) -> bool {
+        self.ipvs.is_some() && self.pace.is_due(now)
     }
 
-    /// kad extension (keepalived does not): reads the kernel's table back and restores what
-    /// kad wants of its own services (a service or destination deleted by hand, an edited
-    /// weight or scheduler), logging each repair. Foreign services are never touched.
-    /// Returns the number of repairs sent.
-    pub fn repair(&mut self, want: &Table) -> usize {
+    /// Starts a repair pass at once (SIGUSR1).
+    pub fn repair_now(&mut self, now: Instant) {
+        self.pace.start_now(now);
+    }
+
+    /// True when the last applied table is known (a repair step can compare against it).
+    pub fn knows_applied(&self) -> bool {
+        self.applied.is_some()
+    }
+
+    /// kad extension (keepalived does not): one step of a repair pass (see
+    /// [`crate::repair_pace`]). Reads the next services of kad's back from the kernel and
+    /// restores what kad wants of them (a service or destination deleted by hand, an edited
+    /// weight or scheduler), logging each repair. Foreign services are never touched. The
+    /// wanted table is the one applied last, or `fresh` when none is known; call after the
+    /// pending changes reached the kernel. Returns the number of repairs sent.
+    pub fn repair_step(&mut self, fresh: Option<&Table>, now: Instant) -> usize {
         let Some(ipvs) = self.ipvs.as_mut() else {
             return 0;
         };
-        let owned: BTreeSet<ServiceKey> = match &self.applied {
-            Some(t) => t.services.keys().cloned().collect(),
-            None => self.owned.clone(),
+        let Some(want) = fresh.or(self.applied.as_ref()) else {
+            return 0;
         };
-        let kernel = match ipvs.table() {
-            Ok(k) => k,
+        let owned = &self.owned;
+        let Some(keys) = self.pace.take_step(now, || {
+            let mut all: BTreeSet<ServiceKey> = owned.clone();
+            all.extend(want.services.keys().cloned());
+            all.into_iter().collect()
+        }) else {
+            return 0;
+        };
+        let started = Instant::now();
+        let mut want_part = Table::default();
+        for key in &keys {
+            if let Some(entry) = want.services.get(key) {
+                want_part.services.insert(key.clone(), entry.clone());
+            }
+        }
+        let owned_part: BTreeSet<ServiceKey> = keys
+            .iter()
+            .filter(|k| owned.contains(*k))
+            .cloned()
+            .collect();
+        let changes = match ipvs.read_services(&keys) {
+            Ok(kernel) => reconcile(&want_part, &kernel, &owned_part),
             Err(e) => {
                 log::error!("IPVS: cannot read the kernel table to repair it: {e}");
-                return 0;
+                Vec::new()
             }
         };
-        let changes = reconcile(want, &kernel, &owned);
         for c in &changes {
             log::warn!(
                 "IPVS: the kernel table differs from kad's; repairing: {}",
@@ -386,7 +407,12 @@ impl IpvsSync {
             );
         }
         let failed = ipvs.apply_all(&changes);
-        self.after_apply(want, owned, failed);
+        if failed > 0 {
+            // As after a refused sync: the kernel is read again next time.
+            self.owned.extend(want_part.services.into_keys());
+            self.applied = None;
+        }
+        self.pace.step_done(Instant::now(), started.elapsed());
         changes.len()
     }
 

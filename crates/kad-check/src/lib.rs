@@ -20,6 +20,7 @@ pub mod ipvs_stats;
 pub mod ipvs_sync;
 pub mod notify;
 pub mod probe;
+pub mod repair_pace;
 pub mod script;
 pub mod script_user;
 pub mod service;

@@ -183,14 +183,16 @@ impl CheckService {
         }
     }
 
-    /// Reads the kernel's table back and restores kad's services (kad extension: every
-    /// `kad_lvs_repair_interval` and at SIGUSR1).
-    fn repair(&mut self) {
-        if self.mode == Mode::ScriptsOnly || !self.ipvs.available() {
+    /// One step of the repair pass (kad extension: every `kad_lvs_repair_interval` and at
+    /// SIGUSR1), after what the checks changed reached the kernel.
+    fn repair_step(&mut self, now: Instant) {
+        if self.mode == Mode::ScriptsOnly || !self.ipvs.repair_due(now) {
             return;
         }
-        let want = crate::ipvs_sync::desired(&self.config, &self.engine.destinations());
-        self.ipvs.repair(&want);
+        self.apply_table();
+        let fresh = (!self.ipvs.knows_applied())
+            .then(|| crate::ipvs_sync::desired(&self.config, &self.engine.destinations()));
+        self.ipvs.repair_step(fresh.as_ref(), now);
     }
 
     /// Opens the notify FIFOs and starts their scripts for the sides this mode runs.
@@ -246,7 +248,7 @@ impl ChildService for CheckService {
             // keepalived -P has no checker process, so no checker dumps.
             ToChild::Dump | ToChild::DumpJson if self.mode == Mode::ScriptsOnly => vec![],
             ToChild::Dump => {
-                self.repair();
+                self.ipvs.repair_now(Instant::now());
                 let text =
                     crate::dump::data(&self.config, &self.engine.snapshot(), &self.instances);
                 match kad_core::dumpfile::write_atomic(&self.dump_path, text.as_bytes()) {
@@ -371,9 +373,7 @@ impl ChildService for CheckService {
     fn on_timer(&mut self, now: Instant) {
         self.engine.on_timer(now);
         self.send_alerts();
-        if self.ipvs.repair_due(now) {
-            self.repair();
-        }
+        self.repair_step(now);
         self.notifier.on_timer(&self.config, now);
         self.fifos.on_timer(now);
         self.smtp.on_timer(now);
