@@ -1,15 +1,15 @@
 //! The control socket (`--control-socket`, served by the parent in its event loop): accepts
 //! `kadctl`'s connections, reads one request line each ([`kad_ipc::control`]), and writes one
-//! reply line. Everything is non-blocking and bounded: at most [`MAX_CONNECTIONS`] clients
-//! (more are closed at once), a request of at most [`MAX_REQUEST`] bytes, [`IO_TIMEOUT`] to send
-//! it and to read the reply, [`CHILD_TIMEOUT`] for the children's answers. A bad request gets
-//! an error reply; nothing a client sends can stop the loop.
+//! reply line. Everything is non-blocking and bounded: at most
+//! [`MAX_CONNECTIONS`](super::clients::MAX_CONNECTIONS) clients (more are closed at once), a
+//! request of at most [`MAX_REQUEST`] bytes, [`IO_TIMEOUT`] to send it and to read the reply,
+//! [`CHILD_TIMEOUT`] for the children's answers. A bad request gets an error reply; nothing a
+//! client sends can stop the loop.
 //!
 //! This module only moves bytes; the watchdog carries requests out (it owns the children) and
 //! hands the answers back with [`Control::answer`].
 
-use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,14 +19,14 @@ use kad_ipc::status::Status;
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
+use super::clients::{Client, Clients};
+
 /// Default socket path.
 pub const DEFAULT_PATH: &str = "/run/kad/kad.sock";
 /// The listener's token.
 pub const LISTENER: Token = Token(101);
 /// Connections get tokens from here up.
 pub const FIRST_CONNECTION: usize = 1 << 20;
-/// Clients served at once; more are closed on accept.
-pub const MAX_CONNECTIONS: usize = 16;
 /// Time a client has to send its request, and to read the reply.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time the children have to answer a request.
@@ -42,14 +42,7 @@ enum Phase {
     Writing,
 }
 
-struct Conn {
-    stream: UnixStream,
-    input: Vec<u8>,
-    output: Vec<u8>,
-    written: usize,
-    deadline: Instant,
-    phase: Phase,
-}
+type Conn = Client<UnixStream, Phase>;
 
 /// A request read off a connection, for the watchdog to carry out.
 pub struct Pending {
@@ -63,8 +56,7 @@ pub struct Pending {
 pub struct Control {
     listener: UnixListener,
     path: PathBuf,
-    conns: BTreeMap<u64, Conn>,
-    next: u64,
+    conns: Clients<UnixStream, Phase>,
 }
 
 /// How a child answered a request.
@@ -122,8 +114,7 @@ impl Control {
         Ok(Control {
             listener,
             path: path.to_path_buf(),
-            conns: BTreeMap::new(),
-            next: 0,
+            conns: Clients::new("control socket", FIRST_CONNECTION),
         })
     }
 
@@ -132,49 +123,19 @@ impl Control {
         let _ = std::fs::remove_file(&self.path);
     }
 
-    /// Accepts waiting clients; those over [`MAX_CONNECTIONS`] are closed at once.
+    /// Accepts waiting clients; those over
+    /// [`MAX_CONNECTIONS`](super::clients::MAX_CONNECTIONS) are closed at once.
     pub fn accept(&mut self, registry: &Registry, now: Instant) {
-        loop {
-            let (mut stream, _) = match self.listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::warn!("control socket: accept: {e}");
-                    return;
-                }
-            };
-            if self.conns.len() >= MAX_CONNECTIONS {
-                log::warn!("control socket: {MAX_CONNECTIONS} clients already; one refused");
-                continue;
-            }
-            let id = self.next;
-            self.next = self.next.wrapping_add(1) % (1 << 40);
-            let token = Token(FIRST_CONNECTION + id as usize);
-            if let Err(e) =
-                registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            {
-                log::warn!("control socket: cannot watch a client: {e}");
-                continue;
-            }
-            self.conns.insert(
-                id,
-                Conn {
-                    stream,
-                    input: Vec::new(),
-                    output: Vec::new(),
-                    written: 0,
-                    deadline: now + IO_TIMEOUT,
-                    phase: Phase::Reading,
-                },
-            );
-        }
+        let listener = &self.listener;
+        let accept = || listener.accept().map(|(stream, _)| stream);
+        self.conns
+            .accept(accept, registry, now + IO_TIMEOUT, || Phase::Reading);
     }
 
     /// A client's socket is ready: reads its request (returned once whole) or writes its reply.
     pub fn ready(&mut self, token: Token, registry: &Registry) -> Option<Pending> {
-        let id = token.0.checked_sub(FIRST_CONNECTION)? as u64;
-        let conn = self.conns.get_mut(&id)?;
+        let id = self.conns.id(token)?;
+        let conn = self.conns.get_mut(id)?;
         let mut pending = None;
         if matches!(conn.phase, Phase::Reading) {
             match read_request(conn) {
@@ -186,8 +147,8 @@ impl Control {
                 Err(e) => set_reply(conn, &Reply::Error(e)),
             }
         }
-        if matches!(conn.phase, Phase::Writing) && write_reply(conn) {
-            self.close(id, registry);
+        if matches!(conn.phase, Phase::Writing) {
+            self.conns.flush(id, registry);
         }
         pending
     }
@@ -195,7 +156,7 @@ impl Control {
     /// Marks connection `id` as waiting for the children in `slots` (none: reply at once with
     /// an empty status).
     pub fn wait_for(&mut self, id: u64, slots: Vec<usize>, now: Instant, registry: &Registry) {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         conn.deadline = now + CHILD_TIMEOUT;
@@ -208,18 +169,16 @@ impl Control {
 
     /// Replies `reply` to connection `id` at once.
     pub fn reply(&mut self, id: u64, reply: &Reply, now: Instant, registry: &Registry) {
-        if let Some(conn) = self.conns.get_mut(&id) {
+        if let Some(conn) = self.conns.get_mut(id) {
             set_reply(conn, reply);
             conn.deadline = now + IO_TIMEOUT;
-            if write_reply(conn) {
-                self.close(id, registry);
-            }
+            self.conns.flush(id, registry);
         }
     }
 
     /// Child `slot` answered request `id`.
     pub fn answer(&mut self, id: u64, slot: usize, answer: Answer, now: Instant, reg: &Registry) {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         let Phase::Waiting { left, status } = &mut conn.phase else {
@@ -241,7 +200,7 @@ impl Control {
 
     /// Replies with the gathered status once no child is left to answer.
     fn settle(&mut self, id: u64, now: Instant, registry: &Registry) {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if let Phase::Waiting { left, status } = &mut conn.phase {
@@ -254,35 +213,23 @@ impl Control {
 
     /// The earliest client deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.conns.values().map(|c| c.deadline).min()
+        self.conns.next_deadline()
     }
 
     /// Closes clients too slow to send or read, and answers those whose children did not.
     pub fn on_timer(&mut self, now: Instant, registry: &Registry) {
-        let late: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in late {
+        for id in self.conns.late(now) {
             let waiting = self
                 .conns
-                .get(&id)
+                .get(id)
                 .is_some_and(|c| matches!(c.phase, Phase::Waiting { .. }));
             if waiting {
                 let reply = Reply::Error("a child did not answer in time".into());
                 self.reply(id, &reply, now, registry);
             } else {
                 log::debug!("control socket: a client timed out");
-                self.close(id, registry);
+                self.conns.close(id, registry);
             }
-        }
-    }
-
-    fn close(&mut self, id: u64, registry: &Registry) {
-        if let Some(mut conn) = self.conns.remove(&id) {
-            let _ = registry.deregister(&mut conn.stream);
         }
     }
 }
@@ -325,23 +272,5 @@ fn read_request(conn: &mut Conn) -> Result<Option<Vec<u8>>, String> {
 fn set_reply(conn: &mut Conn, reply: &Reply) {
     let mut line = serde_json::to_vec(reply).unwrap_or_else(|_| b"{\"Error\":\"?\"}".to_vec());
     line.push(b'\n');
-    conn.output = line;
-    conn.written = 0;
-    conn.phase = Phase::Writing;
-}
-
-/// Writes what the socket takes; true once all is written (or the client is gone).
-fn write_reply(conn: &mut Conn) -> bool {
-    loop {
-        let Some(rest) = conn.output.get(conn.written..).filter(|r| !r.is_empty()) else {
-            return true;
-        };
-        match conn.stream.write(rest) {
-            Ok(0) => return true,
-            Ok(n) => conn.written = conn.written.saturating_add(n),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => return true,
-        }
-    }
+    conn.set_reply(line, Phase::Writing);
 }

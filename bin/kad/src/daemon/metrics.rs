@@ -1,8 +1,9 @@
 //! The metrics endpoint (`--metrics-listen ADDR:PORT`, served by the parent in its event
 //! loop): `GET /metrics` answers the Prometheus text exposition of a fresh status snapshot,
 //! gathered from both children as the control socket gathers it. One request per connection,
-//! answered, then closed. Everything is non-blocking and bounded: at most [`MAX_CONNECTIONS`]
-//! clients (more are closed at once), a request head of at most
+//! answered, then closed. Everything is non-blocking and bounded: at most
+//! [`MAX_CONNECTIONS`](super::clients::MAX_CONNECTIONS) clients (more are closed at once), a
+//! request head of at most
 //! [`kad_ipc::http::MAX_HEAD`] bytes, [`READ_TIMEOUT`] from accept to its end (a client
 //! sending a byte now and then gains nothing), [`WRITE_TIMEOUT`] to take the reply,
 //! [`CHILD_TIMEOUT`] for the children (then the reply carries what came, with
@@ -11,8 +12,7 @@
 //! This module only moves bytes; the watchdog asks the children and passes their answers on
 //! with [`Metrics::answer`].
 
-use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -22,14 +22,14 @@ use kad_ipc::status::Status;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
+use super::clients::{Client, Clients};
+
 /// The listener's token.
 pub const LISTENER: Token = Token(102);
 /// Connections get tokens from here up (above the control socket's).
 pub const FIRST_CONNECTION: usize = 1 << 44;
 /// Request ids of scrapes start here (the control socket's are small numbers).
 pub const FIRST_ID: u64 = 1 << 62;
-/// Clients served at once; more are closed on accept.
-pub const MAX_CONNECTIONS: usize = 16;
 /// Time a client has, from accept, to send its whole request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a client has to take the reply.
@@ -48,20 +48,12 @@ enum Phase {
     Writing,
 }
 
-struct Conn {
-    stream: TcpStream,
-    input: Vec<u8>,
-    output: Vec<u8>,
-    written: usize,
-    deadline: Instant,
-    phase: Phase,
-}
+type Conn = Client<TcpStream, Phase>;
 
 /// The listening socket and its connections.
 pub struct Metrics {
     listener: TcpListener,
-    conns: BTreeMap<u64, Conn>,
-    next: u64,
+    conns: Clients<TcpStream, Phase>,
 }
 
 impl Metrics {
@@ -74,8 +66,7 @@ impl Metrics {
             .map_err(|e| format!("cannot watch {addr}: {e}"))?;
         Ok(Metrics {
             listener,
-            conns: BTreeMap::new(),
-            next: 0,
+            conns: Clients::new("metrics", FIRST_CONNECTION),
         })
     }
 
@@ -84,50 +75,20 @@ impl Metrics {
         (FIRST_ID..u64::MAX).contains(&id)
     }
 
-    /// Accepts waiting clients; those over [`MAX_CONNECTIONS`] are closed at once.
+    /// Accepts waiting clients; those over
+    /// [`MAX_CONNECTIONS`](super::clients::MAX_CONNECTIONS) are closed at once.
     pub fn accept(&mut self, registry: &Registry, now: Instant) {
-        loop {
-            let (mut stream, _) = match self.listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::warn!("metrics: accept: {e}");
-                    return;
-                }
-            };
-            if self.conns.len() >= MAX_CONNECTIONS {
-                log::debug!("metrics: {MAX_CONNECTIONS} clients already; one refused");
-                continue;
-            }
-            let id = self.next;
-            self.next = self.next.wrapping_add(1) % (1 << 40);
-            let token = Token(FIRST_CONNECTION + id as usize);
-            if let Err(e) =
-                registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            {
-                log::warn!("metrics: cannot watch a client: {e}");
-                continue;
-            }
-            self.conns.insert(
-                id,
-                Conn {
-                    stream,
-                    input: Vec::new(),
-                    output: Vec::new(),
-                    written: 0,
-                    deadline: now + READ_TIMEOUT,
-                    phase: Phase::Reading,
-                },
-            );
-        }
+        let listener = &self.listener;
+        let accept = || listener.accept().map(|(stream, _)| stream);
+        self.conns
+            .accept(accept, registry, now + READ_TIMEOUT, || Phase::Reading);
     }
 
     /// A client's socket is ready: reads its head (returns the scrape's request id once it
     /// asks for `/metrics`) or writes its reply.
     pub fn ready(&mut self, token: Token, registry: &Registry, now: Instant) -> Option<u64> {
-        let id = token.0.checked_sub(FIRST_CONNECTION)? as u64;
-        let conn = self.conns.get_mut(&id)?;
+        let id = self.conns.id(token)?;
+        let conn = self.conns.get_mut(id)?;
         let mut scrape = None;
         if matches!(conn.phase, Phase::Reading) {
             match read_head(conn) {
@@ -138,13 +99,13 @@ impl Metrics {
                     set_reply(conn, response(code, ""), now);
                 }
                 Err(()) => {
-                    self.close(id, registry);
+                    self.conns.close(id, registry);
                     return None;
                 }
             }
         }
-        if matches!(conn.phase, Phase::Writing) && write_reply(conn) {
-            self.close(id, registry);
+        if matches!(conn.phase, Phase::Writing) {
+            self.conns.flush(id, registry);
         }
         scrape
     }
@@ -162,7 +123,7 @@ impl Metrics {
         let Some(key) = id.checked_sub(FIRST_ID) else {
             return;
         };
-        let Some(conn) = self.conns.get_mut(&key) else {
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         conn.deadline = now + CHILD_TIMEOUT;
@@ -179,7 +140,7 @@ impl Metrics {
         let Some(key) = id.checked_sub(FIRST_ID) else {
             return;
         };
-        let Some(conn) = self.conns.get_mut(&key) else {
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         let Phase::Waiting {
@@ -205,7 +166,7 @@ impl Metrics {
 
     /// Renders the reply once no child is left to answer (or `anyway`, at the deadline).
     fn settle(&mut self, key: u64, anyway: bool, now: Instant, registry: &Registry) {
-        let Some(conn) = self.conns.get_mut(&key) else {
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         if let Phase::Waiting {
@@ -218,44 +179,30 @@ impl Metrics {
                 let infos: Vec<ChildInfo> = children.iter().map(|(_, c)| c.clone()).collect();
                 let body = render(status, &infos);
                 set_reply(conn, response(200, &body), now);
-                if write_reply(conn) {
-                    self.close(key, registry);
-                }
+                self.conns.flush(key, registry);
             }
         }
     }
 
     /// The earliest client deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.conns.values().map(|c| c.deadline).min()
+        self.conns.next_deadline()
     }
 
     /// Closes clients too slow to send or read; answers scrapes whose children were silent.
     pub fn on_timer(&mut self, now: Instant, registry: &Registry) {
-        let late: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(&id, _)| id)
-            .collect();
-        for key in late {
+        for key in self.conns.late(now) {
             let waiting = self
                 .conns
-                .get(&key)
+                .get(key)
                 .is_some_and(|c| matches!(c.phase, Phase::Waiting { .. }));
             if waiting {
                 log::warn!("metrics: a child did not answer in time; serving what came");
                 self.settle(key, true, now, registry);
             } else {
                 log::debug!("metrics: a client timed out");
-                self.close(key, registry);
+                self.conns.close(key, registry);
             }
-        }
-    }
-
-    fn close(&mut self, key: u64, registry: &Registry) {
-        if let Some(mut conn) = self.conns.remove(&key) {
-            let _ = registry.deregister(&mut conn.stream);
         }
     }
 }
@@ -290,26 +237,6 @@ fn read_head(conn: &mut Conn) -> Result<Head, ()> {
 }
 
 fn set_reply(conn: &mut Conn, bytes: Vec<u8>, now: Instant) {
-    conn.output = bytes;
-    conn.written = 0;
     conn.deadline = now + WRITE_TIMEOUT;
-    conn.phase = Phase::Writing;
-    conn.input = Vec::new();
-}
-
-/// Writes what the socket takes; true once all is written (or the client is gone).
-fn write_reply(conn: &mut Conn) -> bool {
-    loop {
-        let Some(rest) = conn.output.get(conn.written..).filter(|r| !r.is_empty()) else {
-            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-            return true;
-        };
-        match conn.stream.write(rest) {
-            Ok(0) => return true,
-            Ok(n) => conn.written = conn.written.saturating_add(n),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => return true,
-        }
-    }
+    conn.set_reply(bytes, Phase::Writing);
 }

@@ -6,6 +6,7 @@
 //! first message on the channel. Error policy: problems are logged where they happen; only the
 //! exit status leaves this module.
 
+pub mod clients;
 pub mod control;
 pub mod metrics;
 pub mod pidfile;
