@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use kad_core::config::model::{AuthType, Config, VrrpInstance};
+use kad_ipc::status::VrrpCounters;
 use serde::Serialize;
 
 use crate::engine::Engine;
@@ -259,39 +260,28 @@ pub fn stats(cfg: &Config, engine: Option<&Engine>) -> String {
     s
 }
 
-/// Per-instance counters, named as keepalived's JSON names them.
+/// Per-instance counters, named as keepalived's JSON names them: the status's
+/// [`VrrpCounters`] (reached through `Deref`) and kad's split-brain count.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Stats {
-    /// Adverts received.
-    pub advert_rcvd: u64,
-    /// Adverts sent.
-    pub advert_sent: u64,
-    /// Transitions to MASTER.
-    pub become_master: u64,
-    /// Transitions out of MASTER.
-    pub release_master: u64,
-    /// Packets of a bad length.
-    pub packet_len_err: u64,
-    /// Adverts with another interval.
-    pub advert_interval_err: u64,
-    /// Packets with TTL other than 255.
-    pub ip_ttl_err: u64,
-    /// Packets of an unknown type.
-    pub invalid_type_rcvd: u64,
-    /// Adverts with another address list.
-    pub addr_list_err: u64,
-    /// Unknown authentication type.
-    pub invalid_authtype: u64,
-    /// Authentication type differs.
-    pub authtype_mismatch: u64,
-    /// Wrong password.
-    pub auth_failure: u64,
-    /// Priority-0 adverts received.
-    pub pri_zero_rcvd: u64,
-    /// Priority-0 adverts sent.
-    pub pri_zero_sent: u64,
+    /// keepalived's counters, flat in the JSON as keepalived writes them.
+    #[serde(flatten)]
+    pub counters: VrrpCounters,
     /// kad addition: adverts from another MASTER of equal priority (split brain seen).
     pub split_brain: u64,
+}
+
+impl std::ops::Deref for Stats {
+    type Target = VrrpCounters;
+    fn deref(&self) -> &VrrpCounters {
+        &self.counters
+    }
+}
+
+impl std::ops::DerefMut for Stats {
+    fn deref_mut(&mut self) -> &mut VrrpCounters {
+        &mut self.counters
+    }
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,7 @@
 //! The VRRP child's part of the control socket's status ([`kad_ipc::status::VrrpStatus`]).
 
 use kad_core::config::Config;
-use kad_ipc::status::{VrrpCounters, VrrpStatus};
+use kad_ipc::status::VrrpStatus;
 
 use crate::engine::Engine;
 
@@ -31,7 +31,7 @@ pub fn vrrp(config: &Config, engine: Option<&Engine>) -> Vec<VrrpStatus> {
                     .iter()
                     .map(|v| v.dev.clone().unwrap_or_else(|| cfg.interface.clone()))
                     .collect(),
-                counters: running.map(|r| counters(&r.stats)).unwrap_or_default(),
+                counters: running.map(|r| r.stats.counters).unwrap_or_default(),
                 master_seen: m
                     .and_then(|m| m.master())
                     .map(|a| a.to_string())
@@ -39,26 +39,6 @@ pub fn vrrp(config: &Config, engine: Option<&Engine>) -> Vec<VrrpStatus> {
             }
         })
         .collect()
-}
-
-/// The dumps' counters as the status carries them.
-fn counters(s: &crate::dump::Stats) -> VrrpCounters {
-    VrrpCounters {
-        advert_rcvd: s.advert_rcvd,
-        advert_sent: s.advert_sent,
-        become_master: s.become_master,
-        release_master: s.release_master,
-        packet_len_err: s.packet_len_err,
-        advert_interval_err: s.advert_interval_err,
-        ip_ttl_err: s.ip_ttl_err,
-        invalid_type_rcvd: s.invalid_type_rcvd,
-        addr_list_err: s.addr_list_err,
-        invalid_authtype: s.invalid_authtype,
-        authtype_mismatch: s.authtype_mismatch,
-        auth_failure: s.auth_failure,
-        pri_zero_rcvd: s.pri_zero_rcvd,
-        pri_zero_sent: s.pri_zero_sent,
-    }
 }
 
 /// Packets dropped before any instance took them, by reason (sorted by name).
