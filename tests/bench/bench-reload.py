@@ -76,6 +76,21 @@ def weight_of(i):
     return None
 
 
+# IPVS generic netlink commands that only read (GET_SERVICE, GET_DEST, GET_DAEMON, GET_CONFIG,
+# GET_INFO): kad's periodic repair reads its services back.
+READ_COMMANDS = {4, 8, 11, 13, 15}
+
+
+def only_reads(line):
+    """True if every netlink message in one strace'd sendto/sendmsg line is a read: strace
+    prints each message's payload after its header as a string whose first byte is the
+    generic netlink command."""
+    escapes = {"t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+    cmds = [int(m[1:], 16) if m[0] == "x" else escapes[m]
+            for m in re.findall(r'\}, "\\(x[0-9a-f]{2}|[tnvfr])', line)]
+    return bool(cmds) and all(c in READ_COMMANDS for c in cmds)
+
+
 def gaps(log, t_hup, t_end):
     """Per real server, the longest interval between two checks that ends after SIGHUP (or
     that is still open at t_end); servers never checked before SIGHUP are left out."""
@@ -150,13 +165,16 @@ def one(daemon, conf_a, conf_b, work):
         out = subprocess.run(["ipvsadm", "-Ln"], capture_output=True, text=True).stdout
         dests_w2 = sum(1 for l in out.splitlines() if l.split()[:1] == ["->"] and l.split()[3:4] == ["2"])
         calls = open(trace).read().splitlines()
-        genl = sum(1 for l in calls if "NETLINK:[GENERIC" in l)
+        genl_calls = [l for l in calls if "NETLINK:[GENERIC" in l]
+        genl = sum(1 for l in genl_calls if not only_reads(l))
+        genl_reads = len(genl_calls) - genl
         rtnl = sum(1 for l in calls if "NETLINK:[ROUTE" in l)
         g, missing = gaps(accepts, t_hup, t_end)
         text = open(log.name).read()
         flaps = text.count("Removing service")
         why = [l for l in text.splitlines() if "failed" in l][:3]
-        return {"start_s": started, "applied_s": applied, "genl": genl, "rtnl": rtnl,
+        return {"start_s": started, "applied_s": applied, "genl": genl, "genl_reads": genl_reads,
+                "rtnl": rtnl,
                 "dests_changed": dests_w2, "want_changed": sum(1 for i in range(N) if changed(i)),
                 "gap_max": g[-1] if g else None, "gap_p99": g[int(len(g) * 0.99)] if g else None,
                 "late": sum(1 for x in g if x > 2 * DELAY), "unmeasured": missing, "flaps": flaps, "why": why}
@@ -198,7 +216,8 @@ def show(name, r):
     ap = f"{r['applied_s']:7.2f} s" if r["applied_s"] is not None else "  never"
     print(f"  {name:<11} SIGHUP->applied {ap}   longest check gap {r['gap_max']:6.1f} s "
           f"(p99 {r['gap_p99']:5.1f} s, {r['late']} over 2 x delay_loop, {r['unmeasured']} unmeasured)   "
-          f"netlink sends: IPVS {r['genl']}, rtnetlink {r['rtnl']}   "
+          f"netlink sends: IPVS changes {r['genl']} (+{r.get('genl_reads', 0)} read-only), "
+          f"rtnetlink {r['rtnl']}   "
           f"changed weights {r['dests_changed']}/{r['want_changed']}   flaps {r['flaps']}   "
           f"(start to full table {r['start_s']:.1f} s)")
     for line in r.get("why", []):
