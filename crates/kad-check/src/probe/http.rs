@@ -73,6 +73,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Compiled url regexes by pattern, so a check does not compile its pattern again each time.
+/// Bounded: emptied when it holds [`REGEX_CACHE`] patterns (reloads may bring new ones).
+const REGEX_CACHE: usize = 256;
+
+thread_local! {
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<Box<str>, Result<regex::bytes::Regex, String>>> =
+        std::cell::RefCell::default();
+}
+
+/// `pattern` compiled (once per pattern while it stays in the cache).
+fn compiled(pattern: &str) -> Result<regex::bytes::Regex, String> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(found) = cache.get(pattern) {
+            return found.clone();
+        }
+        if cache.len() >= REGEX_CACHE {
+            cache.clear();
+        }
+        let made = regex::bytes::Regex::new(pattern).map_err(|e| e.to_string());
+        cache.insert(pattern.into(), made.clone());
+        made
+    })
+}
+
 /// Judges one complete response against its URL.
 fn judge(url: &UrlCheck, response: &Response) -> Result<(), String> {
     let status = response.status;
@@ -91,8 +116,7 @@ fn judge(url: &UrlCheck, response: &Response) -> Result<(), String> {
         }
     }
     if let Some(r) = &url.regex {
-        let re =
-            regex::bytes::Regex::new(&r.pattern).map_err(|e| format!("{} regex: {e}", url.path))?;
+        let re = compiled(&r.pattern).map_err(|e| format!("{} regex: {e}", url.path))?;
         let body = response.window.as_deref().unwrap_or_default();
         // Relative to the window, the latest start allowed (`None`: max before min, so no
         // match can count). The leftmost match decides: any other one starts later.
@@ -163,6 +187,20 @@ impl Dialogue for HttpDialogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_is_compiled_once_and_the_cache_stays_bounded() {
+        let cached = || REGEXES.with(|c| c.borrow().len());
+        let before = cached();
+        assert!(compiled("ok$").is_ok_and(|r| r.is_match(b"all ok")));
+        assert!(compiled("ok$").is_ok());
+        assert_eq!(cached(), before + 1, "the second use found the first");
+        assert!(compiled("(unclosed").is_err());
+        for n in 0..REGEX_CACHE + 10 {
+            assert!(compiled(&format!("p{n}")).is_ok());
+        }
+        assert!(cached() <= REGEX_CACHE);
+    }
 
     fn url(codes: &[(u16, u16)], digest: Option<&str>) -> UrlCheck {
         UrlCheck {
