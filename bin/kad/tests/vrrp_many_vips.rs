@@ -1,8 +1,8 @@
 //! 300 VIPs in one instance beside keepalived 2.2.7: an advert carries at most 255 addresses
 //! (one count byte), the rest are installed but not advertised, on both daemons alike
 //! (docs/reference/keepalived-2.2.7.md section 10). As root; ignored when built with
-//! KAD_SYSTEM_TESTS=0. Addresses: 192.0.2.0/24 and 198.51.100.0/23 inside the test's own
-//! namespaces.
+//! KAD_SYSTEM_TESTS=0. Addresses: 192.0.2.0/24, 198.51.100.0/23 and 2001:db8::/32 inside the
+//! test's own namespaces.
 
 mod common;
 
@@ -96,5 +96,49 @@ fn many_vips_kad_master_keepalived_backup() {
     assert!(
         adverts.iter().all(|a| *a == (1056, 255)),
         "kad's adverts (IP length, count): {adverts:?}"
+    );
+}
+
+/// VRRPv3 over IPv6 with 100 VIPs (VIP6/64, then 2001:db8:1::1-63 /128).
+fn many6(priority: u8) -> String {
+    let mut vips = format!("        {VIP6}/64\n");
+    for i in 1..100 {
+        vips.push_str(&format!("        2001:db8:1::{i:x}/128\n"));
+    }
+    format!(
+        "vrrp_instance VI_6 {{\n    version 3\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+    )
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn many_vips_v3_ipv6_kad_master_keepalived_backup() {
+    as_root();
+    let lab = Lab::up();
+    let capture = common::wire::capture_frames(lab.ns("sw"), "v1", 12);
+    let _kad = lab.kad("1", &lab.config("n1.conf", &many6(150)));
+    let ka = lab.keepalived("2", &lab.config("n2.conf", &many6(100)));
+    lab.wait_master6("1", Duration::from_secs(10));
+    wait_until("kad installs all 100 VIPs", Duration::from_secs(10), || {
+        lab.holds("1", "2001:db8:1::63", Some("eth0"))
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !lab.has_vip6("2"),
+        "keepalived heard kad's adverts and stayed backup:\n{}",
+        ka.log()
+    );
+    let frames = capture.join().expect("capture");
+    // IPv6 (0x86dd), next header 112: (payload length, VRRP address count).
+    let adverts: Vec<(u16, u8)> = frames
+        .iter()
+        .filter(|f| f.get(12..14) == Some(&[0x86, 0xdd][..]) && f.get(20) == Some(&112))
+        .filter_map(|f| Some((u16::from_be_bytes([*f.get(18)?, *f.get(19)?]), *f.get(57)?)))
+        .collect();
+    assert!(!adverts.is_empty(), "no advert captured from kad");
+    // keepalived 2.2.7 at MTU 1500: 89 addresses, payload 1432 (8 + 89 x 16).
+    assert!(
+        adverts.iter().all(|a| *a == (1432, 89)),
+        "kad's adverts (payload length, count): {adverts:?}"
     );
 }
