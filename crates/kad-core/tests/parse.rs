@@ -536,3 +536,71 @@ fn vrrp_track_process_and_track_process_are_read() {
     assert_eq!(i.track_process[0].weight, Some(10));
     assert_eq!(cfg.sync_groups[0].track_process[0].name, "haproxy");
 }
+
+/// An instance with `n` VIPs of the family given (and `extra` lines in its block).
+fn many_vips(n: usize, ipv6: bool, extra: &str) -> String {
+    let vips: String = (0..n)
+        .map(|i| match ipv6 {
+            false => format!("  198.51.{}.{}/32\n", 100 + i / 250, i % 250 + 1),
+            true => format!("  2001:db8:1::{:x}/128\n", i + 1),
+        })
+        .collect();
+    format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra} virtual_ipaddress {{\n{vips} }}\n}}\n")
+}
+
+/// The limits keepalived 2.2.7 printed at `-t` (bisected over MTUs 589..1500 in namespaces,
+/// docs/reference/keepalived-2.2.7.md section 10).
+#[test]
+fn advert_capacity_is_keepalived_s_measured_rule() {
+    let v2 = &ok(&many_vips(1, false, "")).vrrp_instances[0];
+    let v3 = &ok(&many_vips(1, false, " version 3\n")).vrrp_instances[0];
+    let v6 = &ok(&many_vips(1, true, "")).vrrp_instances[0];
+    let ah_conf = " authentication {\n  auth_type AH\n  auth_pass secret\n }\n";
+    let ah = &ok(&many_vips(1, false, ah_conf)).vrrp_instances[0];
+    let cases: [(&kad_core::config::model::VrrpInstance, u32, usize); 14] = [
+        (v2, 1500, 255),
+        (v2, 600, 137),
+        (v2, 601, 137),
+        (v2, 602, 138),
+        (v2, 589, 134),
+        (v3, 600, 139),
+        (v3, 589, 136),
+        (v3, 602, 140),
+        (v6, 1500, 89),
+        (v6, 1280, 76),
+        (v6, 589, 32),
+        (v6, 590, 33),
+        (ah, 600, 131),
+        (v2, 0, 0),
+    ];
+    for (inst, mtu, max) in cases {
+        assert_eq!(
+            inst.advert_capacity(mtu),
+            max,
+            "v{} ipv6 {} mtu {mtu}",
+            inst.version,
+            inst.ipv6
+        );
+    }
+}
+
+/// More VIPs than one advert carries: `kad -t` warns as keepalived does (and the daemon moves
+/// the excess to the excluded list); the model keeps every VIP in order.
+#[test]
+fn too_many_vips_for_one_advert_warn() {
+    for (n, ipv6, max) in [(300, false, 255), (256, false, 255), (90, true, 89)] {
+        let p = parse(&many_vips(n, ipv6, ""));
+        let cfg = p.config.as_ref().expect("a warning only");
+        assert_eq!(cfg.vrrp_instances[0].virtual_ipaddress.len(), n);
+        let wanted = format!(":1:1: warning: (VI_1) Number of VIPs ({n}) exceeds maximum/space available in packet (max {max} addresses at MTU 1500)");
+        assert!(
+            p.rendered().iter().any(|l| l.contains(&wanted)),
+            "{n} VIPs: {:#?}",
+            p.rendered()
+        );
+    }
+    for (n, ipv6) in [(255, false), (89, true)] {
+        let p = parse(&many_vips(n, ipv6, ""));
+        assert!(p.rendered().is_empty(), "{n}: {:#?}", p.rendered());
+    }
+}

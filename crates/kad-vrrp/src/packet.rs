@@ -329,6 +329,9 @@ pub fn compute_checksum(msg: &[u8], version: u8, src: IpAddr, dst: IpAddr) -> u1
     finish(sum)
 }
 
+/// Most addresses one advert carries: "Count IPvX Addr" is one byte (RFC 3768 / 5798).
+pub const MAX_ADDRESSES: usize = 255;
+
 /// An advertisement, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advert {
@@ -397,11 +400,19 @@ impl Advert {
         })
     }
 
+    /// The addresses [`Advert::emit`] writes: the first [`MAX_ADDRESSES`] (the count is one
+    /// byte; the engine moves the rest to the excluded list before they get here).
+    fn carried(&self) -> &[IpAddr] {
+        self.addresses
+            .get(..MAX_ADDRESSES)
+            .unwrap_or(&self.addresses)
+    }
+
     /// Bytes [`Advert::emit`] writes.
     pub fn buffer_len(&self) -> usize {
         let ipv6 = self.addresses.first().is_some_and(IpAddr::is_ipv6);
         HEADER_LEN
-            + self.addresses.len() * addr_len(ipv6)
+            + self.carried().len() * addr_len(ipv6)
             + if self.version == 2 { AUTH_DATA_LEN } else { 0 }
     }
 
@@ -412,13 +423,14 @@ impl Advert {
         p.set_version_type(self.version, TYPE_ADVERTISEMENT);
         p.set_vrid(self.vrid);
         p.set_priority(self.priority);
-        p.set_count(self.addresses.len() as u8);
+        let carried = self.carried();
+        p.set_count(u8::try_from(carried.len()).unwrap_or(u8::MAX));
         p.set_interval_cs(self.version, self.interval_cs);
         if self.version == 2 {
             p.set_auth_type(self.auth.type_byte());
         }
         let mut at = HEADER_LEN;
-        for a in &self.addresses {
+        for a in carried {
             match a {
                 IpAddr::V4(v4) => {
                     buf[at..at + 4].copy_from_slice(&v4.octets());
@@ -618,6 +630,30 @@ mod tests {
             Advert::parse(&msg, src, dst),
             Err(DecodeError::ZeroInterval)
         );
+    }
+
+    /// 300 VIPs: the count must not wrap (it was 300 % 256 = 44 with 1200 bytes of addresses,
+    /// which every receiver dropped as a length error). keepalived 2.2.7 sent 255 addresses,
+    /// VRRP length 1036, for the same list (reference section 10).
+    #[test]
+    fn an_advert_never_carries_more_than_255_addresses() {
+        let addresses: Vec<IpAddr> = (0..300u32)
+            .map(|i| IpAddr::V4(std::net::Ipv4Addr::from(0xc633_6400 + i)))
+            .collect();
+        let advert = Advert {
+            version: 2,
+            vrid: 51,
+            priority: 200,
+            interval_cs: 100,
+            addresses: addresses.clone(),
+            auth: Auth::None,
+        };
+        let (src, dst) = (ip("192.0.2.61"), ip("224.0.0.18"));
+        let msg = advert.emit(src, dst);
+        assert_eq!(msg.len(), 1036);
+        assert_eq!(msg[field::COUNT], 255);
+        let back = Advert::parse(&msg, src, dst).expect("a valid advert");
+        assert_eq!(back.addresses, addresses[..255]);
     }
 
     #[test]

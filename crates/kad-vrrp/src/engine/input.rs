@@ -46,6 +46,8 @@ pub struct Iface {
     pub ipv4: Option<Ipv4Addr>,
     /// Its IPv6 link-local address.
     pub ipv6_ll: Option<Ipv6Addr>,
+    /// Its MTU (None: unknown, 1500 assumed); bounds the VIPs one advert carries.
+    pub mtu: Option<u32>,
 }
 
 /// The interfaces the configuration names, by name (missing: no such interface).

@@ -99,7 +99,8 @@ impl Engine {
         }
         self.apply_statics(config);
         for cfg in &config.vrrp_instances {
-            self.build(cfg, config);
+            let cfg = self.fit_advert(cfg);
+            self.build(&cfg, config);
         }
         self.index_groups(config);
         self.pending = Some(Pending {
@@ -107,6 +108,31 @@ impl Engine {
             reload: false,
         });
         self.maybe_start(now);
+    }
+
+    /// `cfg` with the VIPs one advert cannot carry on its interface (the one-byte count, the
+    /// MTU: [`VrrpInstance::advert_capacity`]) moved to the front of
+    /// `virtual_ipaddress_excluded`, as keepalived 2.2.7 does: installed as MASTER, not
+    /// advertised, not expected in a received advert.
+    fn fit_advert(&self, cfg: &VrrpInstance) -> VrrpInstance {
+        let mut cfg = cfg.clone();
+        let mtu = self
+            .facts
+            .ifaces
+            .get(&cfg.interface)
+            .and_then(|f| f.mtu)
+            .unwrap_or(1500);
+        let room = cfg.advert_capacity(mtu);
+        if cfg.virtual_ipaddress.len() > room {
+            log::warn!(
+                "({}) Number of VIPs ({}) exceeds maximum/space available in packet (max {room} addresses) - excess moved to eVIPs",
+                cfg.name,
+                cfg.virtual_ipaddress.len()
+            );
+            let excess = cfg.virtual_ipaddress.split_off(room);
+            cfg.virtual_ipaddress_excluded.splice(0..0, excess);
+        }
+        cfg
     }
 
     /// Pushes a running instance for `cfg` (its link opened or shared), not started yet.
@@ -249,6 +275,7 @@ impl Engine {
         let mut old = std::mem::take(&mut self.instances);
         let mut started = Vec::new();
         for cfg in &config.vrrp_instances {
+            let cfg = &self.fit_advert(cfg);
             let same = old
                 .iter()
                 .position(|r| r.cfg.name == cfg.name && same_identity(&r.cfg, cfg));

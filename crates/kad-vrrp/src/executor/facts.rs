@@ -1,5 +1,5 @@
 //! Reading the [`Facts`] the engine needs from the system: for each interface the
-//! configuration names, its index (ioctl), MAC and running state (sysfs) and primary
+//! configuration names, its index (ioctl), MAC, MTU and running state (sysfs) and primary
 //! addresses (getifaddrs).
 
 use std::collections::BTreeSet;
@@ -28,6 +28,11 @@ fn mac_of(ifname: &str) -> Option<[u8; 6]> {
     Some(mac)
 }
 
+fn mtu_of(ifname: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{ifname}/mtu")).ok()?;
+    text.trim().parse().ok()
+}
+
 /// What `ifname` looks like now, or None if there is no such interface.
 pub(super) fn iface(ifname: &str) -> Option<Iface> {
     let mut all = read(&[ifname]);
@@ -46,6 +51,7 @@ fn read(names: &[&str]) -> Facts {
                     running: interface_running(name),
                     ipv4: None,
                     ipv6_ll: None,
+                    mtu: mtu_of(name),
                 };
                 facts.ifaces.insert(name.to_string(), iface);
             }

@@ -10,13 +10,16 @@
 //!   `maintenance NAME on|off`, `link IFACE up|down`, `addr-deleted IFACE ADDR`, `advert SRC [FIELD VALUE]...` (one
 //!   packet, see [`Replay::advert`]), `queue N advert ...` (N packets waiting on the socket,
 //!   no input), `readable [ah] IFACE`, `garbage IFACE` (a packet too short for IPv4),
-//!   `break IFACE` (its sockets will fail to open; no input).
+//!   `break IFACE` (its sockets will fail to open; no input), `mtu IFACE N` (its MTU from
+//!   the next start or reload on; no input).
 //! - `< EFFECT` the next effect of the last input, in order; `< ...` ignores the rest. Every
 //!   effect must be listed (or `...`).
 //! - `= WHAT VALUE` checks state: `= INSTANCE state S`, `= INSTANCE priority P`,
-//!   `= INSTANCE COUNTER N` (dump counter names), `= INSTANCE ah_seq N`, `= drops REASON N`,
+//!   `= INSTANCE COUNTER N` (dump counter names), `= INSTANCE ah_seq N`,
+//!   `= INSTANCE advertised N` / `excluded N` (its VIPs in and out of the advert), `= drops REASON N`,
 //!   `= time SECS`, `= deadline SECS|none`, `= log TEXT` (the last drop log line starts with
-//!   TEXT).
+//!   TEXT), `= sent count N` / `= sent len N` (the last advert sent: its address count
+//!   byte, its VRRP length).
 //! - `#` comments and blank lines.
 
 use std::collections::{HashMap, VecDeque};
@@ -53,6 +56,8 @@ pub struct Replay {
     broken: Vec<String>,
     /// The last drop log line.
     last_log: Option<String>,
+    /// The VRRP message of the last advert sent (IPv4 without AH: as emitted).
+    last_sent: Vec<u8>,
 }
 
 fn write_config(text: &str) -> Config {
@@ -90,6 +95,7 @@ impl Replay {
                     running: true,
                     ipv4: Some(Ipv4Addr::from(v4)),
                     ipv6_ll: None,
+                    mtu: Some(1500),
                 },
             );
         }
@@ -108,6 +114,7 @@ impl Replay {
             vmacs: 0,
             broken: Vec::new(),
             last_log: None,
+            last_sent: Vec::new(),
         }
     }
 
@@ -238,6 +245,10 @@ impl Replay {
                 }
             }
             ["break", name] => self.broken.push(name.to_string()),
+            ["mtu", name, n] => {
+                let f = self.facts.ifaces.get_mut(*name).expect("interface");
+                f.mtu = Some(n.parse().expect("mtu"));
+            }
             ["garbage", name] => {
                 // Too short for an IPv4 header.
                 let link = self.link_of(name);
@@ -382,17 +393,26 @@ impl Replay {
                     running: true,
                     ipv4: None,
                     ipv6_ll: None,
+                    mtu: Some(1500),
                 };
                 let iface = Some(iface);
                 Some(Input::VmacCreated { instance, iface })
             }
             Effect::SendAdvert {
-                instance, priority, ..
-            } => Some(Input::Sent {
                 instance,
                 priority,
-                error: None,
-            }),
+                packets,
+                ..
+            } => {
+                if let Some((_, msg)) = packets.first() {
+                    self.last_sent.clone_from(msg);
+                }
+                Some(Input::Sent {
+                    instance,
+                    priority,
+                    error: None,
+                })
+            }
             Effect::Read { source, max } => {
                 let mut read = 0;
                 while read < max {
@@ -546,6 +566,11 @@ impl Replay {
                 };
                 (got, want)
             }
+            ["sent", "count", n] => (
+                self.last_sent.get(3).map_or("none".into(), u8::to_string),
+                n.to_string(),
+            ),
+            ["sent", "len", n] => (self.last_sent.len().to_string(), n.to_string()),
             ["drops", reason, n] => (
                 self.engine
                     .drops
@@ -565,6 +590,8 @@ impl Replay {
                     "priority" => r.machine.priority().to_string(),
                     "effective" => r.machine.effective_priority().to_string(),
                     "ah_seq" => r.ah_seq().to_string(),
+                    "advertised" => r.cfg.virtual_ipaddress.len().to_string(),
+                    "excluded" => r.cfg.virtual_ipaddress_excluded.len().to_string(),
                     counter => serde_json::to_value(&r.stats)
                         .ok()
                         .and_then(|v| v.get(counter).map(|c| c.to_string()))

@@ -8,6 +8,7 @@ mod announce;
 mod election;
 mod keywords;
 mod maintenance;
+mod many_vips;
 mod receive;
 mod reload;
 mod routes;

@@ -352,6 +352,19 @@ fn finish_instance(
         );
         inst.authentication = None;
     }
+    // keepalived 2.2.7 says the same at `-t` and moves the excess to eVIPs at start. `kad -t`
+    // does not read the interface, so it assumes a 1500-byte MTU; the daemon uses the real one.
+    let room = inst.advert_capacity(1500);
+    if inst.virtual_ipaddress.len() > room {
+        ctx.warning(
+            head.pos(),
+            format!(
+                "({}) Number of VIPs ({}) exceeds maximum/space available in packet (max {room} addresses at MTU 1500) - the excess will be moved to virtual_ipaddress_excluded (installed, not advertised), as keepalived does",
+                inst.name,
+                inst.virtual_ipaddress.len()
+            ),
+        );
+    }
     if let Some(pos) = state_master_pos {
         if inst.nopreempt {
             ctx.warning(
