@@ -280,6 +280,25 @@ fn maintenance_moves_the_vip_to_the_peer_and_back() {
         (&false.into(), &150.into())
     );
     assert!(!p.nodes[0].log().contains("reloading"), "no reload");
+    // A reload that rebuilds the instance (another VRID: alone on it, node 1 would be MASTER
+    // with the VIP at once) keeps it in maintenance.
+    ok(s1, &["maintenance", "VI_1", "on"]);
+    p.lab.wait_master("2", Duration::from_secs(10));
+    let rebuilt = config(150).replace("virtual_router_id 51", "virtual_router_id 52");
+    std::fs::write(&p.confs[0], rebuilt).expect("write the config");
+    ok(s1, &["reload"]);
+    wait_until(
+        "the reload reaches the VRRP child",
+        Duration::from_secs(15),
+        || status(s1)["vrrp"][0]["virtual_router_id"] == 52,
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let v = &status(s1)["vrrp"][0];
+    assert_eq!(v["maintenance"], true, "{v}");
+    assert!(
+        !p.lab.has_vip("1"),
+        "the rebuilt instance stays out of service"
+    );
 }
 
 #[test]

@@ -464,6 +464,8 @@ impl Watchdog {
             } else if self.slots[i].pid.is_some() {
                 self.notify.state.expect(i);
                 self.send(i, ToChild::Reload(Box::new(self.config.clone())));
+                // An instance or virtual server the reload rebuilt starts without them.
+                self.replay_changes(i);
             } else if self.slots[i].wanted
                 && self.slots[i].respawn_at.is_none()
                 && self.stopping.is_none()
