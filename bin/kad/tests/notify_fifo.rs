@@ -216,6 +216,8 @@ struct Owned {
     script: (String, Vec<String>),
     /// Whether the FIFO of an unknown user was made, and the created one exists after stop.
     ghost_made: bool,
+    /// Whether the daemon logged the unknown owner ("invalid user/group").
+    ghost_logged: bool,
     created_after_stop: bool,
 }
 
@@ -308,7 +310,8 @@ fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
     lab.wait_master("1", Duration::from_secs(20));
     let ghost_made = ghost.exists();
     ghost_node.term();
-    eprintln!("{daemon} ghost log:\n{}", ghost_node.log());
+    let ghost_log = ghost_node.log();
+    eprintln!("{daemon} ghost log:\n{ghost_log}");
     let _ = std::fs::remove_dir_all(&d);
     Owned {
         created: m,
@@ -316,6 +319,7 @@ fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
         kept: (kept_meta.0, kept_meta.1, kept_meta.2, kept_after),
         script: script_seen,
         ghost_made,
+        ghost_logged: ghost_log.to_lowercase().contains("invalid user/group"),
         created_after_stop,
     }
 }
@@ -343,6 +347,7 @@ fn a_fifo_owner_is_applied_as_keepalived_does_and_its_script_reads_as_that_user(
                 ]
             ),
             ghost_made: false,
+            ghost_logged: true,
             created_after_stop: false,
         },
         "keepalived 2.2.7"
