@@ -48,19 +48,30 @@ fn fifos(config: &mut Config) -> [(&'static str, &mut NotifyFifo); 3] {
     ]
 }
 
-/// The owner of `fifo`, if it has one; an unknown user or group clears the FIFO (logged).
-fn owner(keyword: &str, fifo: &mut NotifyFifo) -> Option<(String, u32, u32)> {
+/// The owner of `fifo`, if it has one; an unknown user or group clears the FIFO and its
+/// script, and is the `Err` message.
+fn owner(keyword: &str, fifo: &mut NotifyFifo) -> Result<Option<(String, u32, u32)>, String> {
     let (Some(path), Some(user)) = (fifo.path.clone(), fifo.user.as_deref()) else {
-        return None;
+        return Ok(None);
     };
     match resolve(user, fifo.group.as_deref()) {
-        Ok((uid, gid)) => Some((path, uid, gid)),
+        Ok((uid, gid)) => Ok(Some((path, uid, gid))),
         Err(e) => {
-            log::error!("{keyword} {path}: {e}; invalid user/group - ignoring the FIFO");
             *fifo = NotifyFifo::default();
-            None
+            Err(format!(
+                "{keyword} {path}: {e}; invalid user/group - ignoring the FIFO"
+            ))
         }
     }
+}
+
+/// Removes the FIFOs (and their scripts) whose owner does not exist; one message each
+/// (`kad -t`, and the parent's log at start and at a reload).
+pub fn drop_unknown_owners(config: &mut Config) -> Vec<String> {
+    fifos(config)
+        .into_iter()
+        .filter_map(|(keyword, fifo)| owner(keyword, fifo).err())
+        .collect()
 }
 
 impl OwnedFifos {
@@ -68,8 +79,11 @@ impl OwnedFifos {
     /// cannot be made is logged; its children then open the path themselves).
     pub fn open(config: &mut Config) -> OwnedFifos {
         let mut me = OwnedFifos::default();
+        for e in drop_unknown_owners(config) {
+            log::error!("{e}");
+        }
         for (keyword, fifo) in fifos(config) {
-            let Some((path, uid, gid)) = owner(keyword, fifo) else {
+            let Ok(Some((path, uid, gid))) = owner(keyword, fifo) else {
                 continue;
             };
             if me.writers.iter().any(|w| w.path() == Path::new(&path)) {
@@ -86,8 +100,11 @@ impl OwnedFifos {
     /// At a reload: drops FIFOs whose owner is unknown; one not held since start is left to
     /// the children (created root-owned, logged).
     pub fn reload(&self, config: &mut Config) {
+        for e in drop_unknown_owners(config) {
+            log::error!("{e}");
+        }
         for (keyword, fifo) in fifos(config) {
-            if let Some((path, _, _)) = owner(keyword, fifo) {
+            if let Ok(Some((path, _, _))) = owner(keyword, fifo) {
                 if !self.writers.iter().any(|w| w.path() == Path::new(&path)) {
                     log::warn!(
                         "{keyword} {path}: new at a reload, its owner is applied at the next start"
@@ -110,5 +127,38 @@ impl OwnedFifos {
         for w in self.writers.drain(..) {
             w.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fifo(path: &str, user: Option<&str>, group: Option<&str>) -> NotifyFifo {
+        NotifyFifo {
+            path: Some(path.into()),
+            user: user.map(Into::into),
+            group: group.map(Into::into),
+            script: None,
+        }
+    }
+
+    #[test]
+    fn an_unknown_owner_drops_the_fifo_and_a_known_one_resolves() {
+        let mut c = Config::default();
+        c.global.fifos.all = fifo("/run/a.fifo", Some("root"), None);
+        c.global.fifos.vrrp = fifo("/run/v.fifo", Some("kad-no-such-user"), None);
+        c.global.fifos.lvs = fifo("/run/l.fifo", Some("root"), Some("kad-no-such-group"));
+        let msgs = drop_unknown_owners(&mut c);
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("user 'kad-no-such-user' does not exist"));
+        assert!(msgs[1].contains("group 'kad-no-such-group' does not exist"));
+        assert_eq!(c.global.fifos.vrrp, NotifyFifo::default());
+        assert_eq!(c.global.fifos.lvs, NotifyFifo::default());
+        assert_eq!(resolve("root", None), Ok((0, 0)));
+        assert_eq!(
+            owner("notify_fifo", &mut c.global.fifos.all),
+            Ok(Some(("/run/a.fifo".into(), 0, 0)))
+        );
     }
 }
