@@ -355,3 +355,75 @@ fn a_fifo_owner_is_applied_as_keepalived_does_and_its_script_reads_as_that_user(
     let kad = owned_fifos(&lab, "kad");
     assert_eq!(kad, ka, "kad against keepalived 2.2.7");
 }
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn an_owned_fifo_is_reopened_by_the_checker_after_a_reload() {
+    as_root();
+    let lab = Lab::up();
+    let d = lab.dir.join("owned-reload");
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).expect("dir");
+    sh(&format!(
+        "chmod 755 {} && chmod 777 {}",
+        d.display(),
+        out.display()
+    ));
+    let script = |n: u32| {
+        let p = d.join(format!("reader{n}.sh"));
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nid -u > {0}/uid{n}\nexec cat \"$1\" >> {0}/lines{n}\n",
+                out.display()
+            ),
+        )
+        .expect("script");
+        sh(&format!("chmod 755 {}", p.display()));
+        p
+    };
+    let (all, lvs) = (d.join("all.fifo"), d.join("lvs.fifo"));
+    // The checker writes LVS lines to both FIFOs, opened through the parent (owned by nobody).
+    let conf = |n: u32| {
+        config(&format!(
+            "    notify_fifo {} nobody\n    lvs_notify_fifo {} nobody\n    notify_fifo_script {} nobody\n",
+            all.display(),
+            lvs.display(),
+            script(n).display()
+        ))
+    };
+    let path = lab.config("kad-reload.conf", &conf(1));
+    let mut node = lab.kad("1", &path);
+    lab.wait_master("1", Duration::from_secs(20));
+    wait_until("the script read 4 lines", Duration::from_secs(20), || {
+        std::fs::read_to_string(out.join("lines1")).is_ok_and(|s| s.lines().count() >= 4)
+    });
+    // A reload that changes the FIFOs' settings: the checker closes and reopens them and
+    // restarts the script.
+    lab.config("kad-reload.conf", &conf(2));
+    // SAFETY: signalling a process this test started.
+    unsafe { libc::kill(node.proc.id() as i32, libc::SIGHUP) };
+    wait_until("the new script started", Duration::from_secs(20), || {
+        out.join("uid2").exists()
+    });
+    wait_until("the reload applied", Duration::from_secs(20), || {
+        node.log().matches("applied the new configuration").count() >= 2
+    });
+    let log = node.log();
+    assert!(
+        !log.contains("notify FIFO /") && !log.contains("Permission denied"),
+        "every FIFO reopened without an error:\n{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("uid2"))
+            .unwrap_or_default()
+            .trim(),
+        "65534"
+    );
+    node.term();
+    assert!(
+        !all.exists() && !lvs.exists(),
+        "the FIFOs kad created are removed"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -27,6 +27,8 @@ pub struct FifoWriter {
     path: PathBuf,
     file: File,
     created: bool,
+    /// Passed by the parent: given back at close, for a later open of the same path.
+    inherited: bool,
     dropped: u64,
 }
 
@@ -126,6 +128,7 @@ impl FifoWriter {
                 path: path.to_path_buf(),
                 file,
                 created: false,
+                inherited: true,
                 dropped: 0,
             });
         }
@@ -145,6 +148,7 @@ impl FifoWriter {
             path: path.to_path_buf(),
             file,
             created,
+            inherited: false,
             dropped: 0,
         })
     }
@@ -200,9 +204,14 @@ impl FifoWriter {
         ok
     }
 
-    /// Closes the FIFO and removes it if this writer created it.
+    /// Closes the FIFO and removes it if this writer created it; one the parent passed is
+    /// kept for the next [`FifoWriter::open`] of its path (a child may not reopen it).
     pub fn close(self) {
-        if self.created {
+        if self.inherited {
+            if let Ok(mut held) = INHERITED.lock() {
+                held.push((self.path, self.file));
+            }
+        } else if self.created {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -330,6 +339,10 @@ mod tests {
         assert!(child.write_line("INSTANCE \"VI_1\" MASTER 100"));
         child.close();
         assert!(p.exists(), "a child never removes an inherited FIFO");
+        // Closed (a reload), then opened again: the same descriptor, not the path.
+        let again = FifoWriter::open(&p).expect("inherited again");
+        assert_eq!(again.raw_fd(), copy);
+        again.close();
         parent.close();
         assert!(!p.exists(), "the parent removes the FIFO it created");
         let _ = std::fs::remove_dir_all(&d);
