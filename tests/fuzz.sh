@@ -18,6 +18,7 @@ suites=(
   "kad-vrrp fuzz_proc       /proc/PID/cmdline, comm and stat (vrrp_track_process)"
   "kad-ipc fuzz_frames      IPC datagrams and message payloads"
   "kad-ipc fuzz_control     control socket requests (kadctl's JSON lines)"
+  "kad-ipc fuzz_fifo_env    notify FIFO descriptors a child inherits (KAD_NOTIFY_FIFO_FDS)"
   "kad-ipc fuzz_metrics     metrics endpoint request heads and label escaping"
   "kad-ipvs fuzz_wire       IPVS generic-netlink replies (and their counters) and netlink framing"
   "kad-check fuzz_http      HTTP_GET/SSL_GET responses: head, Content-Length, chunked, close"

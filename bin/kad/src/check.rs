@@ -22,6 +22,10 @@ pub fn load(path: &Path, config_id: &str) -> (Parsed, usize) {
             eprintln!("{line}");
             script_warnings += 1;
         }
+        for e in crate::daemon::fifo_owner::drop_unknown_owners(cfg) {
+            eprintln!("{}: warning: {e}", path.display());
+            script_warnings += 1;
+        }
     }
     (parsed, script_warnings)
 }

@@ -202,3 +202,228 @@ fn lvs_lines_come_from_the_checker_and_a_full_fifo_never_stops_vrrp() {
     drop(filler);
     assert!(!lvs.exists(), "a FIFO kad created is removed");
 }
+
+/// What a daemon made of `*_notify_fifo PATH USER [GROUP]` (see [`owned_fifos`]).
+#[derive(Debug, PartialEq)]
+struct Owned {
+    /// Mode (with the file type), uid and gid of the FIFO created for `nobody nogroup`.
+    created: (u32, u32, u32),
+    /// The same for `notify_fifo … nobody` (the user's primary group).
+    default_group: (u32, u32, u32),
+    /// The same for a FIFO made beforehand (root, 0644), and whether it exists after stop.
+    kept: (u32, u32, u32, bool),
+    /// The uid and the lines of the `vrrp_notify_fifo_script` run as `nobody`.
+    script: (String, Vec<String>),
+    /// Whether the FIFO of an unknown user was made, and the created one exists after stop.
+    ghost_made: bool,
+    /// Whether the daemon logged the unknown owner ("invalid user/group").
+    ghost_logged: bool,
+    created_after_stop: bool,
+}
+
+fn meta(p: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).expect("stat FIFO");
+    (m.mode(), m.uid(), m.gid())
+}
+
+/// Runs `daemon` (`kad` or `keepalived`) with owned FIFOs in a directory of its own and
+/// reports what it made of them.
+fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
+    let d = lab.dir.join(format!("owned-{daemon}"));
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).expect("dir");
+    sh(&format!(
+        "chmod 755 {} && chmod 777 {}",
+        d.display(),
+        out.display()
+    ));
+    let script = d.join("reader.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nid -u > {0}/uid\nexec cat \"$1\" >> {0}/lines 2>> {0}/err\n",
+            out.display()
+        ),
+    )
+    .expect("script");
+    sh(&format!("chmod 755 {}", script.display()));
+    let (created, all, kept, ghost) = (
+        d.join("vrrp.fifo"),
+        d.join("all.fifo"),
+        d.join("lvs.fifo"),
+        d.join("ghost.fifo"),
+    );
+    sh(&format!("mkfifo -m 644 {}", kept.display()));
+    let global = format!(
+        "    vrrp_notify_fifo {} nobody nogroup\n    vrrp_notify_fifo_script {} nobody\n    notify_fifo {} nobody\n    lvs_notify_fifo {} nobody nogroup\n",
+        created.display(),
+        script.display(),
+        all.display(),
+        kept.display()
+    );
+    let conf = lab.config(&format!("{daemon}-owned.conf"), &config(&global));
+    let mut node = if daemon == "kad" {
+        lab.kad("1", &conf)
+    } else {
+        lab.keepalived("1", &conf)
+    };
+    lab.wait_master("1", Duration::from_secs(20));
+    let (m, kept_meta) = (meta(&created), meta(&kept));
+    let default_group = meta(&all);
+    // The script's lines (compared below, so a script that could not read fails there).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline
+        && !std::fs::read_to_string(out.join("lines")).is_ok_and(|s| s.lines().count() >= 4)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let script_seen = (
+        std::fs::read_to_string(out.join("uid"))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        std::fs::read_to_string(out.join("lines"))
+            .unwrap_or_default()
+            .lines()
+            .take(4)
+            .map(str::to_string)
+            .collect(),
+    );
+    // An unknown user: the FIFO is ignored (never made), as are its lines.
+    let ghost_conf = lab.config(
+        &format!("{daemon}-ghost.conf"),
+        &config(&format!(
+            "    vrrp_notify_fifo {} nosuchuser",
+            ghost.display()
+        )),
+    );
+    node.term();
+    eprintln!("{daemon} log:\n{}", node.log());
+    let kept_after = kept.exists();
+    let created_after_stop = created.exists();
+    let mut ghost_node = if daemon == "kad" {
+        lab.kad("1", &ghost_conf)
+    } else {
+        lab.keepalived("1", &ghost_conf)
+    };
+    lab.wait_master("1", Duration::from_secs(20));
+    let ghost_made = ghost.exists();
+    ghost_node.term();
+    let ghost_log = ghost_node.log();
+    eprintln!("{daemon} ghost log:\n{ghost_log}");
+    let _ = std::fs::remove_dir_all(&d);
+    Owned {
+        created: m,
+        default_group,
+        kept: (kept_meta.0, kept_meta.1, kept_meta.2, kept_after),
+        script: script_seen,
+        ghost_made,
+        ghost_logged: ghost_log.to_lowercase().contains("invalid user/group"),
+        created_after_stop,
+    }
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn a_fifo_owner_is_applied_as_keepalived_does_and_its_script_reads_as_that_user() {
+    as_root();
+    let lab = Lab::up();
+    let ka = owned_fifos(&lab, "keepalived");
+    let fifo = libc::S_IFIFO;
+    assert_eq!(
+        ka,
+        Owned {
+            created: (fifo | 0o600, 65534, 65534),
+            default_group: (fifo | 0o600, 65534, 65534),
+            kept: (fifo | 0o644, 0, 0, true),
+            script: (
+                "65534".into(),
+                vec![
+                    "GROUP \"G1\" BACKUP 0".into(),
+                    "INSTANCE \"VI_1\" BACKUP 150".into(),
+                    "INSTANCE \"VI_1\" MASTER 150".into(),
+                    "GROUP \"G1\" MASTER 0".into(),
+                ]
+            ),
+            ghost_made: false,
+            ghost_logged: true,
+            created_after_stop: false,
+        },
+        "keepalived 2.2.7"
+    );
+    let kad = owned_fifos(&lab, "kad");
+    assert_eq!(kad, ka, "kad against keepalived 2.2.7");
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn an_owned_fifo_is_reopened_by_the_checker_after_a_reload() {
+    as_root();
+    let lab = Lab::up();
+    let d = lab.dir.join("owned-reload");
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).expect("dir");
+    sh(&format!(
+        "chmod 755 {} && chmod 777 {}",
+        d.display(),
+        out.display()
+    ));
+    let script = |n: u32| {
+        let p = d.join(format!("reader{n}.sh"));
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nid -u > {0}/uid{n}\nexec cat \"$1\" >> {0}/lines{n}\n",
+                out.display()
+            ),
+        )
+        .expect("script");
+        sh(&format!("chmod 755 {}", p.display()));
+        p
+    };
+    let (all, lvs) = (d.join("all.fifo"), d.join("lvs.fifo"));
+    // The checker writes LVS lines to both FIFOs, opened through the parent (owned by nobody).
+    let conf = |n: u32| {
+        config(&format!(
+            "    notify_fifo {} nobody\n    lvs_notify_fifo {} nobody\n    notify_fifo_script {} nobody\n",
+            all.display(),
+            lvs.display(),
+            script(n).display()
+        ))
+    };
+    let path = lab.config("kad-reload.conf", &conf(1));
+    let mut node = lab.kad("1", &path);
+    lab.wait_master("1", Duration::from_secs(20));
+    wait_until("the script read 4 lines", Duration::from_secs(20), || {
+        std::fs::read_to_string(out.join("lines1")).is_ok_and(|s| s.lines().count() >= 4)
+    });
+    // A reload that changes the FIFOs' settings: the checker closes and reopens them and
+    // restarts the script.
+    lab.config("kad-reload.conf", &conf(2));
+    // SAFETY: signalling a process this test started.
+    unsafe { libc::kill(node.proc.id() as i32, libc::SIGHUP) };
+    wait_until("the new script started", Duration::from_secs(20), || {
+        out.join("uid2").exists()
+    });
+    wait_until("the reload applied", Duration::from_secs(20), || {
+        node.log().matches("applied the new configuration").count() >= 2
+    });
+    let log = node.log();
+    assert!(
+        !log.contains("notify FIFO /") && !log.contains("Permission denied"),
+        "every FIFO reopened without an error:\n{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("uid2"))
+            .unwrap_or_default()
+            .trim(),
+        "65534"
+    );
+    node.term();
+    assert!(
+        !all.exists() && !lvs.exists(),
+        "the FIFOs kad created are removed"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

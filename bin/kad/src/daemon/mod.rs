@@ -8,6 +8,7 @@
 
 pub mod clients;
 pub mod control;
+pub mod fifo_owner;
 pub mod metrics;
 pub mod pidfile;
 pub mod respawn;
@@ -343,6 +344,8 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         log::error!("cannot set close-on-exec on inherited descriptors: {e}");
         return Exit::ChildFatal.code();
     }
+    // The notify FIFOs with an owner, which the parent opened for us.
+    kad_ipc::fifo::adopt_inherited();
     let mut channel: Channel<ToChild, FromChild> =
         Channel::from_fd(fd).with_max_outgoing(kad_ipc::MAX_FROM_CHILD);
     let config = match channel.recv_timeout(Duration::from_secs(30)) {

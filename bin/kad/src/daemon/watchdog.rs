@@ -59,6 +59,8 @@ struct Slot {
 pub struct Watchdog {
     settings: Settings,
     config: Config,
+    /// Notify FIFOs with an owner, held open for the children.
+    fifos: super::fifo_owner::OwnedFifos,
     slots: Vec<Slot>,
     poll: Poll,
     signals: Signals,
@@ -114,8 +116,9 @@ fn ignored_signals() -> Vec<i32> {
 
 impl Watchdog {
     /// Sets up the loop and its signals (before any child exists).
-    pub fn new(settings: Settings, config: Config, notify: Notifier) -> std::io::Result<Self> {
+    pub fn new(settings: Settings, mut config: Config, notify: Notifier) -> std::io::Result<Self> {
         let poll = Poll::new()?;
+        let fifos = super::fifo_owner::OwnedFifos::open(&mut config);
         let mut signals = Signals::new(handled_signals().into_iter().chain(ignored_signals()))?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
@@ -140,6 +143,7 @@ impl Watchdog {
         Ok(Watchdog {
             settings,
             config,
+            fifos,
             slots,
             poll,
             signals,
@@ -172,6 +176,7 @@ impl Watchdog {
                 if let Some(c) = &self.control {
                     c.remove();
                 }
+                self.fifos.close();
                 return self.exit_status;
             }
             let timeout = self
@@ -283,6 +288,10 @@ impl Watchdog {
         cmd.arg0(kind.title())
             .args(self.settings.child_args(kind))
             .stdin(Stdio::null());
+        let (fifo_fds, fifo_env) = self.fifos.inherit();
+        if !fifo_fds.is_empty() {
+            cmd.env(kad_ipc::fifo::INHERIT_ENV, fifo_env);
+        }
         // SAFETY: the closure runs in the forked child before exec and only makes
         // async-signal-safe calls (dup2, fcntl, prctl, getppid, kill).
         unsafe {
@@ -292,6 +301,10 @@ impl Watchdog {
                     libc::fcntl(child_fd, libc::F_SETFD, 0);
                 } else if libc::dup2(child_fd, CHILD_IPC_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                // The owned notify FIFOs stay open across exec (all above CHILD_IPC_FD).
+                for &fd in &fifo_fds {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
                 }
                 libc::prctl(
                     libc::PR_SET_PDEATHSIG,
@@ -455,6 +468,7 @@ impl Watchdog {
         for w in super::apply_script_user(&mut config, &self.settings.config_path, true) {
             log::warn!("{w}");
         }
+        self.fifos.reload(&mut config);
         self.config = config;
         self.changes.prune(&self.config);
         self.update_wanted();

@@ -187,6 +187,12 @@ pub struct GlobalDefs {
 pub struct NotifyFifo {
     /// The FIFO's path (created if missing).
     pub path: Option<String>,
+    /// The owner given to a FIFO kad creates: `USER` (`None`: root).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Its group: `GROUP` (`None`: the user's primary group).
+    #[serde(default)]
+    pub group: Option<String>,
     /// Run once at start with the path as its last argument (the reader).
     pub script: Option<Script>,
 }

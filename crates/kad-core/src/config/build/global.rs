@@ -139,23 +139,16 @@ pub(super) fn global_defs(ctx: &mut Ctx, level: usize, g: &mut GlobalDefs) {
     }
 }
 
-/// `*_notify_fifo PATH [user [group]]`: the path (an owner is warned about and not applied).
+/// `*_notify_fifo PATH [user [group]]`: the path and the owner of a FIFO kad creates.
 fn fifo_path(
     ctx: &mut Ctx,
     s: &crate::config::reader::Stmt,
     f: &mut crate::config::model::NotifyFifo,
 ) {
     if let Some(script) = ctx.script(s) {
-        if let Some(w) = s.args().get(1) {
-            ctx.warning(
-                w.pos,
-                format!(
-                    "'{}': the FIFO's owner is not applied by kad (it is created 0600, root)",
-                    s.keyword()
-                ),
-            );
-        }
         f.path = Some(script.command);
+        f.user = script.user;
+        f.group = script.group;
     }
 }
 
