@@ -143,6 +143,9 @@ pub struct Cli {
     /// Internal: the child's pidfile.
     #[arg(long = "child-pidfile", hide = true)]
     pub child_pidfile: Option<PathBuf>,
+    /// Internal: this checker replaces one the parent restarted for a reload (no `lvs_flush`).
+    #[arg(long = "child-reload-restart", hide = true)]
+    pub child_reload_restart: bool,
     /// Stray arguments: keepalived reports them and goes on; so does kad.
     #[arg(hide = true)]
     pub stray: Vec<String>,

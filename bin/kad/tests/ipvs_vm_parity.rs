@@ -170,3 +170,179 @@ fn lvs_flush_and_lvs_flush_on_stop_match_keepalived() {
     assert_eq!(services_of(&kad.2), 0, "{}", kad.2);
     assert_eq!(kad.3, "Timeout (tcp tcpfin udp): 900 120 300\n");
 }
+
+/// The service lines of `ipvsadm -Ln` (destinations left out).
+fn service_lines(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The pid of the checker child: keepalived's from its `-c` pid file, kad's by its title.
+fn checker_of(kad: bool) -> Option<u32> {
+    if !kad {
+        return std::fs::read_to_string("/run/ka-parity-c.pid")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+    }
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"kad: checker"))
+        })
+}
+
+/// Waits (generously) until the service lines satisfy `pred`; returns them.
+fn services_until(what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut last = Vec::new();
+    for _ in 0..90 {
+        last = service_lines(&ipvsadm(&["-Ln"]));
+        if pred(&last) {
+            return last;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    panic!("{what}: never came, last table {last:?}");
+}
+
+/// With `lvs_flush`: a foreign service added after start, the checker SIGKILLed (respawned),
+/// another foreign service, a SIGHUP adding a PING_CHECK (kad restarts a checker without
+/// CAP_NET_RAW for it) and a second virtual server; the service lines after each step.
+fn flush_at_respawn_and_reload(kad: bool) -> Vec<Vec<String>> {
+    let dir = std::env::temp_dir().join("kad-parity-respawn");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("keepalived.conf");
+    let base = "global_defs {\n  lvs_flush\n}\n\
+        virtual_server 192.0.2.4 80 {\n  protocol TCP\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n";
+    std::fs::write(&conf, base).expect("config");
+    ipvsadm(&["-C"]);
+    ipvsadm(&["-A", "-t", "192.0.2.98:80", "-s", "rr"]);
+    let log = dir.join(if kad { "kad.log" } else { "keepalived.log" });
+    let child = start(kad, &conf, &log);
+    let mut seen = vec![services_until("lvs_flush at start", |s| {
+        s.len() == 1 && s[0].starts_with("TCP  192.0.2.4:80")
+    })];
+    ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
+    let mut old = None;
+    wait_until("the checker", Duration::from_secs(60), || {
+        old = checker_of(kad);
+        old.is_some()
+    });
+    let old = old.unwrap_or_default();
+    signal(old, libc::SIGKILL);
+    wait_until("a new checker", Duration::from_secs(90), || {
+        checker_of(kad).is_some_and(|p| p != old)
+    });
+    // keepalived's respawned checker flushes again (measured): the foreign service goes.
+    seen.push(services_until("the respawned checker's flush", |s| {
+        s.len() == 1 && s[0].starts_with("TCP  192.0.2.4:80")
+    }));
+    ipvsadm(&["-A", "-t", "192.0.2.97:80", "-s", "rr"]);
+    let reload = format!(
+        "{base}virtual_server 192.0.2.5 80 {{\n  protocol TCP\n  real_server 127.0.0.1 80 {{\n    \
+         PING_CHECK {{\n      connect_timeout 2\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(&conf, reload).expect("config");
+    signal(child.id(), libc::SIGHUP);
+    // The new virtual server shows the reload reached the kernel (after any flush).
+    seen.push(services_until("the reloaded table", |s| {
+        s.iter().any(|l| l.starts_with("TCP  192.0.2.5:80"))
+    }));
+    // Settled: no later flush either.
+    std::thread::sleep(Duration::from_secs(3));
+    seen.push(service_lines(&ipvsadm(&["-Ln"])));
+    stop(child, kad);
+    seen.push(service_lines(&ipvsadm(&["-Ln"])));
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    println!("--- {} log:\n{log}", if kad { "kad" } else { "keepalived" });
+    seen
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn lvs_flush_at_checker_respawn_and_reload_matches_keepalived() {
+    if !inside_vm("lvs_flush_at_checker_respawn_and_reload_matches_keepalived") {
+        return;
+    }
+    let keepalived = flush_at_respawn_and_reload(false);
+    let kad = flush_at_respawn_and_reload(true);
+    println!("keepalived {keepalived:#?}\nkad {kad:#?}");
+    // A reload never flushes: the foreign service added before the SIGHUP survives it, also
+    // when kad restarts its checker for the new PING_CHECK.
+    assert!(
+        kad[2]
+            .iter()
+            .chain(&kad[3])
+            .filter(|l| l.starts_with("TCP  192.0.2.97:80"))
+            .count()
+            == 2,
+        "kad flushed at the reload: {kad:?}"
+    );
+    assert_eq!(kad, keepalived);
+}
+
+/// Kills the checker with `sig` and waits for its successor.
+fn replace_checker(kad: bool, sig: i32) {
+    let mut old = None;
+    wait_until("the checker", Duration::from_secs(60), || {
+        old = checker_of(kad);
+        old.is_some()
+    });
+    let old = old.unwrap_or_default();
+    signal(old, sig);
+    wait_until("a new checker", Duration::from_secs(90), || {
+        checker_of(kad).is_some_and(|p| p != old)
+    });
+}
+
+/// With `lvs_flush_on_stop`: a foreign service added after start, the checker SIGKILLed (no
+/// stop ran: nothing flushed), then SIGTERMed (its clean stop flushes the whole table, the
+/// respawned one adds its service again); the service lines after each step.
+fn flush_on_stop_at_respawn(kad: bool) -> Vec<Vec<String>> {
+    let dir = std::env::temp_dir().join("kad-parity-respawn-stop");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  lvs_flush_on_stop\n}\n\
+         virtual_server 192.0.2.4 80 {\n  protocol TCP\n  real_server 127.0.0.1 80 {\n    weight 1\n  }\n}\n",
+    )
+    .expect("config");
+    ipvsadm(&["-C"]);
+    let log = dir.join(if kad { "kad.log" } else { "keepalived.log" });
+    let child = start(kad, &conf, &log);
+    let own = |s: &[String]| s.iter().any(|l| l.starts_with("TCP  192.0.2.4:80"));
+    services_until("the service at start", own);
+    ipvsadm(&["-A", "-t", "192.0.2.99:80", "-s", "rr"]);
+    replace_checker(kad, libc::SIGKILL);
+    // Settled: the successor synced (nothing to change) and flushed nothing.
+    std::thread::sleep(Duration::from_secs(5));
+    let mut seen = vec![service_lines(&ipvsadm(&["-Ln"]))];
+    replace_checker(kad, libc::SIGTERM);
+    seen.push(services_until(
+        "the stop's flush and the successor's table",
+        |s| own(s) && s.len() == 1,
+    ));
+    stop(child, kad);
+    seen.push(service_lines(&ipvsadm(&["-Ln"])));
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    println!("--- {} log:\n{log}", if kad { "kad" } else { "keepalived" });
+    seen
+}
+
+#[test]
+#[cfg_attr(kad_no_system_tests, ignore = "KAD_SYSTEM_TESTS=0")]
+fn lvs_flush_on_stop_at_checker_respawn_matches_keepalived() {
+    if !inside_vm("lvs_flush_on_stop_at_checker_respawn_matches_keepalived") {
+        return;
+    }
+    let keepalived = flush_on_stop_at_respawn(false);
+    let kad = flush_on_stop_at_respawn(true);
+    println!("keepalived {keepalived:#?}\nkad {kad:#?}");
+    assert_eq!(kad[0], ["TCP  192.0.2.4:80 wlc", "TCP  192.0.2.99:80 rr"]);
+    assert_eq!(kad, keepalived);
+}

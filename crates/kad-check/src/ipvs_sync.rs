@@ -4,7 +4,8 @@
 //! table against the last one applied, so a checker transition sends just the one change
 //! (no table dump per transition). DR and TUN destinations take the service's port. A graceful
 //! stop removes kad's services (`lvs_flush_on_stop`: flushes the whole table); `lvs_flush`
-//! flushes it when IPVS is first reached; `lvs_timeouts` are set over the kernel's values at
+//! flushes it when a checker first reaches IPVS (at start and at a respawn after a death, never
+//! at a reload, as keepalived 2.2.7); `lvs_timeouts` are set over the kernel's values at
 //! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
 //! Every `kad_lvs_repair_interval` and at SIGUSR1 the kernel's table is read back and kad's
@@ -177,6 +178,9 @@ pub struct IpvsSync {
     daemons_owned: BTreeSet<Role>,
     /// When the kernel's table is read back and repaired (`kad_lvs_repair_interval`, SIGUSR1).
     pace: RepairPace<ServiceKey>,
+    /// `lvs_flush` no longer applies when IPVS is reached: this checker was restarted for a
+    /// reload, or reloaded before IPVS was reached (keepalived never flushes at a reload).
+    no_start_flush: bool,
 }
 
 impl IpvsSync {
@@ -195,11 +199,19 @@ impl IpvsSync {
         !self.tried || self.ipvs.is_some()
     }
 
-    /// A reload tries the kernel again if IPVS was missing (ip_vs may have been loaded since).
+    /// A reload tries the kernel again if IPVS was missing (ip_vs may have been loaded since),
+    /// without `lvs_flush`: only a start flushes.
     pub fn retry_after_reload(&mut self) {
+        self.no_start_flush = true;
         if self.ipvs.is_none() {
             self.tried = false;
         }
+    }
+
+    /// This checker replaces one the parent restarted for a reload: `lvs_flush` does not apply
+    /// (a respawn after a death is a start and flushes again, as keepalived's does).
+    pub fn skip_start_flush(&mut self) {
+        self.no_start_flush = true;
     }
 
     /// Takes `lvs_flush`, `lvs_flush_on_stop` and `lvs_timeouts` from the (re)loaded config.
@@ -239,13 +251,14 @@ impl IpvsSync {
         })
     }
 
-    /// Opens the IPVS family once; with `lvs_flush`, empties the kernel's table then.
+    /// Opens the IPVS family once; with `lvs_flush` (and not after a reload), empties the
+    /// kernel's table then.
     fn open(&mut self) -> Option<&mut Ipvs> {
         if !self.tried {
             self.tried = true;
             match Ipvs::open() {
                 Ok(mut i) => {
-                    if self.settings.flush_at_start {
+                    if self.settings.flush_at_start && !self.no_start_flush {
                         match i.flush() {
                             Ok(()) => log::info!("IPVS: flushed the table at start (lvs_flush)"),
                             Err(e) => log::error!("IPVS: lvs_flush: {e}"),

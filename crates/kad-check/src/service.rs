@@ -87,6 +87,15 @@ impl CheckService {
         self
     }
 
+    /// The same service, started by the parent to replace a checker it restarted for a reload
+    /// (`reload: true`): `lvs_flush` does not apply then.
+    pub fn restarted_for_reload(mut self, reload: bool) -> Self {
+        if reload {
+            self.ipvs.skip_start_flush();
+        }
+        self
+    }
+
     /// vrrp_scripts for the current configuration, if this mode runs them.
     fn new_scripts(&self) -> Option<VrrpScripts> {
         (self.mode != Mode::ChecksOnly).then(|| VrrpScripts::new(&self.config, Instant::now()))

@@ -165,7 +165,9 @@ impl Settings {
         }
     }
 
-    fn child_args(&self, kind: ChildKind) -> Vec<String> {
+    /// The arguments of child `kind`; `reload_restart`: it replaces a checker the parent
+    /// restarted for a reload (such a checker does not apply `lvs_flush`).
+    fn child_args(&self, kind: ChildKind, reload_restart: bool) -> Vec<String> {
         let mut a = vec![
             "--child".to_string(),
             match kind {
@@ -193,6 +195,9 @@ impl Settings {
                 a.push("-P".into());
             } else if self.check_only {
                 a.push("-C".into());
+            }
+            if reload_restart {
+                a.push("--child-reload-restart".into());
             }
         }
         a
@@ -379,7 +384,8 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         ChildKind::Checker => {
             let service =
                 kad_check::CheckService::new(config, PathBuf::from("/tmp/keepalived_check.data"))
-                    .with_mode(mode);
+                    .with_mode(mode)
+                    .restarted_for_reload(cli.child_reload_restart);
             kad_ipc::serve(channel, &mut settle::Settling::new(service))
         }
     };

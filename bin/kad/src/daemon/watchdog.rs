@@ -286,7 +286,7 @@ impl Watchdog {
         let child_fd = child_end.as_raw_fd();
         let mut cmd = Command::new(&self.settings.exe);
         cmd.arg0(kind.title())
-            .args(self.settings.child_args(kind))
+            .args(self.settings.child_args(kind, self.slots[i].restart))
             .stdin(Stdio::null());
         let (fifo_fds, fifo_env) = self.fifos.inherit();
         if !fifo_fds.is_empty() {
@@ -502,7 +502,8 @@ impl Watchdog {
     }
 
     /// Kills child `i` (SIGKILL, so a checker leaves the IPVS table in place for its
-    /// successor to reconcile) and marks it to be started again as soon as it is reaped.
+    /// successor to reconcile) and marks it to be started again as soon as it is reaped (with
+    /// `--child-reload-restart`: a reload, so the successor does not apply `lvs_flush`).
     fn restart(&mut self, i: usize) {
         log::info!(
             "the new configuration has a PING_CHECK and the {} does not hold CAP_NET_RAW; restarting it",
