@@ -101,6 +101,9 @@ pub fn adopt_inherited() -> usize {
         {
             continue;
         }
+        // Not passed on to the scripts this child runs (the parent cleared it for our exec).
+        // SAFETY: F_SETFD on a descriptor checked open above; no memory is passed.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         // SAFETY: the parent left this FIFO open for us at exec and named it here; nothing
         // else in this process owns it (it was checked to be an open FIFO above).
         taken.push((path, unsafe { File::from_raw_fd(fd) }));
@@ -332,8 +335,17 @@ mod tests {
         let copy = unsafe { libc::fcntl(parent.raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
         assert!(copy >= 100);
         std::env::set_var(INHERIT_ENV, format!("{copy} {}\n", p.display()));
+        // SAFETY: F_SETFD on our own descriptor; no memory is passed.
+        unsafe { libc::fcntl(copy, libc::F_SETFD, 0) };
         assert_eq!(adopt_inherited(), 1);
         assert!(std::env::var_os(INHERIT_ENV).is_none());
+        // SAFETY: F_GETFD on our own descriptor; no memory is passed.
+        let flags = unsafe { libc::fcntl(copy, libc::F_GETFD) };
+        assert_eq!(
+            flags & libc::FD_CLOEXEC,
+            libc::FD_CLOEXEC,
+            "scripts do not inherit it"
+        );
         let mut child = FifoWriter::open(&p).expect("inherited");
         assert_eq!(child.raw_fd(), copy);
         assert!(child.write_line("INSTANCE \"VI_1\" MASTER 100"));
