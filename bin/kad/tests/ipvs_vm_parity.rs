@@ -212,6 +212,20 @@ fn services_until(what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
 /// With `lvs_flush`: a foreign service added after start, the checker SIGKILLed (respawned),
 /// another foreign service, a SIGHUP adding a PING_CHECK (kad restarts a checker without
 /// CAP_NET_RAW for it) and a second virtual server; the service lines after each step.
+/// Stops the daemon, adds the table it leaves to `seen` and prints its log.
+fn stop_and_show(
+    child: Child,
+    kad: bool,
+    log: &std::path::Path,
+    mut seen: Vec<Vec<String>>,
+) -> Vec<Vec<String>> {
+    stop(child, kad);
+    seen.push(service_lines(&ipvsadm(&["-Ln"])));
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    println!("--- {} log:\n{log}", if kad { "kad" } else { "keepalived" });
+    seen
+}
+
 fn flush_at_respawn_and_reload(kad: bool) -> Vec<Vec<String>> {
     let dir = std::env::temp_dir().join("kad-parity-respawn");
     std::fs::create_dir_all(&dir).expect("dir");
@@ -255,11 +269,7 @@ fn flush_at_respawn_and_reload(kad: bool) -> Vec<Vec<String>> {
     // Settled: no later flush either.
     std::thread::sleep(Duration::from_secs(3));
     seen.push(service_lines(&ipvsadm(&["-Ln"])));
-    stop(child, kad);
-    seen.push(service_lines(&ipvsadm(&["-Ln"])));
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
-    println!("--- {} log:\n{log}", if kad { "kad" } else { "keepalived" });
-    seen
+    stop_and_show(child, kad, &log, seen)
 }
 
 #[test]
@@ -327,11 +337,7 @@ fn flush_on_stop_at_respawn(kad: bool) -> Vec<Vec<String>> {
         "the stop's flush and the successor's table",
         |s| own(s) && s.len() == 1,
     ));
-    stop(child, kad);
-    seen.push(service_lines(&ipvsadm(&["-Ln"])));
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
-    println!("--- {} log:\n{log}", if kad { "kad" } else { "keepalived" });
-    seen
+    stop_and_show(child, kad, &log, seen)
 }
 
 #[test]

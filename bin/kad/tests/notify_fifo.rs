@@ -227,10 +227,10 @@ fn meta(p: &Path) -> (u32, u32, u32) {
     (m.mode(), m.uid(), m.gid())
 }
 
-/// Runs `daemon` (`kad` or `keepalived`) with owned FIFOs in a directory of its own and
-/// reports what it made of them.
-fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
-    let d = lab.dir.join(format!("owned-{daemon}"));
+/// A directory `name` in the lab any user can enter, with an `out` directory any user can write
+/// (where the FIFO scripts, run as another user, leave what they read).
+fn reader_dirs(lab: &Lab, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let d = lab.dir.join(name);
     let out = d.join("out");
     std::fs::create_dir_all(&out).expect("dir");
     sh(&format!(
@@ -238,6 +238,13 @@ fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
         d.display(),
         out.display()
     ));
+    (d, out)
+}
+
+/// Runs `daemon` (`kad` or `keepalived`) with owned FIFOs in a directory of its own and
+/// reports what it made of them.
+fn owned_fifos(lab: &Lab, daemon: &str) -> Owned {
+    let (d, out) = reader_dirs(lab, &format!("owned-{daemon}"));
     let script = d.join("reader.sh");
     std::fs::write(
         &script,
@@ -361,14 +368,7 @@ fn a_fifo_owner_is_applied_as_keepalived_does_and_its_script_reads_as_that_user(
 fn an_owned_fifo_is_reopened_by_the_checker_after_a_reload() {
     as_root();
     let lab = Lab::up();
-    let d = lab.dir.join("owned-reload");
-    let out = d.join("out");
-    std::fs::create_dir_all(&out).expect("dir");
-    sh(&format!(
-        "chmod 755 {} && chmod 777 {}",
-        d.display(),
-        out.display()
-    ));
+    let (d, out) = reader_dirs(&lab, "owned-reload");
     let script = |n: u32| {
         let p = d.join(format!("reader{n}.sh"));
         std::fs::write(
