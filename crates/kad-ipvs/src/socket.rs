@@ -149,16 +149,16 @@ impl Ipvs {
         Ok(())
     }
 
-    /// Receives one datagram of replies into `buf`; returns its length. Replies are read raw
-    /// and split by `wire::netlink_messages`, which checks every length (neli's parser of
-    /// error messages panics on inconsistent ones).
-    fn recv_datagram(&self, buf: &mut [u8]) -> Result<usize, IpvsError> {
+    /// Receives one datagram of replies into the socket's buffer; returns what came. Replies
+    /// are read raw and split by `wire::netlink_messages`, which checks every length (neli's
+    /// parser of error messages panics on inconsistent ones).
+    fn recv_datagram(&mut self) -> Result<&[u8], IpvsError> {
+        let fd = self.sock.as_raw_fd();
         loop {
             // SAFETY: receiving into our own buffer of the given length on our own socket.
-            let n =
-                unsafe { libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = unsafe { libc::recv(fd, self.rx.as_mut_ptr().cast(), self.rx.len(), 0) };
             if n >= 0 {
-                return Ok(n as usize);
+                return Ok(self.rx.get(..n as usize).unwrap_or_default());
             }
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
@@ -188,23 +188,9 @@ impl Ipvs {
         let msg = self.encode(flags, seq, payload)?;
         self.send_datagram(&msg, 1)
             .map_err(|e| in_context(what, e))?;
-        let mut buf = std::mem::take(&mut self.rx);
-        let out = self.collect_replies(what, &mut buf, dump);
-        self.rx = buf;
-        out
-    }
-
-    /// Reads the replies to the one request (`what`) just sent, into `buf`.
-    fn collect_replies(
-        &self,
-        what: &str,
-        buf: &mut [u8],
-        dump: bool,
-    ) -> Result<Vec<Vec<u8>>, IpvsError> {
         let mut out = Vec::new();
         loop {
-            let n = self.recv_datagram(buf).map_err(|e| in_context(what, e))?;
-            let got = buf.get(..n).unwrap_or_default();
+            let got = self.recv_datagram().map_err(|e| in_context(what, e))?;
             for (_, reply) in wire::netlink_messages(got)? {
                 match reply {
                     Reply::Error(errno) => {
@@ -243,19 +229,23 @@ impl Ipvs {
     pub fn list(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, IpvsError> {
         let mut out = Vec::new();
         for s in self.services()? {
-            let ipv6 = s.key.is_ipv6();
-            let replies = self.request(
-                "list destinations",
-                wire::service_key(cmd::GET_DEST, &s.key),
-                true,
-            )?;
-            let dests = replies
-                .iter()
-                .map(|p| wire::parse_dest(p, ipv6).map_err(IpvsError::from))
-                .collect::<Result<Vec<_>, _>>()?;
+            let dests = self.dests(&s.key)?;
             out.push((s, dests));
         }
         Ok(out)
+    }
+
+    /// The destinations of service `key` (one dump).
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, IpvsError> {
+        let ipv6 = key.is_ipv6();
+        self.request(
+            "list destinations",
+            wire::service_key(cmd::GET_DEST, key),
+            true,
+        )?
+        .iter()
+        .map(|p| wire::parse_dest(p, ipv6).map_err(IpvsError::from))
+        .collect()
     }
 
     /// Every service with its totals, and each destination with its totals.
@@ -304,15 +294,11 @@ impl Ipvs {
                 }
                 Err(e) => return Err(e),
             };
-            let replies = self.request(
-                "list destinations",
-                wire::service_key(cmd::GET_DEST, key),
-                true,
-            )?;
-            let (got, ipv6) = (svc.key.clone(), key.is_ipv6());
+            let dests = self.dests(key)?;
+            let got = svc.key.clone();
             t.add_service(svc);
-            for p in &replies {
-                t.add_dest(&got, wire::parse_dest(p, ipv6)?);
+            for d in dests {
+                t.add_dest(&got, d);
             }
         }
         Ok(t)
@@ -372,24 +358,10 @@ impl Ipvs {
         }
         self.send_datagram(&datagram, chunk.len())
             .map_err(|e| (e, chunk.len()))?;
-        let mut buf = std::mem::take(&mut self.rx);
-        let out = self.collect_acks(chunk, base, &mut buf);
-        self.rx = buf;
-        out
-    }
-
-    /// Counts the acknowledgements of `chunk` (sent from sequence number `base`), into `buf`.
-    fn collect_acks(
-        &self,
-        chunk: &[Change],
-        base: u32,
-        buf: &mut [u8],
-    ) -> Result<usize, (IpvsError, usize)> {
         let (mut answered, mut failed) = (0, 0);
         while answered < chunk.len() {
             let lost = |e| (e, failed + chunk.len() - answered);
-            let n = self.recv_datagram(buf).map_err(lost)?;
-            let got = buf.get(..n).unwrap_or_default();
+            let got = self.recv_datagram().map_err(lost)?;
             let replies = wire::netlink_messages(got).map_err(|e| lost(e.into()))?;
             for (seq, reply) in replies {
                 match reply {
