@@ -79,12 +79,14 @@ impl OwnedFifos {
     /// cannot be made is logged; its children then open the path themselves).
     pub fn open(config: &mut Config) -> OwnedFifos {
         let mut me = OwnedFifos::default();
-        for e in drop_unknown_owners(config) {
-            log::error!("{e}");
-        }
         for (keyword, fifo) in fifos(config) {
-            let Ok(Some((path, uid, gid))) = owner(keyword, fifo) else {
-                continue;
+            let (path, uid, gid) = match owner(keyword, fifo) {
+                Ok(Some(o)) => o,
+                Ok(None) => continue,
+                Err(e) => {
+                    log::error!("{e}");
+                    continue;
+                }
             };
             if me.writers.iter().any(|w| w.path() == Path::new(&path)) {
                 continue;
@@ -100,16 +102,17 @@ impl OwnedFifos {
     /// At a reload: drops FIFOs whose owner is unknown; one not held since start is left to
     /// the children (created root-owned, logged).
     pub fn reload(&self, config: &mut Config) {
-        for e in drop_unknown_owners(config) {
-            log::error!("{e}");
-        }
         for (keyword, fifo) in fifos(config) {
-            if let Ok(Some((path, _, _))) = owner(keyword, fifo) {
-                if !self.writers.iter().any(|w| w.path() == Path::new(&path)) {
+            match owner(keyword, fifo) {
+                Ok(Some((path, _, _)))
+                    if !self.writers.iter().any(|w| w.path() == Path::new(&path)) =>
+                {
                     log::warn!(
                         "{keyword} {path}: new at a reload, its owner is applied at the next start"
                     );
                 }
+                Ok(_) => {}
+                Err(e) => log::error!("{e}"),
             }
         }
     }
