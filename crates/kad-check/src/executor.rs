@@ -109,7 +109,7 @@ impl Checks {
         self.engine.set_host(host);
         self.run(now, Event::Reload(config));
         self.hand_on();
-        raise_nofile(self.engine.len());
+        raise_nofile(open_files_wanted(self.engine.config()));
     }
 
     /// Number of checkers.
@@ -402,9 +402,20 @@ fn is_local(addr: IpAddr) -> bool {
         .is_ok()
 }
 
-/// Raises RLIMIT_NOFILE to what `checkers` sockets (plus the daemon's own) need.
-fn raise_nofile(checkers: usize) {
-    let want = checkers as u64 + 256;
+/// Descriptors the checker may hold at once for `config`: one per checker plus the daemon's
+/// own (the parent raises the hard limit to this at start, the checker its soft limit).
+pub fn open_files_wanted(config: &Config) -> u64 {
+    let checkers: usize = config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .map(|rs| rs.checkers.len())
+        .sum();
+    checkers as u64 + 256
+}
+
+/// Raises RLIMIT_NOFILE to `want` (see [`open_files_wanted`]).
+fn raise_nofile(want: u64) {
     let Ok((soft, hard)) =
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
     else {

@@ -291,7 +291,7 @@ pub fn run_parent(cli: &Cli, config_id: String) -> i32 {
     }
     kad_core::logging::init("kad", settings.log.clone());
     sys::set_process_name("kad");
-    sys::raise_open_file_ceiling(open_files_wanted(&config));
+    sys::raise_open_file_ceiling(kad_check::executor::open_files_wanted(&config));
     // Taken out of the environment before any child or script starts.
     let notify = sdnotify::Notifier::from_env();
     if let Err(e) = pidfile::take(&settings.pidfiles.parent) {
@@ -393,16 +393,4 @@ pub fn run_child(cli: &Cli, kind: ChildKind) -> i32 {
         pidfile::remove_if_ours(p, std::process::id());
     }
     status
-}
-
-/// Descriptors the checker may hold at once: one per checker plus the daemon's own (the
-/// checker raises its soft limit to the same figure).
-fn open_files_wanted(config: &Config) -> u64 {
-    let checkers: usize = config
-        .virtual_servers
-        .iter()
-        .flat_map(|vs| &vs.real_servers)
-        .map(|rs| rs.checkers.len())
-        .sum();
-    checkers as u64 + 256
 }

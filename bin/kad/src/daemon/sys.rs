@@ -51,7 +51,6 @@ pub fn daemonize() -> io::Result<()> {
     Ok(())
 }
 
-/// Sets the name shown in /proc/PID/comm and by `ps -o comm` (15 bytes at most).
 /// Raises the hard open-file limit to `want` if it is lower (soft limit unchanged): the
 /// children inherit it, and the checker, which no longer holds CAP_SYS_RESOURCE when it knows
 /// how many checkers it runs, can then raise its soft limit that far. Needs CAP_SYS_RESOURCE;
@@ -67,6 +66,7 @@ pub fn raise_open_file_ceiling(want: u64) {
     }
 }
 
+/// Sets the name shown in /proc/PID/comm and by `ps -o comm` (15 bytes at most).
 pub fn set_process_name(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
