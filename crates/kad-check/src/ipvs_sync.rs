@@ -8,8 +8,9 @@
 //! at a reload, as keepalived 2.2.7); `lvs_timeouts` are set over the kernel's values at
 //! start, which are restored at stop. Without ip_vs in
 //! the kernel, one log line says so and the checkers go on (keepalived's checker would exit).
-//! Every `kad_lvs_repair_interval` and at SIGUSR1 the kernel's table is read back and kad's
-//! services repaired (a kad extension); the connection-sync daemons are started and stopped
+//! Every `kad_lvs_repair_interval` and at SIGUSR1 kad's own services are read back from the
+//! kernel and repaired (a kad extension), a few at a time ([`crate::repair_pace`]); the
+//! connection-sync daemons are started and stopped
 //! here too (`lvs_sync_daemon`, [`crate::sync_daemon`]).
 
 use std::collections::BTreeSet;
